@@ -1,0 +1,153 @@
+"""Martinique LV feeder: pandapower network and repeated AC power flow.
+
+Sign convention: positive ``p_kw`` at a bus = consumption; ``p_import_kw`` > 0 means
+the site draws from the 20 kV grid.
+
+The network is built once with pandapower ``create_*`` calls. Every step then goes
+through a prebuilt lightsim2grid model (Newton-Raphson in C++, warm-started from the
+previous solution): pandapower's ``runpp`` rebuilds its internal model at each call.
+``solve_pandapower`` runs the same case through ``runpp`` for checks and benchmarks.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandapower as pp
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from lightsim2grid.network import init_from_pandapower
+
+SQRT3 = np.sqrt(3.0)
+
+
+@dataclass(frozen=True)
+class FeederParams:
+    """Parameters of the ``lv_radial`` builder (see ``twin.scenario.Grid``)."""
+
+    mv_vn_kv: float = 20.0
+    lv_vn_kv: float = 0.4
+    ext_grid_vm_pu: float = 1.0
+    trafo_std_type: str = "0.63 MVA 20/0.4 kV"
+    n_feeders: int = 3
+    buses_per_feeder: int = 8
+    line_length_m: float = 40.0
+    line_std_type: str = "NAYY 4x150 SE"
+
+
+def create_lv_radial(params: FeederParams) -> pp.pandapowerNet:
+    """Radial LV network: 20 kV slack bus, MV/LV transformer, ``n_feeders`` cable feeders.
+
+    Bus names: ``mv``, ``lv_busbar`` and ``f<feeder>_b<k>`` (k = 1 at the busbar end).
+    Every LV bus carries one load element whose ``p_mw``/``q_mvar`` is the bus's net
+    consumption; lines are named ``f<feeder>_l<k>`` (the cable feeding bus ``f_b<k>``).
+    """
+    net = pp.create_empty_network(name="martinique_lv_feeder", sn_mva=1.0)
+    mv = pp.create_bus(net, vn_kv=params.mv_vn_kv, name="mv")
+    pp.create_ext_grid(net, mv, vm_pu=params.ext_grid_vm_pu, name="edf_sei_20kv")
+    lv = pp.create_bus(net, vn_kv=params.lv_vn_kv, name="lv_busbar")
+    pp.create_transformer(net, mv, lv, std_type=params.trafo_std_type, name="mv_lv")
+    for f in range(1, params.n_feeders + 1):
+        prev = lv
+        for k in range(1, params.buses_per_feeder + 1):
+            bus = pp.create_bus(net, vn_kv=params.lv_vn_kv, name=f"f{f}_b{k}")
+            pp.create_line(
+                net, prev, bus, length_km=params.line_length_m / 1000.0,
+                std_type=params.line_std_type, name=f"f{f}_l{k}",
+            )
+            prev = bus
+    for bus in net.bus.index[net.bus.vn_kv == params.lv_vn_kv]:
+        pp.create_load(net, bus, p_mw=0.0, q_mvar=0.0, name=net.bus.at[bus, "name"])
+    return net
+
+
+@dataclass
+class FlowResult:
+    """One power-flow solution; arrays follow ``Feeder.bus_names`` / ``line_names``."""
+
+    converged: bool
+    vm_pu: np.ndarray
+    line_loading_percent: np.ndarray
+    trafo_loading_percent: float
+    p_import_kw: float
+    q_import_kvar: float
+    p_loss_kw: float
+
+
+class Feeder:
+    """A built feeder and its prebuilt lightsim2grid model."""
+
+    def __init__(self, net: pp.pandapowerNet, tol_pu: float = 1e-10, max_iter: int = 30):
+        self.net = net
+        self.tol_pu, self.max_iter = tol_pu, max_iter
+        self.bus_names = list(net.bus.name)
+        self.line_names = list(net.line.name)
+        self.load_bus = net.load.bus.to_numpy()
+        self._bus_of_load = {net.bus.at[b, "name"]: i for i, b in enumerate(self.load_bus)}
+        self._line_imax_ka = (net.line.max_i_ka * net.line.df * net.line.parallel).to_numpy()
+        trafo = net.trafo.iloc[0]
+        self._trafo_sn_mva = float(trafo.sn_mva)
+        self._trafo_vn_kv = (float(trafo.vn_hv_kv), float(trafo.vn_lv_kv))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "no slack generator: using the ext_grid"
+            self._grid = init_from_pandapower(net, pp_orig_file="pandapower_v3")
+        self._mask = np.ones(len(net.load), dtype=bool)
+        # flat start: the LV side lags the MV side by the transformer's phase shift
+        shift = np.where(net.bus.vn_kv.to_numpy() < trafo.vn_hv_kv, -trafo.shift_degree, 0.0)
+        self._v_flat = np.exp(1j * np.deg2rad(shift)).astype(complex)
+        self._v = self._v_flat.copy()
+
+    def load_index(self, bus_name: str) -> int:
+        """Position of the load element of a named LV bus."""
+        return self._bus_of_load[bus_name]
+
+    def solve(self, p_kw: np.ndarray, q_kvar: np.ndarray) -> FlowResult:
+        """AC power flow for net consumption per load element [kW], [kvar]."""
+        grid = self._grid
+        grid.update_loads_p(self._mask, np.asarray(p_kw, dtype=float) / 1000.0)
+        grid.update_loads_q(self._mask, np.asarray(q_kvar, dtype=float) / 1000.0)
+        v = grid.ac_pf(self._v, self.max_iter, self.tol_pu)
+        if len(v) == 0:  # retry from a flat start before giving up
+            v = grid.ac_pf(self._v_flat.copy(), self.max_iter, self.tol_pu)
+        if len(v) == 0:
+            self._v = self._v_flat.copy()
+            n_bus, n_line = len(self.bus_names), len(self.line_names)
+            nan = float("nan")
+            return FlowResult(False, np.full(n_bus, nan), np.full(n_line, nan), nan, nan, nan, nan)
+        self._v = v
+        _, _, _, a1 = grid.get_line_res1()
+        _, _, _, a2 = grid.get_line_res2()
+        line_loading = np.maximum(a1, a2) / self._line_imax_ka * 100.0
+        _, _, _, ta1 = grid.get_trafo_res1()
+        _, _, _, ta2 = grid.get_trafo_res2()
+        s_hv = ta1[0] * self._trafo_vn_kv[0] * SQRT3
+        s_lv = ta2[0] * self._trafo_vn_kv[1] * SQRT3
+        trafo_loading = max(s_hv, s_lv) / self._trafo_sn_mva * 100.0
+        p_gen, q_gen, _ = grid.get_gen_res()
+        p_import_kw = float(p_gen.sum()) * 1000.0
+        return FlowResult(
+            True, np.abs(v), line_loading, float(trafo_loading), p_import_kw,
+            float(q_gen.sum()) * 1000.0, p_import_kw - float(np.sum(p_kw)),
+        )
+
+    def solve_pandapower(self, p_kw: np.ndarray, q_kvar: np.ndarray) -> FlowResult:
+        """The same case through pandapower ``runpp`` (reference and benchmark)."""
+        net = self.net
+        net.load["p_mw"] = np.asarray(p_kw, dtype=float) / 1000.0
+        net.load["q_mvar"] = np.asarray(q_kvar, dtype=float) / 1000.0
+        try:
+            pp.runpp(net, tolerance_mva=1e-9, numba=False)
+        except pp.LoadflowNotConverged:
+            nan = float("nan")
+            n_bus, n_line = len(self.bus_names), len(self.line_names)
+            return FlowResult(False, np.full(n_bus, nan), np.full(n_line, nan), nan, nan, nan, nan)
+        p_import_kw = float(net.res_ext_grid.p_mw.sum()) * 1000.0
+        return FlowResult(
+            True, net.res_bus.vm_pu.to_numpy().copy(),
+            net.res_line.loading_percent.to_numpy().copy(),
+            float(net.res_trafo.loading_percent.iloc[0]), p_import_kw,
+            float(net.res_ext_grid.q_mvar.sum()) * 1000.0, p_import_kw - float(np.sum(p_kw)),
+        )

@@ -1,0 +1,247 @@
+"""Load a scenario YAML, apply ``--set`` overrides, validate, and explain what is wrong.
+
+Errors are collected into :class:`ScenarioError`, whose lines read
+``assets.battery[3].capacity_kwh: must be > 0, got -5``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from twin.scenario import ASSET_KINDS, Scenario
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used; ``problems`` holds ``(path, message)`` pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  {p}: {m}" if p else f"  {m}" for p, m in problems)
+        super().__init__(f"scenario {source} is invalid:\n{lines}")
+
+
+# ----------------------------------------------------------------------------- overrides
+
+
+def _parse_path(path: str) -> list[str | int]:
+    out: list[str | int] = []
+    for part in path.replace("]", "").replace("[", ".").split("."):
+        if part == "":
+            continue
+        out.append(int(part) if part.isdigit() else part)
+    return out
+
+
+def apply_overrides(data: dict, overrides: list[str], source: str = "--set") -> dict:
+    """Set ``a.b.c=value`` (value parsed as YAML) in the raw scenario mapping."""
+    for item in overrides:
+        if "=" not in item:
+            raise ScenarioError(source, [("--set", f"expected PATH=VALUE, got {item!r}")])
+        path_s, value_s = item.split("=", 1)
+        path = _parse_path(path_s.strip())
+        if not path:
+            raise ScenarioError(source, [("--set", f"empty path in {item!r}")])
+        value = yaml.safe_load(value_s) if value_s.strip() else ""
+        node: Any = data
+        for i, key in enumerate(path[:-1]):
+            nxt = path[i + 1]
+            if isinstance(key, int):
+                if not isinstance(node, list) or key >= len(node):
+                    raise ScenarioError(source, [(path_s, f"index {key} is out of range")])
+                node = node[key]
+                continue
+            if not isinstance(node, dict):
+                raise ScenarioError(source, [(path_s, f"{key!r} is not inside a mapping")])
+            if key not in node or node[key] is None:
+                node[key] = [] if isinstance(nxt, int) else {}
+            node = node[key]
+        last = path[-1]
+        if isinstance(last, int):
+            if not isinstance(node, list) or last > len(node):
+                raise ScenarioError(source, [(path_s, f"index {last} is out of range")])
+            node.append(value) if last == len(node) else node.__setitem__(last, value)
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise ScenarioError(source, [(path_s, f"{last!r} is not inside a mapping")])
+    return data
+
+
+# ----------------------------------------------------------------------------- error text
+
+_TAGS = {"list_form", "count_form", "synthetic", "csv"}
+
+
+def _format_loc(loc: tuple) -> str:
+    out = ""
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _TAGS and i > 0:
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """Candidate concrete types behind Annotated/Union/Optional/list."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
+    return [tp]
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Field names allowed at a location inside Scenario (for 'did you mean')."""
+    candidates: list[Any] = [Scenario]
+    for part in loc:
+        nxt: list[Any] = []
+        for c in candidates:
+            if part in _TAGS:
+                nxt.append(c)
+            elif isinstance(part, int) and typing.get_origin(c) is list:
+                nxt += _unwrap(typing.get_args(c)[0])
+            elif isinstance(part, str) and isinstance(c, type) and issubclass(c, BaseModel):
+                if part in c.model_fields:
+                    nxt += _unwrap(c.model_fields[part].annotation)
+        candidates = nxt
+    names: list[str] = []
+    for c in candidates:
+        if isinstance(c, type) and issubclass(c, BaseModel):
+            names += [n for n in c.model_fields if n not in names]
+    return names
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _message(err: dict) -> str:
+    kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
+    ops = {
+        "greater_than": (">", "gt"),
+        "greater_than_equal": (">=", "ge"),
+        "less_than": ("<", "lt"),
+        "less_than_equal": ("<=", "le"),
+    }
+    if kind in ops:
+        op, key = ops[kind]
+        return f"must be {op} {_short(ctx[key])}, got {_short(value)}"
+    if kind == "extra_forbidden":
+        name = err["loc"][-1]
+        allowed = _fields_at(err["loc"][:-1])
+        close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown key {name!r}{hint} (allowed: {', '.join(allowed)})"
+    if kind == "missing":
+        return "is required"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}, got {_short(value)}"
+    if kind == "union_tag_invalid":
+        return f"must be one of {ctx.get('expected_tags')}, got {_short(ctx.get('tag'))}"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return f"{err['msg'][0].lower()}{err['msg'][1:]}, got {_short(value)}"
+
+
+def problems_from(exc: ValidationError) -> list[tuple[str, str]]:
+    return [(_format_loc(e["loc"]), _message(e)) for e in exc.errors()]
+
+
+# ----------------------------------------------------------------------------- resolution
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One resolved asset: kind, id, feeder bus (None for EVs) and its full spec."""
+
+    kind: str
+    id: str
+    bus: str | None
+    spec: Any
+
+
+def resolve_assets(scenario: Scenario) -> dict[str, list[Asset]]:
+    """Every asset with an id and a bus; raises ScenarioError on unknown buses or ids."""
+    bus_names = scenario.grid.lv_bus_names()
+    spread = bus_names[1:] or bus_names
+    out: dict[str, list[Asset]] = {}
+    problems: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
+    for kind in ASSET_KINDS:
+        specs = scenario.assets.resolved(kind)
+        group = getattr(scenario.assets, kind)
+        where = f"assets.{kind}" + ("" if isinstance(group, list) else ".items")
+        assets = []
+        for i, spec in enumerate(specs):
+            aid = spec.id or f"{kind}_{i:02d}"
+            if aid in seen:
+                problems.append((f"{where}[{i}].id", f"duplicate id {aid!r} (also {seen[aid]})"))
+            seen[aid] = f"{where}[{i}]"
+            bus = getattr(spec, "bus", None)
+            if kind != "ev":
+                if bus is None:
+                    bus = spread[(i * len(spread)) // max(len(specs), 1)]
+                elif bus not in bus_names:
+                    close = difflib.get_close_matches(bus, bus_names, n=1, cutoff=0.5)
+                    hint = f"did you mean {close[0]!r}? " if close else ""
+                    problems.append((
+                        f"{where}[{i}].bus",
+                        f"no bus {bus!r} on this feeder; {hint}buses are lv_busbar and "
+                        f"f1_b1 .. f{scenario.grid.n_feeders}_b{scenario.grid.buses_per_feeder}",
+                    ))
+            assets.append(Asset(kind, aid, bus, spec))
+        out[kind] = assets
+    if problems:
+        raise ScenarioError("scenario", problems)
+    return out
+
+
+def validate(data: Any, source: str = "scenario") -> Scenario:
+    """Validate a raw mapping into a Scenario and check cross-references."""
+    if not isinstance(data, dict):
+        raise ScenarioError(source, [("", f"top level must be a mapping, got {_short(data)}")])
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(source, problems_from(exc)) from None
+    try:
+        resolve_assets(scenario)
+    except ScenarioError as exc:
+        raise ScenarioError(source, exc.problems) from None
+    return scenario
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Read, override and validate a scenario file."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise ScenarioError(source, [("", f"file not found: {path}")])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(source, [("", f"YAML syntax error at {where}{problem}")]) from None
+    data = apply_overrides(data if data is not None else {}, overrides or [], source)
+    scenario = validate(data, source)
+    if scenario.weather.source == "csv" and not scenario.weather.path.is_absolute():
+        scenario.weather.path = (path.parent / scenario.weather.path).resolve()
+    return scenario

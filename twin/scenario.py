@@ -1,0 +1,358 @@
+"""Scenario schema: the validated form of a scenario YAML.
+
+Every field carries its unit in its name. Sign convention everywhere in the twin:
+positive power = consumption / charging / import.
+
+Asset groups accept two forms::
+
+    pv: {count: 10, defaults: {p_dc_kwp: 5}, items: [{bus: f2_b3}]}   # count with overrides
+    battery: [{capacity_kwh: 100, bus: f1_b2}, {capacity_kwh: 50}]    # explicit list
+
+In the count form ``items[i]`` overrides ``defaults`` for asset ``i``; assets without a
+``bus`` are spread over the feeder's low-voltage buses in a fixed round-robin order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from twin.timeparse import parse_duration_s
+
+MARTINIQUE_TZ = "America/Martinique"
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# ----------------------------------------------------------------------------- site, grid
+
+
+class Site(Strict):
+    latitude: float = Field(14.6, ge=-90, le=90, description="Site latitude [deg north]")
+    longitude: float = Field(-61.07, ge=-180, le=180, description="Site longitude [deg east]")
+    timezone: str = Field(MARTINIQUE_TZ, description="IANA time zone of the site")
+    altitude_m: float = Field(50.0, ge=-500, le=9000, description="Altitude [m]")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_tz(cls, v: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {v!r} (e.g. 'America/Martinique')") from None
+        return v
+
+
+class Grid(Strict):
+    """Radial LV feeder behind a MV/LV transformer (builder ``lv_radial``)."""
+
+    builder: Literal["lv_radial"] = "lv_radial"
+    mv_vn_kv: float = Field(20.0, gt=0, description="Medium-voltage nominal voltage [kV]")
+    lv_vn_kv: float = Field(0.4, gt=0, description="Low-voltage nominal voltage [kV]")
+    ext_grid_vm_pu: float = Field(1.0, gt=0.8, lt=1.2, description="MV slack voltage [pu]")
+    trafo_std_type: str = Field("0.63 MVA 20/0.4 kV", description="pandapower transformer type")
+    n_feeders: int = Field(3, ge=1, le=20, description="Number of LV feeders from the busbar")
+    buses_per_feeder: int = Field(8, ge=1, le=100, description="Cable sections per feeder")
+    line_length_m: float = Field(40.0, gt=0, description="Length of each cable section [m]")
+    line_std_type: str = Field("NAYY 4x150 SE", description="pandapower line type")
+    vm_min_pu: float = Field(0.9, gt=0, description="Lower voltage limit (EN 50160) [pu]")
+    vm_max_pu: float = Field(1.1, gt=0, description="Upper voltage limit (EN 50160) [pu]")
+    loading_max_percent: float = Field(100.0, gt=0, description="Line/trafo loading limit [%]")
+
+    @model_validator(mode="after")
+    def _limits_ordered(self) -> Grid:
+        if self.vm_min_pu >= self.vm_max_pu:
+            raise ValueError(
+                f"vm_min_pu ({self.vm_min_pu}) must be below vm_max_pu ({self.vm_max_pu})"
+            )
+        return self
+
+    def lv_bus_names(self) -> list[str]:
+        """Names of the buses that can host assets: the busbar and each feeder's buses."""
+        return ["lv_busbar"] + [
+            f"f{f}_b{b}" for f in range(1, self.n_feeders + 1)
+            for b in range(1, self.buses_per_feeder + 1)
+        ]
+
+
+# ----------------------------------------------------------------------------- assets
+
+
+class AssetBase(Strict):
+    id: str | None = Field(None, description="Asset id (default: <kind>_<nn>)")
+    bus: str | None = Field(None, description="Feeder bus name, e.g. 'f2_b5' (default: spread)")
+
+
+class PvSpec(AssetBase):
+    p_dc_kwp: float = Field(5.0, gt=0, description="DC nameplate [kWp]")
+    p_ac_kw: float = Field(4.6, gt=0, description="Inverter AC rating, clipping limit [kW]")
+    tilt_deg: float = Field(15.0, ge=0, le=90, description="Panel tilt [deg]")
+    azimuth_deg: float = Field(180.0, ge=0, lt=360, description="Panel azimuth, 180 = south [deg]")
+    gamma_pdc_per_c: float = Field(-0.0037, ge=-0.01, le=0, description="Power temp. coeff. [1/°C]")
+    losses_percent: float = Field(14.0, ge=0, lt=100, description="DC system losses [%]")
+    inverter_eta_nom: float = Field(0.96, gt=0, le=1, description="Inverter efficiency [-]")
+
+
+class BatterySpec(AssetBase):
+    capacity_kwh: float = Field(100.0, gt=0, description="Usable energy capacity [kWh]")
+    p_charge_max_kw: float = Field(50.0, gt=0, description="Max charging power [kW]")
+    p_discharge_max_kw: float = Field(50.0, gt=0, description="Max discharging power [kW]")
+    eta_charge: float = Field(0.95, gt=0, le=1, description="Charging efficiency [-]")
+    eta_discharge: float = Field(0.95, gt=0, le=1, description="Discharging efficiency [-]")
+    self_discharge_percent_per_day: float = Field(0.1, ge=0, lt=100, description="[%/day]")
+    soc_min_percent: float = Field(5.0, ge=0, le=100, description="Lower SoC limit [%]")
+    soc_max_percent: float = Field(95.0, ge=0, le=100, description="Upper SoC limit [%]")
+    soc_initial_percent: float = Field(50.0, ge=0, le=100, description="SoC at start [%]")
+
+    @model_validator(mode="after")
+    def _soc_order(self) -> BatterySpec:
+        if not self.soc_min_percent <= self.soc_initial_percent <= self.soc_max_percent:
+            raise ValueError(
+                "need soc_min_percent <= soc_initial_percent <= soc_max_percent, got "
+                f"{self.soc_min_percent} / {self.soc_initial_percent} / {self.soc_max_percent}"
+            )
+        return self
+
+
+class EvChargerSpec(AssetBase):
+    p_max_kw: float = Field(22.0, gt=0, description="Charger rating [kW]")
+    v2g: bool = Field(True, description="Bidirectional (ISO 15118-20 V2G) capable")
+    location: Literal["home", "workplace"] = "home"
+
+
+class EvSpec(Strict):
+    id: str | None = None
+    capacity_kwh: float = Field(75.0, gt=0, description="Battery capacity [kWh]")
+    p_max_kw: float = Field(22.0, gt=0, description="On-board charger limit [kW]")
+    v2g: bool = Field(True, description="Vehicle allows discharging to the grid")
+    pattern: Literal["home", "workplace"] = "home"
+    kwh_per_km: float = Field(0.17, gt=0, description="Driving consumption [kWh/km]")
+    daily_km_mean: float = Field(35.0, ge=0, description="Mean daily distance [km]")
+    soc_min_percent: float = Field(10.0, ge=0, le=100)
+    soc_max_percent: float = Field(100.0, ge=0, le=100)
+    soc_target_percent: float = Field(90.0, ge=0, le=100, description="SoC wanted at departure [%]")
+    soc_initial_percent: float = Field(60.0, ge=0, le=100)
+    eta_charge: float = Field(0.95, gt=0, le=1)
+    eta_discharge: float = Field(0.95, gt=0, le=1)
+
+
+class LoadSpec(AssetBase):
+    annual_kwh: float = Field(2800.0, gt=0, description="Annual consumption [kWh]")
+    profile: Literal["residential", "commercial"] = "residential"
+    power_factor: float = Field(0.95, gt=0, le=1, description="cos(phi), inductive [-]")
+    noise_percent: float = Field(15.0, ge=0, le=100, description="Noise std [% of mean]")
+
+
+def _group_tag(v: Any) -> str:
+    return "list_form" if isinstance(v, list) else "count_form"
+
+
+def _group(spec: type[BaseModel], default_count: int, doc: str):
+    """Annotated type for an asset group: list form or count+defaults+items form."""
+
+    class CountGroup(Strict):
+        count: int = Field(default_count, ge=0, le=10_000, description=f"Number of {doc}")
+        defaults: spec = Field(default_factory=spec)  # type: ignore[valid-type]
+        items: list[spec] = Field(default_factory=list)  # type: ignore[valid-type]
+
+        @model_validator(mode="after")
+        def _items_fit(self):
+            if len(self.items) > self.count:
+                raise ValueError(
+                    f"{len(self.items)} items given but count is {self.count}: "
+                    "raise count or remove items"
+                )
+            return self
+
+        def resolve(self) -> list:
+            out = []
+            base = self.defaults.model_dump()
+            for i in range(self.count):
+                over = self.items[i].model_dump(exclude_unset=True) if i < len(self.items) else {}
+                out.append(spec(**{**base, **over}))
+            return out
+
+    CountGroup.__name__ = f"{spec.__name__}Group"
+    return Annotated[
+        Annotated[list[spec], Tag("list_form")] | Annotated[CountGroup, Tag("count_form")],  # type: ignore[valid-type]
+        Discriminator(_group_tag),
+    ], CountGroup
+
+
+PvGroupT, PvGroup = _group(PvSpec, 10, "PV systems")
+BatteryGroupT, BatteryGroup = _group(BatterySpec, 10, "batteries")
+EvChargerGroupT, EvChargerGroup = _group(EvChargerSpec, 10, "EV chargers")
+EvGroupT, EvGroup = _group(EvSpec, 10, "EVs")
+LoadGroupT, LoadGroup = _group(LoadSpec, 30, "households")
+
+ASSET_KINDS = ("pv", "battery", "ev_charger", "ev", "load")
+
+
+class Assets(Strict):
+    pv: PvGroupT = Field(default_factory=PvGroup)  # type: ignore[valid-type]
+    battery: BatteryGroupT = Field(default_factory=BatteryGroup)  # type: ignore[valid-type]
+    ev_charger: EvChargerGroupT = Field(default_factory=EvChargerGroup)  # type: ignore[valid-type]
+    ev: EvGroupT = Field(default_factory=EvGroup)  # type: ignore[valid-type]
+    load: LoadGroupT = Field(default_factory=LoadGroup)  # type: ignore[valid-type]
+
+    def resolved(self, kind: str) -> list:
+        group = getattr(self, kind)
+        return list(group) if isinstance(group, list) else group.resolve()
+
+
+# ----------------------------------------------------------------------------- weather, tariff
+
+
+class SyntheticWeather(Strict):
+    source: Literal["synthetic"] = "synthetic"
+    mean_kc: float = Field(0.75, gt=0, le=1.2, description="Mean clear-sky index [-]")
+    variability: float = Field(0.25, ge=0, le=1, description="Clear-sky index variability [-]")
+    persistence_s: float = Field(1800.0, gt=0, description="Cloud correlation time [s]")
+    temp_mean_c: float = Field(27.0, ge=-40, le=50, description="Mean air temperature [°C]")
+    temp_amplitude_c: float = Field(3.5, ge=0, le=20, description="Diurnal half-range [°C]")
+    wind_mean_m_per_s: float = Field(5.0, ge=0, le=40, description="Mean wind speed [m/s]")
+
+
+class CsvWeather(Strict):
+    source: Literal["csv"]
+    path: Path = Field(description="CSV with timestamp, ghi_w_per_m2, temp_air_c, ...")
+
+
+class TouPeriod(Strict):
+    start: dt.time = Field(description="Local start time, e.g. '06:00'")
+    end: dt.time = Field(description="Local end time, exclusive; '00:00' means midnight")
+    price_eur_per_kwh: float = Field(ge=-10, le=10)
+
+
+def _default_tou() -> list[TouPeriod]:
+    # Regulated EDF SEI blue tariff with off-peak hours, as an illustrative default.
+    return [
+        TouPeriod(start=dt.time(0), end=dt.time(6), price_eur_per_kwh=0.1547),
+        TouPeriod(start=dt.time(6), end=dt.time(18), price_eur_per_kwh=0.2062),
+        TouPeriod(start=dt.time(18), end=dt.time(22), price_eur_per_kwh=0.2462),
+        TouPeriod(start=dt.time(22), end=dt.time(0), price_eur_per_kwh=0.1547),
+    ]
+
+
+class Tariff(Strict):
+    import_tou: list[TouPeriod] = Field(
+        default_factory=_default_tou, description="Time-of-use import prices covering 24 h"
+    )
+    feed_in_price_eur_per_kwh: float = Field(0.10, ge=-10, le=10)
+    co2_g_per_kwh: float = Field(720.0, ge=0, le=2000, description="Grid CO2 intensity")
+
+    @field_validator("import_tou")
+    @classmethod
+    def _covers_day(cls, periods: list[TouPeriod]) -> list[TouPeriod]:
+        covered = [0] * 1440
+        for p in periods:
+            a = p.start.hour * 60 + p.start.minute
+            b = p.end.hour * 60 + p.end.minute or 1440
+            mins = range(a, b) if a < b else [*range(a, 1440), *range(0, b)]
+            for m in mins:
+                covered[m] += 1
+        gaps = [m for m, c in enumerate(covered) if c == 0]
+        overlaps = [m for m, c in enumerate(covered) if c > 1]
+        if gaps or overlaps:
+            m = (gaps or overlaps)[0]
+            what = "not covered" if gaps else "covered twice"
+            raise ValueError(
+                f"periods must cover each minute of the day exactly once; "
+                f"{m // 60:02d}:{m % 60:02d} is {what}"
+            )
+        return periods
+
+
+class RuleBased(Strict):
+    strategy: Literal["rule_based"] = "rule_based"
+    evening_start: dt.time = Field(dt.time(17), description="Batteries cover load from ...")
+    evening_end: dt.time = Field(dt.time(22), description="... until (local time)")
+    ev_full_power: bool = Field(True, description="EVs charge at full power on arrival")
+
+
+class Outputs(Strict):
+    dir: Path = Field(Path("results"), description="Root folder for run outputs")
+    flush_every_steps: int = Field(96, ge=1, description="Parquet row-group size [steps]")
+    report: bool = Field(True, description="Write report.html")
+    bus_voltages: bool = Field(True, description="Record every bus voltage")
+
+
+# ----------------------------------------------------------------------------- scenario
+
+
+class Scenario(Strict):
+    """A complete, validated scenario."""
+
+    model_config = ConfigDict(extra="forbid", title="Cariflex Twin scenario")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Used for the results folder")
+    description: str = ""
+    start: dt.datetime = Field(description="Timezone-aware start, e.g. 2026-06-01T00:00:00-04:00")
+    duration: str = Field("P1D", description="ISO 8601 duration, e.g. P1D, P365D, PT6H")
+    step: str = Field("PT15M", description="ISO 8601 step of the power flow, e.g. PT15M")
+    seed: int = Field(42, ge=0, description="Seeds every random generator")
+    site: Site = Field(default_factory=Site)
+    grid: Grid = Field(default_factory=Grid)
+    assets: Assets = Field(default_factory=Assets)
+    weather: Annotated[SyntheticWeather | CsvWeather, Field(discriminator="source")] = Field(
+        default_factory=SyntheticWeather
+    )
+    tariff: Tariff = Field(default_factory=Tariff)
+    scheduling: RuleBased = Field(default_factory=RuleBased)
+    outputs: Outputs = Field(default_factory=Outputs)
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, v: dt.datetime) -> dt.datetime:
+        if v.tzinfo is None or v.utcoffset() is None:
+            raise ValueError(
+                f"must be timezone-aware, got {v.isoformat()} without offset; "
+                "write e.g. 2026-06-01T00:00:00-04:00 (Martinique is UTC-4)"
+            )
+        return v
+
+    @field_validator("duration", "step")
+    @classmethod
+    def _iso_duration(cls, v: str) -> str:
+        parse_duration_s(v)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        step_s, dur_s = self.step_s, self.duration_s
+        if step_s > dur_s:
+            raise ValueError(f"step ({self.step}) is longer than duration ({self.duration})")
+        if dur_s % step_s:
+            raise ValueError(
+                f"duration ({self.duration}) must be a whole number of steps ({self.step})"
+            )
+        return self
+
+    @property
+    def step_s(self) -> int:
+        return parse_duration_s(self.step)
+
+    @property
+    def duration_s(self) -> int:
+        return parse_duration_s(self.duration)
+
+    @property
+    def n_steps(self) -> int:
+        return self.duration_s // self.step_s
