@@ -74,7 +74,7 @@ class FlowResult:
     trafo_loading_percent: float
     p_import_kw: float
     q_import_kvar: float
-    p_loss_kw: float
+    p_loss_kw: float  # sum of line and transformer losses, from the branch flows
 
 
 class Feeder:
@@ -118,11 +118,12 @@ class Feeder:
             nan = float("nan")
             return FlowResult(False, np.full(n_bus, nan), np.full(n_line, nan), nan, nan, nan, nan)
         self._v = v
-        _, _, _, a1 = grid.get_line_res1()
-        _, _, _, a2 = grid.get_line_res2()
+        p1, _, _, a1 = grid.get_line_res1()
+        p2, _, _, a2 = grid.get_line_res2()
         line_loading = np.maximum(a1, a2) / self._line_imax_ka * 100.0
-        _, _, _, ta1 = grid.get_trafo_res1()
-        _, _, _, ta2 = grid.get_trafo_res2()
+        tp1, _, _, ta1 = grid.get_trafo_res1()
+        tp2, _, _, ta2 = grid.get_trafo_res2()
+        p_loss_kw = float(p1.sum() + p2.sum() + tp1.sum() + tp2.sum()) * 1000.0
         s_hv = ta1[0] * self._trafo_vn_kv[0] * SQRT3
         s_lv = ta2[0] * self._trafo_vn_kv[1] * SQRT3
         trafo_loading = max(s_hv, s_lv) / self._trafo_sn_mva * 100.0
@@ -130,7 +131,7 @@ class Feeder:
         p_import_kw = float(p_gen.sum()) * 1000.0
         return FlowResult(
             True, np.abs(v), line_loading, float(trafo_loading), p_import_kw,
-            float(q_gen.sum()) * 1000.0, p_import_kw - float(np.sum(p_kw)),
+            float(q_gen.sum()) * 1000.0, p_loss_kw,
         )
 
     def solve_pandapower(self, p_kw: np.ndarray, q_kvar: np.ndarray) -> FlowResult:
@@ -149,5 +150,6 @@ class Feeder:
             True, net.res_bus.vm_pu.to_numpy().copy(),
             net.res_line.loading_percent.to_numpy().copy(),
             float(net.res_trafo.loading_percent.iloc[0]), p_import_kw,
-            float(net.res_ext_grid.q_mvar.sum()) * 1000.0, p_import_kw - float(np.sum(p_kw)),
+            float(net.res_ext_grid.q_mvar.sum()) * 1000.0,
+            float(net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum()) * 1000.0,
         )

@@ -1,0 +1,79 @@
+"""mosaik adapter that runs a control strategy over the site. No strategy logic here.
+
+Entities: one ``Site`` (inputs: PV ``p_avail_kw`` and household ``p_kw`` of the step),
+one ``BatteryCtl`` per battery and one ``ChargerCtl`` per EV charger (inputs: the
+device's feasible power window, time-shifted from the end of the previous step;
+output: ``p_set_kw`` for the step). Which strategy runs comes from ``scheduling``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from agents.rule_based import RuleBasedStrategy
+from agents.strategy import SiteState, Strategy
+from simulators.base import ArraySimulator, meta
+from twin import inputs as scenario_inputs
+from twin.scenario import Scenario
+
+META = meta(
+    "Site", ["pv_p_kw", "load_p_kw"],
+    extra={
+        "BatteryCtl": {
+            "public": True, "params": ["ids"], "trigger": [],
+            "attrs": ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "p_set_kw"],
+        },
+        "ChargerCtl": {
+            "public": True, "params": ["ids"], "trigger": [],
+            "attrs": ["p_max_now_kw", "p_min_now_kw", "p_set_kw"],
+        },
+    },
+)
+
+
+def make_strategy(scenario: Scenario) -> Strategy:
+    s = scenario.scheduling
+    if s.strategy == "rule_based":
+        return RuleBasedStrategy(s.evening_start, s.evening_end, s.ev_full_power)
+    raise ValueError(f"scheduling.strategy: unknown {s.strategy!r}")
+
+
+class ControllerSim(ArraySimulator):
+    kinds = {"BatteryCtl": "battery", "ChargerCtl": "ev_charger"}
+
+    def __init__(self):
+        super().__init__(META)
+
+    def setup(self):
+        sc = self.scenario
+        self.strategy = make_strategy(sc)
+        self.times = scenario_inputs.step_starts(sc)
+        self.price = scenario_inputs.import_price_eur_per_kwh(self.times, sc.tariff)
+        self.setpoints = {"BatteryCtl": np.zeros(0), "ChargerCtl": np.zeros(0)}
+
+    def _sources(self, inputs: dict, attr: str) -> np.ndarray:
+        values = inputs.get("site", {}).get(attr, {})
+        return np.array([values[k] for k in sorted(values)], dtype=float)
+
+    def advance(self, time, inputs):
+        k = time // self.step_s
+        arr = self.input_array
+        state = SiteState(
+            time=pd.Timestamp(self.times[k]).to_pydatetime(),
+            dt_s=self.step_s,
+            pv_p_kw=self._sources(inputs, "pv_p_kw"),
+            load_p_kw=self._sources(inputs, "load_p_kw"),
+            battery_p_min_kw=-arr(inputs, "BatteryCtl", "p_discharge_avail_kw", 0.0),
+            battery_p_max_kw=arr(inputs, "BatteryCtl", "p_charge_avail_kw", 0.0),
+            battery_soc_percent=arr(inputs, "BatteryCtl", "soc_percent", np.nan),
+            charger_p_min_kw=arr(inputs, "ChargerCtl", "p_min_now_kw", 0.0),
+            charger_p_max_kw=arr(inputs, "ChargerCtl", "p_max_now_kw", 0.0),
+            import_price_eur_per_kwh=float(self.price[k]),
+            feed_in_price_eur_per_kwh=self.scenario.tariff.feed_in_price_eur_per_kwh,
+        )
+        out = self.strategy.decide(state)
+        self.setpoints = {"BatteryCtl": out.battery_p_kw, "ChargerCtl": out.charger_p_kw}
+
+    def outputs(self, model, attr):
+        return self.setpoints[model]

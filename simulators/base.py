@@ -1,0 +1,123 @@
+"""Shared plumbing of the mosaik adapters: entities backed by arrays, no physics.
+
+An adapter derives from :class:`ArraySimulator`, declares ``META`` and implements
+``setup`` (build the pure model from the scenario), ``advance`` (one step) and
+``outputs`` (attribute name -> array, one value per entity).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mosaik_api_v3
+import numpy as np
+
+from twin.loading import Asset, resolve_assets
+from twin.scenario import Scenario
+
+
+def meta(model: str, attrs: list[str], *, kind: str = "time-based", trigger=(), extra=None):
+    """A mosaik META for one public model created with an ``ids`` parameter."""
+    models = {model: {"public": True, "params": ["ids"], "attrs": attrs, "trigger": list(trigger)}}
+    models.update(extra or {})
+    return {"api_version": "3.0", "type": kind, "models": models}
+
+
+def _plain(values) -> list:
+    """Array or list of outputs as plain Python values (what mosaik serialises)."""
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def params_from(cls, spec):
+    """A model's parameter dataclass from a scenario spec (fields the model knows)."""
+    fields = cls.__dataclass_fields__
+    return cls(**{k: v for k, v in spec.model_dump().items() if k in fields})
+
+
+def inputs_array(inputs: dict, eids: list[str], attr: str, default: float) -> np.ndarray:
+    """One input attribute as an array over entities (sum of all sources; default if none)."""
+    out = np.full(len(eids), default, dtype=float)
+    for i, eid in enumerate(eids):
+        values = inputs.get(eid, {}).get(attr)
+        if values:
+            out[i] = sum(values.values())
+    return out
+
+
+class ArraySimulator(mosaik_api_v3.Simulator):
+    """Entities whose outputs are arrays, one array per (model, attribute).
+
+    ``create`` may be called once per model; ``self.eids[model]`` lists the entity ids
+    in array order and ``self.assets[model]`` the scenario assets behind them.
+    ``setup`` runs once, before the first step, when every model has been created.
+    """
+
+    kinds: dict[str, str] = {}  # model -> asset kind in the scenario ("" = not an asset)
+
+    def __init__(self, meta_: dict):
+        super().__init__(meta_)
+        self.eids: dict[str, list[str]] = {}
+        self.assets: dict[str, list[Asset]] = {}
+        self._index: dict[str, tuple[str, int]] = {}
+        self._ready = False
+        self.step_s = 900
+
+    def init(self, sid, time_resolution=1.0, scenario: dict | None = None, **params):
+        if time_resolution != 1.0:
+            raise ValueError("Cariflex adapters run with time_resolution=1.0 (seconds)")
+        self.scenario = Scenario.model_validate(scenario)
+        self.step_s = self.scenario.step_s
+        self.params = params
+        return self.meta
+
+    def create(self, num, model, ids: list[str] | None = None):
+        if model in self.eids:
+            raise RuntimeError(f"{type(self).__name__}: create() once per model ({model})")
+        kind = self.kinds.get(model, "")
+        if kind:
+            by_id = {a.id: a for a in resolve_assets(self.scenario)[kind]}
+            ids = list(by_id) if ids is None else ids
+            self.assets[model] = [by_id[i] for i in ids]
+        ids = [model.lower()] if ids is None else ids
+        if len(ids) != num:
+            raise ValueError(f"create({num}, {model!r}) got {len(ids)} ids")
+        self.eids[model] = list(ids)
+        self._index.update({eid: (model, i) for i, eid in enumerate(ids)})
+        return [{"eid": eid, "type": model} for eid in ids]
+
+    def step(self, time, inputs, max_advance):
+        if not self._ready:
+            self.setup()
+            self._ready = True
+        self.advance(time, inputs)
+        return time + self.step_s
+
+    def get_data(self, outputs):
+        cache: dict[tuple[str, str], list] = {}
+        data: dict[str, dict[str, Any]] = {}
+        for eid, attrs in outputs.items():
+            model, i = self._index[eid]
+            row = data[eid] = {}
+            for attr in attrs:
+                key = (model, attr)
+                values = cache.get(key)
+                if values is None:
+                    values = cache[key] = _plain(self.outputs(model, attr))
+                row[attr] = values[i]
+        return data
+
+    def input_array(self, inputs: dict, model: str, attr: str, default: float) -> np.ndarray:
+        return inputs_array(inputs, self.eids.get(model, []), attr, default)
+
+    # -- to implement -------------------------------------------------------------------
+    def setup(self) -> None:
+        """Build the pure model(s) from ``self.scenario`` and ``self.assets``."""
+        raise NotImplementedError
+
+    def advance(self, time: int, inputs: dict) -> None:
+        """Advance the model over ``[time, time + step_s)`` with the given inputs."""
+        raise NotImplementedError
+
+    def outputs(self, model: str, attr: str):
+        """Values of ``attr`` for all entities of ``model``, in ``self.eids[model]`` order."""
+        raise NotImplementedError

@@ -1,0 +1,108 @@
+"""mosaik adapter of the SimPy EV fleet: chargers, EVs and the fleet's event stream.
+
+Sign convention: positive = charging from the grid, V2G discharge negative ``p_kw``.
+
+A hybrid simulator. At each power-flow step ``t`` it takes the chargers' setpoints and
+runs the SimPy fleet through ``[t, t + step)``: arrivals, plug-ins and departures happen
+at their exact instants inside the step and charging starts and stops there, so
+``p_kw`` is each charger's mean power over the step. The adapter then asks mosaik to
+step it again at every event instant inside the step, where the ``Fleet`` entity
+publishes the events (non-persistent ``events`` output) at their real times.
+State outputs (``p_max_now_kw``, ``p_min_now_kw``, ``soc_percent``...) hold the state
+at the end of the step: connect them to a controller with ``time_shifted=True``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from simulators.base import ArraySimulator, meta, params_from
+from simulators.ev.model import ChargerParams, EvFleet, EvParams
+from twin.rng import stream
+
+CHARGER_ATTRS = ["p_set_kw", "p_kw", "plugged", "p_max_now_kw", "p_min_now_kw", "e_kwh"]
+EV_ATTRS = ["soc_percent", "e_kwh", "charger", "on_site"]
+FLEET_ATTRS = ["n_plugged", "n_waiting", "events"]
+META = meta(
+    "Charger", CHARGER_ATTRS, kind="hybrid",
+    extra={
+        "EV": {"public": True, "params": ["ids"], "attrs": EV_ATTRS, "trigger": []},
+        "Fleet": {
+            "public": True, "params": ["ids"], "attrs": FLEET_ATTRS, "trigger": [],
+            "non-persistent": ["events"],
+        },
+    },
+)
+
+
+class EvSim(ArraySimulator):
+    kinds = {"Charger": "ev_charger", "EV": "ev"}
+
+    def __init__(self):
+        super().__init__(META)
+        self._pending: list[dict] = []
+        self._published: list[dict] = []
+
+    def setup(self):
+        sc = self.scenario
+        self.fleet = EvFleet(
+            [params_from(EvParams, a.spec) for a in self.assets.get("EV", [])],
+            [params_from(ChargerParams, a.spec) for a in self.assets.get("Charger", [])],
+            pd.Timestamp(sc.start).tz_convert(sc.site.timezone),
+            stream(sc.seed, "ev"),
+            horizon_s=sc.duration_s,
+        )
+        self.ev_ids = [a.id for a in self.assets.get("EV", [])]
+        self.charger_ids = [a.id for a in self.assets.get("Charger", [])]
+        self.p_set_kw = np.zeros(len(self.charger_ids))
+
+    def step(self, time, inputs, max_advance):
+        if not self._ready:
+            self.setup()
+            self._ready = True
+        if time % self.step_s == 0:
+            self.p_set_kw = self.input_array(inputs, "Charger", "p_set_kw", 0.0)
+            self.fleet.set_power(self.p_set_kw)
+            self.fleet.advance(time + self.step_s)
+            self._pending += [
+                {**e, "t_s": float(e["t_s"]), "ev": self.ev_ids[e["ev"]],
+                 "charger": self.charger_ids[e["charger"]] if e["charger"] >= 0 else ""}
+                for e in self.fleet.pop_events()
+            ]
+        now = [e for e in self._pending if math.floor(e["t_s"]) <= time]
+        self._pending = [e for e in self._pending if math.floor(e["t_s"]) > time]
+        self._published = now
+        nxt = time - time % self.step_s + self.step_s
+        if self._pending:
+            nxt = min(nxt, math.floor(self._pending[0]["t_s"]))
+        return nxt
+
+    def outputs(self, model, attr):
+        f = self.fleet
+        if model == "Charger":
+            return {
+                "p_set_kw": self.p_set_kw, "p_kw": f.p_mean_kw(), "plugged": f.plugged(),
+                "p_max_now_kw": f.p_max_now_kw(), "p_min_now_kw": f.p_min_now_kw(),
+                "e_kwh": f.e_delivered_kwh(),
+            }[attr]
+        if model == "EV":
+            return {
+                "soc_percent": f.ev_soc_percent(), "e_kwh": f.ev_e_kwh(),
+                "charger": f.ev_charger(),
+                "on_site": np.array([s != "away" for s in f.ev_state()]),
+            }[attr]
+        states = f.ev_state()
+        return [{
+            "n_plugged": int(f.plugged().sum()), "n_waiting": states.count("waiting"),
+            "events": self._published,
+        }[attr]]
+
+    def get_data(self, outputs):
+        data = super().get_data(outputs)
+        for row in data.values():  # events are published once, at their own time
+            if "events" in row and not row["events"]:
+                del row["events"]
+        return data

@@ -1,0 +1,44 @@
+"""mosaik adapter of the PV model: one entity per PV system. No physics here.
+
+Sign convention: positive = consumption, so PV production is negative ``p_kw``.
+Available power is computed once for the whole horizon (pvlib is vectorised); each
+step applies the active-power limit received on ``p_limit_kw`` (magnitude, >= 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulators.base import ArraySimulator, meta, params_from
+from simulators.pv.model import PvParams, curtail, pv_ac_power_kw_many, solar_position
+from twin import inputs as scenario_inputs
+
+META = meta("PV", ["p_kw", "p_avail_kw", "p_limit_kw", "p_dc_kwp"])
+
+
+class PvSim(ArraySimulator):
+    kinds = {"PV": "pv"}
+
+    def __init__(self):
+        super().__init__(META)
+
+    def setup(self):
+        sc = self.scenario
+        times = scenario_inputs.step_midpoints(sc)
+        weather = scenario_inputs.weather(sc)
+        solpos = solar_position(times, sc.site.latitude, sc.site.longitude, sc.site.altitude_m)
+        params = [
+            params_from(PvParams, a.spec) for a in self.assets["PV"]
+        ]
+        self.p_avail_series_kw = pv_ac_power_kw_many(weather, solpos, params)
+        self.p_dc_kwp = np.array([p.p_dc_kwp for p in params])
+        self.p_avail_kw = self.p_kw = np.zeros(len(params))
+        self.p_limit_kw = np.full(len(params), np.inf)
+
+    def advance(self, time, inputs):
+        self.p_avail_kw = self.p_avail_series_kw[time // self.step_s]
+        self.p_limit_kw = self.input_array(inputs, "PV", "p_limit_kw", np.inf)
+        self.p_kw = curtail(self.p_avail_kw, self.p_limit_kw)
+
+    def outputs(self, model, attr):
+        return getattr(self, attr)

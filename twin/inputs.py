@@ -1,0 +1,60 @@
+"""Exogenous inputs of a run, computed once per scenario: time grid, weather, tariff.
+
+Values on step ``k`` stand for the interval ``[start + k*step, start + (k+1)*step)``
+and are evaluated at its midpoint.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import pandas as pd
+
+from simulators.weather.model import read_weather_csv, synthetic_weather
+from twin.rng import stream
+from twin.scenario import Scenario, Tariff
+
+
+def step_starts(scenario: Scenario) -> pd.DatetimeIndex:
+    """Start of every step, in the site's time zone."""
+    start = pd.Timestamp(scenario.start).tz_convert(scenario.site.timezone)
+    return pd.date_range(start, periods=scenario.n_steps, freq=pd.Timedelta(seconds=scenario.step_s))
+
+
+def step_midpoints(scenario: Scenario) -> pd.DatetimeIndex:
+    return step_starts(scenario) + pd.Timedelta(seconds=scenario.step_s / 2)
+
+
+@functools.lru_cache(maxsize=4)
+def _weather_cached(scenario_json: str) -> pd.DataFrame:
+    scenario = Scenario.model_validate_json(scenario_json)
+    times = step_midpoints(scenario)
+    site, w = scenario.site, scenario.weather
+    if w.source == "csv":
+        return read_weather_csv(w.path, times, site.latitude, site.longitude, site.altitude_m)
+    return synthetic_weather(
+        times, site.latitude, site.longitude, site.altitude_m, stream(scenario.seed, "weather"),
+        mean_kc=w.mean_kc, variability=w.variability, persistence_s=w.persistence_s,
+        temp_mean_c=w.temp_mean_c, temp_amplitude_c=w.temp_amplitude_c,
+        wind_mean_m_per_s=w.wind_mean_m_per_s,
+    )
+
+
+def weather(scenario: Scenario) -> pd.DataFrame:
+    """Weather on the step midpoints (computed once per scenario in a process)."""
+    key = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    return _weather_cached(key)
+
+
+def import_price_eur_per_kwh(times: pd.DatetimeIndex, tariff: Tariff) -> np.ndarray:
+    """Time-of-use import price at each (local) time. [EUR/kWh]"""
+    minutes = np.asarray(times.hour * 60 + times.minute)
+    price = np.full(len(times), np.nan)
+    for p in tariff.import_tou:
+        a = p.start.hour * 60 + p.start.minute
+        b = p.end.hour * 60 + p.end.minute or 1440
+        inside = (minutes >= a) & (minutes < b) if a < b else (minutes >= a) | (minutes < b)
+        price[inside] = p.price_eur_per_kwh
+    return price

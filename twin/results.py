@@ -1,0 +1,88 @@
+"""Results store: one folder per run, time series as Parquet parts written while it runs.
+
+Layout of ``results/<scenario>/<timestamp>/``::
+
+    scenario.yaml        the resolved scenario (every default filled in)
+    provenance.json      package versions, git commit, seed, wall time, status
+    timeseries/part-*.parquet   one row per step, one column per entity attribute
+    events/part-*.parquet       EV arrivals, plug-ins and departures (with sessions)
+    kpis.json, report.html, plots/*.png
+
+Each part is a complete Parquet file written under a temporary name and renamed, so a
+killed run leaves every finished part readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from twin.scenario import Scenario
+
+
+def new_run_dir(scenario: Scenario, root: Path | None = None) -> Path:
+    """Create ``<root>/<scenario>/<UTC timestamp>/`` (unique even within one second)."""
+    base = Path(root or scenario.outputs.dir) / scenario.name
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    for n in range(1000):
+        path = base / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a run folder under {base}")
+
+
+def write_json(path: Path, data) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_scenario(run_dir: Path, scenario: Scenario) -> None:
+    data = scenario.model_dump(mode="json")
+    (run_dir / "scenario.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+class PartWriter:
+    """Writes a table as numbered, self-contained Parquet parts in a folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.n = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        path = self.folder / f"part-{self.n:05d}.parquet"
+        tmp = path.with_suffix(".parquet.tmp")
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+        os.replace(tmp, path)
+        self.n += 1
+
+
+def read_parts(folder: Path) -> pd.DataFrame:
+    """All finished parts of a table, in order (an empty frame if there are none)."""
+    parts = sorted(Path(folder).glob("part-*.parquet"))
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+
+def read_timeseries(run_dir: Path) -> pd.DataFrame:
+    """Time series of a run indexed by local step start."""
+    frame = read_parts(Path(run_dir) / "timeseries")
+    return frame.set_index("time") if not frame.empty else frame
+
+
+def read_events(run_dir: Path) -> pd.DataFrame:
+    return read_parts(Path(run_dir) / "events")

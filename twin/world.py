@@ -1,0 +1,103 @@
+"""World assembly: the scenario's simulators created, connected and run in mosaik.
+
+Data flow of one step ``[t, t + step)``::
+
+    Weather, PV (available power), Household loads ──> Controller (strategy)
+    Battery / EV state (end of the previous step, time-shifted) ──> Controller
+    Controller ──p_set_kw──> Battery, EV chargers
+    PV, loads, batteries, chargers ──p_kw──> Feeder buses ──> AC power flow
+    everything ──> Recorder (Parquet parts)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mosaik
+
+from simulators.battery.mosaik import ATTRS as BATTERY_ATTRS
+from simulators.battery.mosaik import initial_outputs as battery_initial
+from simulators.ev.mosaik import CHARGER_ATTRS, EV_ATTRS
+from simulators.feeder.mosaik import GRID_ATTRS
+from simulators.weather.model import WEATHER_COLUMNS
+from twin.loading import resolve_assets
+from twin.scenario import Scenario
+
+SIM_CONFIG = {
+    "Weather": {"python": "simulators.weather.mosaik:WeatherSim"},
+    "PV": {"python": "simulators.pv.mosaik:PvSim"},
+    "Load": {"python": "simulators.load.mosaik:LoadSim"},
+    "Battery": {"python": "simulators.battery.mosaik:BatterySim"},
+    "EV": {"python": "simulators.ev.mosaik:EvSim"},
+    "Feeder": {"python": "simulators.feeder.mosaik:FeederSim"},
+    "Controller": {"python": "agents.controller_mosaik:ControllerSim"},
+    "Recorder": {"python": "twin.recorder:RecorderSim"},
+}
+
+
+def build_world(scenario: Scenario, run_dir: Path) -> tuple[mosaik.World, int]:
+    """Create and connect every simulator; returns the world and the end time [s]."""
+    world = mosaik.World(SIM_CONFIG, debug=False)
+    sc = scenario.model_dump(mode="json")
+    assets = resolve_assets(scenario)
+    ids = {kind: [a.id for a in items] for kind, items in assets.items()}
+
+    def start(name, **kw):
+        return world.start(name, scenario=sc, **kw)
+
+    weather = start("Weather").Weather.create(1)[0]
+    pvs = start("PV").PV.create(len(ids["pv"]), ids=ids["pv"])
+    loads = start("Load").Household.create(len(ids["load"]), ids=ids["load"])
+    batteries = start("Battery").Battery.create(len(ids["battery"]), ids=ids["battery"])
+    ev_sim = start("EV")
+    chargers = ev_sim.Charger.create(len(ids["ev_charger"]), ids=ids["ev_charger"])
+    evs = ev_sim.EV.create(len(ids["ev"]), ids=ids["ev"])
+    fleet = ev_sim.Fleet.create(1)[0]
+    feeder_sim = start("Feeder")
+    bus_names = scenario.grid.lv_bus_names()
+    buses = dict(zip(bus_names, feeder_sim.Bus.create(len(bus_names)), strict=True))
+    grid = feeder_sim.Grid.create(1)[0]
+    ctl = start("Controller")
+    site = ctl.Site.create(1)[0]
+    bat_ctl = ctl.BatteryCtl.create(len(ids["battery"]), ids=ids["battery"])
+    ch_ctl = ctl.ChargerCtl.create(len(ids["ev_charger"]), ids=ids["ev_charger"])
+    recorder = world.start(
+        "Recorder", run_dir=str(run_dir), start=scenario.start.isoformat(),
+        step_s=scenario.step_s, flush_every_steps=scenario.outputs.flush_every_steps,
+        labels={"vm_pu_bus": bus_names, "line_loading_percent": line_names(scenario)},
+    ).Recorder.create(1)[0]
+
+    connect = world.connect
+    for asset, pv in zip(assets["pv"], pvs, strict=True):
+        connect(pv, buses[asset.bus], "p_kw")
+        connect(pv, site, ("p_avail_kw", "pv_p_kw"))
+        connect(pv, recorder, "p_kw", "p_avail_kw")
+    for asset, load in zip(assets["load"], loads, strict=True):
+        connect(load, buses[asset.bus], "p_kw", "q_kvar")
+        connect(load, site, ("p_kw", "load_p_kw"))
+        connect(load, recorder, "p_kw")
+    state_attrs = ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent"]
+    for asset, bat, bctl in zip(assets["battery"], batteries, bat_ctl, strict=True):
+        initial = battery_initial(asset.spec, scenario.step_s)
+        connect(bat, bctl, *state_attrs, time_shifted=True,
+                initial_data={a: initial[a] for a in state_attrs})
+        connect(bctl, bat, "p_set_kw")
+        connect(bat, buses[asset.bus], "p_kw")
+        connect(bat, recorder, *BATTERY_ATTRS)
+    for asset, ch, cctl in zip(assets["ev_charger"], chargers, ch_ctl, strict=True):
+        connect(ch, cctl, "p_max_now_kw", "p_min_now_kw", time_shifted=True,
+                initial_data={"p_max_now_kw": 0.0, "p_min_now_kw": 0.0})
+        connect(cctl, ch, "p_set_kw")
+        connect(ch, buses[asset.bus], "p_kw")
+        connect(ch, recorder, *CHARGER_ATTRS)
+    for ev in evs:
+        connect(ev, recorder, *EV_ATTRS)
+    connect(fleet, recorder, "n_plugged", "n_waiting", "events")
+    connect(grid, recorder, *GRID_ATTRS)
+    connect(weather, recorder, *WEATHER_COLUMNS)
+    return world, scenario.duration_s
+
+
+def line_names(scenario: Scenario) -> list[str]:
+    g = scenario.grid
+    return [f"f{f}_l{k}" for f in range(1, g.n_feeders + 1) for k in range(1, g.buses_per_feeder + 1)]
