@@ -9,7 +9,6 @@ output: ``p_set_kw`` for the step). Which strategy runs comes from ``scheduling`
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from agents.rule_based import RuleBasedStrategy
 from agents.strategy import SiteState, Strategy
@@ -48,8 +47,9 @@ class ControllerSim(ArraySimulator):
     def setup(self):
         sc = self.scenario
         self.strategy = make_strategy(sc)
-        self.times = scenario_inputs.step_starts(sc)
-        self.price = scenario_inputs.import_price_eur_per_kwh(self.times, sc.tariff)
+        times = scenario_inputs.step_starts(sc)
+        self.times = times.to_pydatetime()
+        self.price = scenario_inputs.import_price_eur_per_kwh(times, sc.tariff)
         self.setpoints = {"BatteryCtl": np.zeros(0), "ChargerCtl": np.zeros(0)}
 
     def _sources(self, inputs: dict, attr: str) -> np.ndarray:
@@ -60,7 +60,7 @@ class ControllerSim(ArraySimulator):
         k = time // self.step_s
         arr = self.input_array
         state = SiteState(
-            time=pd.Timestamp(self.times[k]).to_pydatetime(),
+            time=self.times[k],
             dt_s=self.step_s,
             pv_p_kw=self._sources(inputs, "pv_p_kw"),
             load_p_kw=self._sources(inputs, "load_p_kw"),

@@ -4,11 +4,13 @@ One ``Recorder`` entity accepts any input. Scalars become columns
 ``<entity>.<attr>``; list-valued attributes (bus voltages, line loadings) become one
 column per element, named by the labels given at ``init``. EV ``events`` arrive at
 their own instants (the recorder is hybrid, triggered by them) and go to the events
-table. Rows are buffered and written as a Parquet part every ``flush_every_steps``.
+table. Rows are buffered and written as a Parquet part every ``flush_every_steps``
+or every ``flush_interval_s`` of wall time, whichever comes first.
 """
 
 from __future__ import annotations
 
+import time as time_mod
 from pathlib import Path
 
 import mosaik_api_v3
@@ -32,14 +34,19 @@ META = {
 class RecorderSim(mosaik_api_v3.Simulator):
     def __init__(self):
         super().__init__(META)
-        self.rows: list[dict] = []
+        self.columns: dict[str, list] = {}
+        self.names: dict[tuple[str, str], str | list[str]] = {}
+        self.n_buffered = 0
         self.events: list[dict] = []
 
     def init(self, sid, time_resolution=1.0, run_dir: str = "", start: str = "",
-             step_s: int = 900, flush_every_steps: int = 96, labels: dict | None = None):
+             step_s: int = 900, flush_every_steps: int = 960, flush_interval_s: float = 10.0,
+             labels: dict | None = None):
         self.step_s = step_s
         self.start = pd.Timestamp(start)
         self.flush_every = flush_every_steps
+        self.flush_interval_s = flush_interval_s
+        self.last_flush = time_mod.monotonic()
         self.labels = labels or {}
         self.series = PartWriter(Path(run_dir) / "timeseries")
         self.event_parts = PartWriter(Path(run_dir) / "events")
@@ -56,27 +63,47 @@ class RecorderSim(mosaik_api_v3.Simulator):
         for src, events in data.pop("events", {}).items():
             self.events += [{**e, "source": src.split(".", 1)[-1]} for e in events]
         if time % self.step_s == 0:
-            row: dict = {"t_s": time}
-            for attr, by_src in data.items():
-                for src, value in by_src.items():
-                    name = f"{src.split('.', 1)[-1]}.{attr}"
-                    if isinstance(value, list):
-                        labels = self.labels.get(attr) or range(len(value))
-                        row.update({f"{attr}.{lab}": v for lab, v in zip(labels, value, strict=True)})
-                    else:
-                        row[name] = value
-            self.rows.append(row)
-            if len(self.rows) >= self.flush_every:
-                self.flush()
+            self._append_row(time, data)
         return time - time % self.step_s + self.step_s
 
+    def _append_row(self, time: int, data: dict) -> None:
+        cols, names = self.columns, self.names
+        row = self.n_buffered
+        cols.setdefault("t_s", []).append(time)
+        for attr, by_src in data.items():
+            for src, value in by_src.items():
+                key = (src, attr)
+                name = names.get(key)
+                if name is None:
+                    name = names[key] = self._column_names(src, attr, value)
+                if isinstance(name, list):
+                    for n, v in zip(name, value, strict=True):
+                        cols.setdefault(n, [None] * row).append(v)
+                else:
+                    cols.setdefault(name, [None] * row).append(value)
+        self.n_buffered += 1
+        for values in cols.values():  # an attribute missing this step is recorded as None
+            if len(values) < self.n_buffered:
+                values.append(None)
+        if (self.n_buffered >= self.flush_every
+                or time_mod.monotonic() - self.last_flush > self.flush_interval_s):
+            self.flush()
+
+    def _column_names(self, src: str, attr: str, value) -> str | list[str]:
+        if isinstance(value, list):
+            labels = self.labels.get(attr) or range(len(value))
+            return [f"{attr}.{lab}" for lab in labels]
+        return f"{src.split('.', 1)[-1]}.{attr}"
+
     def flush(self) -> None:
-        if self.rows:
-            frame = pd.DataFrame(self.rows)
+        self.last_flush = time_mod.monotonic()
+        if self.n_buffered:
+            frame = pd.DataFrame(self.columns)
             frame.insert(0, "time", self.start + pd.to_timedelta(frame["t_s"], unit="s"))
             self.series.write(frame)
-            self.n_rows += len(self.rows)
-            self.rows = []
+            self.n_rows += self.n_buffered
+            self.columns = {}
+            self.n_buffered = 0
         if self.events:
             self.event_parts.write(events_frame(self.events, self.start))
             self.events = []

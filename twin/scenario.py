@@ -67,7 +67,11 @@ class Grid(Strict):
     mv_vn_kv: float = Field(20.0, gt=0, description="Medium-voltage nominal voltage [kV]")
     lv_vn_kv: float = Field(0.4, gt=0, description="Low-voltage nominal voltage [kV]")
     ext_grid_vm_pu: float = Field(1.0, gt=0.8, lt=1.2, description="MV slack voltage [pu]")
-    trafo_std_type: str = Field("0.63 MVA 20/0.4 kV", description="pandapower transformer type")
+    trafo_sn_kva: float = Field(250.0, gt=0, description="MV/LV transformer rating [kVA]")
+    trafo_vk_percent: float = Field(4.0, gt=0, lt=100, description="Short-circuit voltage [%]")
+    trafo_vkr_percent: float = Field(1.2, ge=0, lt=100, description="Its resistive part [%]")
+    trafo_pfe_kw: float = Field(0.36, ge=0, description="No-load (iron) losses [kW]")
+    trafo_i0_percent: float = Field(0.3, ge=0, lt=100, description="No-load current [%]")
     n_feeders: int = Field(3, ge=1, le=20, description="Number of LV feeders from the busbar")
     buses_per_feeder: int = Field(8, ge=1, le=100, description="Cable sections per feeder")
     line_length_m: float = Field(40.0, gt=0, description="Length of each cable section [m]")
@@ -78,6 +82,11 @@ class Grid(Strict):
 
     @model_validator(mode="after")
     def _limits_ordered(self) -> Grid:
+        if self.trafo_vkr_percent >= self.trafo_vk_percent:
+            raise ValueError(
+                f"trafo_vkr_percent ({self.trafo_vkr_percent}) must be below "
+                f"trafo_vk_percent ({self.trafo_vk_percent})"
+            )
         if self.vm_min_pu >= self.vm_max_pu:
             raise ValueError(
                 f"vm_min_pu ({self.vm_min_pu}) must be below vm_max_pu ({self.vm_max_pu})"
@@ -289,9 +298,13 @@ class RuleBased(Strict):
 
 class Outputs(Strict):
     dir: Path = Field(Path("results"), description="Root folder for run outputs")
-    flush_every_steps: int = Field(96, ge=1, description="Parquet row-group size [steps]")
+    flush_every_steps: int = Field(960, ge=1, description="Steps per Parquet part (at most)")
+    flush_interval_s: float = Field(10.0, gt=0, description="Wall time between writes (at most)")
     report: bool = Field(True, description="Write report.html")
-    bus_voltages: bool = Field(True, description="Record every bus voltage")
+    detail: Literal["standard", "full"] = Field(
+        "standard",
+        description="standard: the attributes KPIs and report use; full: every device output",
+    )
 
 
 # ----------------------------------------------------------------------------- scenario

@@ -35,6 +35,27 @@ SIM_CONFIG = {
 }
 
 
+# What the recorder takes from each kind of entity, by ``outputs.detail``.
+RECORDED = {
+    "standard": {
+        "pv": ["p_kw", "p_avail_kw"],
+        "load": ["p_kw"],
+        "battery": ["p_set_kw", "p_kw", "soc_percent", "e_kwh", "e_loss_kwh"],
+        "charger": ["p_set_kw", "p_kw", "plugged"],
+        "ev": ["soc_percent", "on_site"],
+        "weather": ["ghi_w_per_m2", "temp_air_c"],
+    },
+    "full": {
+        "pv": ["p_kw", "p_avail_kw", "p_limit_kw"],
+        "load": ["p_kw", "q_kvar"],
+        "battery": BATTERY_ATTRS,
+        "charger": CHARGER_ATTRS,
+        "ev": EV_ATTRS,
+        "weather": list(WEATHER_COLUMNS),
+    },
+}
+
+
 def build_world(scenario: Scenario, run_dir: Path) -> tuple[mosaik.World, int]:
     """Create and connect every simulator; returns the world and the end time [s]."""
     world = mosaik.World(SIM_CONFIG, debug=False)
@@ -64,18 +85,20 @@ def build_world(scenario: Scenario, run_dir: Path) -> tuple[mosaik.World, int]:
     recorder = world.start(
         "Recorder", run_dir=str(run_dir), start=scenario.start.isoformat(),
         step_s=scenario.step_s, flush_every_steps=scenario.outputs.flush_every_steps,
+        flush_interval_s=scenario.outputs.flush_interval_s,
         labels={"vm_pu_bus": bus_names, "line_loading_percent": line_names(scenario)},
     ).Recorder.create(1)[0]
 
     connect = world.connect
+    rec = RECORDED[scenario.outputs.detail]
     for asset, pv in zip(assets["pv"], pvs, strict=True):
         connect(pv, buses[asset.bus], "p_kw")
         connect(pv, site, ("p_avail_kw", "pv_p_kw"))
-        connect(pv, recorder, "p_kw", "p_avail_kw")
+        connect(pv, recorder, *rec["pv"])
     for asset, load in zip(assets["load"], loads, strict=True):
         connect(load, buses[asset.bus], "p_kw", "q_kvar")
         connect(load, site, ("p_kw", "load_p_kw"))
-        connect(load, recorder, "p_kw")
+        connect(load, recorder, *rec["load"])
     state_attrs = ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent"]
     for asset, bat, bctl in zip(assets["battery"], batteries, bat_ctl, strict=True):
         initial = battery_initial(asset.spec, scenario.step_s)
@@ -83,18 +106,18 @@ def build_world(scenario: Scenario, run_dir: Path) -> tuple[mosaik.World, int]:
                 initial_data={a: initial[a] for a in state_attrs})
         connect(bctl, bat, "p_set_kw")
         connect(bat, buses[asset.bus], "p_kw")
-        connect(bat, recorder, *BATTERY_ATTRS)
+        connect(bat, recorder, *rec["battery"])
     for asset, ch, cctl in zip(assets["ev_charger"], chargers, ch_ctl, strict=True):
         connect(ch, cctl, "p_max_now_kw", "p_min_now_kw", time_shifted=True,
                 initial_data={"p_max_now_kw": 0.0, "p_min_now_kw": 0.0})
         connect(cctl, ch, "p_set_kw")
         connect(ch, buses[asset.bus], "p_kw")
-        connect(ch, recorder, *CHARGER_ATTRS)
+        connect(ch, recorder, *rec["charger"])
     for ev in evs:
-        connect(ev, recorder, *EV_ATTRS)
+        connect(ev, recorder, *rec["ev"])
     connect(fleet, recorder, "n_plugged", "n_waiting", "events")
     connect(grid, recorder, *GRID_ATTRS)
-    connect(weather, recorder, *WEATHER_COLUMNS)
+    connect(weather, recorder, *rec["weather"])
     return world, scenario.duration_s
 
 

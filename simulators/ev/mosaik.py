@@ -83,22 +83,20 @@ class EvSim(ArraySimulator):
     def outputs(self, model, attr):
         f = self.fleet
         if model == "Charger":
-            return {
-                "p_set_kw": self.p_set_kw, "p_kw": f.p_mean_kw(), "plugged": f.plugged(),
-                "p_max_now_kw": f.p_max_now_kw(), "p_min_now_kw": f.p_min_now_kw(),
-                "e_kwh": f.e_delivered_kwh(),
-            }[attr]
+            if attr == "p_set_kw":
+                return self.p_set_kw
+            getter = {"p_kw": f.p_mean_kw, "e_kwh": f.e_delivered_kwh}.get(attr)
+            return (getter or getattr(f, attr))()
         if model == "EV":
-            return {
-                "soc_percent": f.ev_soc_percent(), "e_kwh": f.ev_e_kwh(),
-                "charger": f.ev_charger(),
-                "on_site": np.array([s != "away" for s in f.ev_state()]),
-            }[attr]
-        states = f.ev_state()
-        return [{
-            "n_plugged": int(f.plugged().sum()), "n_waiting": states.count("waiting"),
-            "events": self._published,
-        }[attr]]
+            if attr == "on_site":
+                return [s != "away" for s in f.ev_state()]
+            return {"soc_percent": f.ev_soc_percent, "e_kwh": f.ev_e_kwh,
+                    "charger": f.ev_charger}[attr]()
+        if attr == "n_plugged":
+            return [int(f.plugged().sum())]
+        if attr == "n_waiting":
+            return [f.ev_state().count("waiting")]
+        return [self._published]
 
     def get_data(self, outputs):
         data = super().get_data(outputs)

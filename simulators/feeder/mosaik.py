@@ -49,21 +49,17 @@ class FeederSim(ArraySimulator):
         p[self.load_pos] = self.input_array(inputs, "Bus", "p_kw", 0.0)
         q[self.load_pos] = self.input_array(inputs, "Bus", "q_kvar", 0.0)
         r = self.feeder.solve(p, q)
-        self.result = r
-        self.p_load_kw = float(p.sum())
-
-    def outputs(self, model, attr):
-        r = self.result
-        if model == "Bus":
-            return r.vm_pu[self.lv_bus_pos]
-        value = {
+        vm = r.vm_pu[self.lv_bus_pos]
+        self.bus_vm_pu = vm
+        self.grid = {
             "p_import_kw": r.p_import_kw, "q_import_kvar": r.q_import_kvar,
-            "p_loss_kw": r.p_loss_kw, "p_load_kw": self.p_load_kw, "converged": int(r.converged),
-            "vm_min_pu": float(np.min(r.vm_pu[self.lv_bus_pos])),
-            "vm_max_pu": float(np.max(r.vm_pu[self.lv_bus_pos])),
+            "p_loss_kw": r.p_loss_kw, "p_load_kw": float(p.sum()), "converged": int(r.converged),
+            "vm_min_pu": float(np.min(vm)), "vm_max_pu": float(np.max(vm)),
             "trafo_loading_percent": r.trafo_loading_percent,
             "line_loading_max_percent": float(np.max(r.line_loading_percent)),
-            "vm_pu_bus": r.vm_pu[self.lv_bus_pos].tolist(),
+            "vm_pu_bus": vm.tolist(),
             "line_loading_percent": r.line_loading_percent.tolist(),
-        }[attr]
-        return [value]
+        }
+
+    def outputs(self, model, attr):
+        return self.bus_vm_pu if model == "Bus" else [self.grid[attr]]

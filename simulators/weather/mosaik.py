@@ -14,10 +14,11 @@ class WeatherSim(ArraySimulator):
         super().__init__(META)
 
     def setup(self):
-        self.frame = scenario_inputs.weather(self.scenario)
+        frame = scenario_inputs.weather(self.scenario)
+        self.columns = {c: frame[c].to_numpy(dtype=float) for c in WEATHER_COLUMNS}
 
     def advance(self, time, inputs):
-        self.row = self.frame.iloc[time // self.step_s]
+        self.k = time // self.step_s
 
     def outputs(self, model, attr):
-        return [float(self.row[attr])]
+        return [float(self.columns[attr][self.k])]

@@ -1,0 +1,102 @@
+"""Key performance indicators of a run, from its recorded time series and EV events.
+
+Sign convention of the inputs: positive = consumption / charging / import. KPI names
+carry their unit; energies are positive quantities named for their direction
+(``grid_import_kwh``, ``grid_export_kwh``, ``pv_production_kwh``).
+
+Step values stand for the whole step ``[t, t + step)``, so energy = power * step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from twin.inputs import import_price_eur_per_kwh
+from twin.loading import resolve_assets
+from twin.scenario import Scenario
+
+
+def columns(frame: pd.DataFrame, ids: dict[str, list[str]], kind: str, attr: str) -> pd.DataFrame:
+    """The ``<id>.<attr>`` columns of every asset of one kind (e.g. batteries' ``p_kw``)."""
+    cols = [f"{i}.{attr}" for i in ids[kind] if f"{i}.{attr}" in frame.columns]
+    return frame[cols].astype(float)
+
+
+def asset_ids(scenario: Scenario) -> dict[str, list[str]]:
+    return {kind: [a.id for a in assets] for kind, assets in resolve_assets(scenario).items()}
+
+
+def site_powers_kw(scenario: Scenario, ts: pd.DataFrame) -> pd.DataFrame:
+    """Per-step site powers by device class [kW] and the balance residual."""
+    ids = asset_ids(scenario)
+    out = pd.DataFrame(index=ts.index)
+    for name, kind in [("pv", "pv"), ("load", "load"), ("battery", "battery"),
+                       ("ev", "ev_charger")]:
+        out[name] = columns(ts, ids, kind, "p_kw").sum(axis=1)
+    out["import"] = ts["grid.p_import_kw"].astype(float)
+    out["loss"] = ts["grid.p_loss_kw"].astype(float)
+    devices = out[["pv", "load", "battery", "ev"]].sum(axis=1)
+    out["residual"] = out["import"] - devices - out["loss"]
+    return out
+
+
+def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict:
+    """All KPIs of a run as a flat dict of plain numbers."""
+    dt_h = scenario.step_s / 3600.0
+    ids = asset_ids(scenario)
+    p = site_powers_kw(scenario, ts)
+    g = scenario.grid
+    price = import_price_eur_per_kwh(pd.DatetimeIndex(ts.index), scenario.tariff)
+    imp = p["import"].clip(lower=0.0)
+    exp = (-p["import"]).clip(lower=0.0)
+    pv_prod = float(-p["pv"].sum() * dt_h)
+    pv_avail = float(-columns(ts, ids, "pv", "p_avail_kw").sum(axis=1).sum() * dt_h)
+    consumption = float((p["load"] + p["ev"].clip(lower=0.0)).sum() * dt_h)
+    export_kwh = float(exp.sum() * dt_h)
+    import_kwh = float(imp.sum() * dt_h)
+    vm = ts[[c for c in ts.columns if c.startswith("vm_pu_bus.")]].astype(float)
+    lines = ts[[c for c in ts.columns if c.startswith("line_loading_percent.")]].astype(float)
+    trafo = ts["grid.trafo_loading_percent"].astype(float)
+    converged = ts["grid.converged"].astype(float) == 1.0
+    v_out = ((vm < g.vm_min_pu) | (vm > g.vm_max_pu)).any(axis=1) & converged
+    overload = ((lines.max(axis=1) > g.loading_max_percent) | (trafo > g.loading_max_percent))
+    bat_p = p["battery"]
+    soc = columns(ts, ids, "battery", "soc_percent")
+    departures = events[events["kind"] == "departure"] if not events.empty else events
+    unmet = departures["session_e_unmet_kwh"] if "session_e_unmet_kwh" in departures else []
+    return {
+        "steps": int(len(ts)),
+        "simulated_hours": float(len(ts) * dt_h),
+        "pv_production_kwh": pv_prod,
+        "pv_curtailed_kwh": pv_avail - pv_prod,
+        "household_consumption_kwh": float(p["load"].sum() * dt_h),
+        "ev_charged_kwh": float(p["ev"].clip(lower=0.0).sum() * dt_h),
+        "ev_discharged_v2g_kwh": float((-p["ev"]).clip(lower=0.0).sum() * dt_h),
+        "ev_sessions_completed": int(len(departures)),
+        "ev_unmet_at_departure_kwh": float(np.nansum(unmet)) if len(unmet) else 0.0,
+        "ev_sessions_with_unmet_energy": int((np.asarray(unmet) > 1e-6).sum()),
+        "battery_charged_kwh": float(bat_p.clip(lower=0.0).sum() * dt_h),
+        "battery_discharged_kwh": float((-bat_p).clip(lower=0.0).sum() * dt_h),
+        "battery_losses_kwh": float(columns(ts, ids, "battery", "e_loss_kwh").sum().sum()),
+        "battery_soc_min_percent": float(soc.min().min()) if soc.size else float("nan"),
+        "battery_soc_max_percent": float(soc.max().max()) if soc.size else float("nan"),
+        "grid_import_kwh": import_kwh,
+        "grid_export_kwh": export_kwh,
+        "grid_peak_import_kw": float(p["import"].max()),
+        "grid_peak_export_kw": float((-p["import"]).max()),
+        "feeder_losses_kwh": float(p["loss"].sum() * dt_h),
+        "self_consumption_ratio": (pv_prod - export_kwh) / pv_prod if pv_prod > 0 else 0.0,
+        "self_sufficiency_ratio": 1.0 - import_kwh / consumption if consumption > 0 else 0.0,
+        "vm_min_pu": float(np.nanmin(vm.to_numpy())),
+        "vm_max_pu": float(np.nanmax(vm.to_numpy())),
+        "hours_outside_voltage_limits": float(v_out.sum() * dt_h),
+        "hours_over_loading_limit": float(overload.sum() * dt_h),
+        "trafo_loading_max_percent": float(trafo.max()),
+        "line_loading_max_percent": float(np.nanmax(lines.to_numpy())),
+        "power_flow_nonconverged_steps": int((~converged).sum()),
+        "energy_balance_residual_max_kwh": float(p["residual"].abs().max() * dt_h),
+        "cost_eur": float((imp * price).sum() * dt_h
+                          - exp.sum() * dt_h * scenario.tariff.feed_in_price_eur_per_kwh),
+        "co2_kg": import_kwh * scenario.tariff.co2_g_per_kwh / 1000.0,
+    }
