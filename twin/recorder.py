@@ -10,12 +10,14 @@ or every ``flush_interval_s`` of wall time, whichever comes first.
 
 from __future__ import annotations
 
+import sys
 import time as time_mod
 from pathlib import Path
 
 import mosaik_api_v3
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from twin.results import PartWriter
 
@@ -41,7 +43,8 @@ class RecorderSim(mosaik_api_v3.Simulator):
 
     def init(self, sid, time_resolution=1.0, run_dir: str = "", start: str = "",
              step_s: int = 900, flush_every_steps: int = 960, flush_interval_s: float = 10.0,
-             labels: dict | None = None):
+             labels: dict | None = None, progress: bool = False, n_steps: int = 0,
+             label: str = ""):
         self.step_s = step_s
         self.start = pd.Timestamp(start)
         self.flush_every = flush_every_steps
@@ -51,6 +54,8 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.series = PartWriter(Path(run_dir) / "timeseries")
         self.event_parts = PartWriter(Path(run_dir) / "events")
         self.n_rows = 0
+        self.bar = tqdm(total=n_steps, unit="step", desc=label, disable=not progress,
+                        dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
         return self.meta
 
     def create(self, num, model):
@@ -82,6 +87,9 @@ class RecorderSim(mosaik_api_v3.Simulator):
                 else:
                     cols.setdefault(name, [None] * row).append(value)
         self.n_buffered += 1
+        self.bar.update(1)
+        if self.bar.n % 16 == 1:
+            self.bar.set_postfix_str(str(self.start + pd.Timedelta(seconds=time)), refresh=False)
         for values in cols.values():  # an attribute missing this step is recorded as None
             if len(values) < self.n_buffered:
                 values.append(None)
@@ -113,6 +121,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
 
     def finalize(self):
         self.flush()
+        self.bar.close()
 
 
 def events_frame(events: list[dict], start: pd.Timestamp) -> pd.DataFrame:

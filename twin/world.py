@@ -56,9 +56,11 @@ RECORDED = {
 }
 
 
-def build_world(scenario: Scenario, run_dir: Path) -> tuple[mosaik.World, int]:
+def build_world(
+    scenario: Scenario, run_dir: Path, progress: bool = False
+) -> tuple[mosaik.World, int]:
     """Create and connect every simulator; returns the world and the end time [s]."""
-    world = mosaik.World(SIM_CONFIG, debug=False)
+    world = mosaik.World(SIM_CONFIG, debug=False, skip_greetings=True, configure_logging=False)
     sc = scenario.model_dump(mode="json")
     assets = resolve_assets(scenario)
     ids = {kind: [a.id for a in items] for kind, items in assets.items()}
@@ -86,6 +88,7 @@ def build_world(scenario: Scenario, run_dir: Path) -> tuple[mosaik.World, int]:
         "Recorder", run_dir=str(run_dir), start=scenario.start.isoformat(),
         step_s=scenario.step_s, flush_every_steps=scenario.outputs.flush_every_steps,
         flush_interval_s=scenario.outputs.flush_interval_s,
+        progress=progress, n_steps=scenario.n_steps, label=scenario.name,
         labels={"vm_pu_bus": bus_names, "line_loading_percent": line_names(scenario)},
     ).Recorder.create(1)[0]
 

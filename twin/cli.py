@@ -1,0 +1,156 @@
+"""Command line of Cariflex Twin (``python run.py ...``).
+
+Exit codes: 0 success, 1 the run failed or was interrupted (partial results kept),
+2 bad input (scenario, override or command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SCENARIO = ROOT / "scenarios" / "martinique_baseline.yaml"
+SCHEMA_PATH = ROOT / "scenarios" / "scenario.schema.json"
+COMMANDS = ("run", "validate", "schema", "report")
+
+DESCRIPTION = """\
+Cariflex Twin: co-simulation of the Cariflex site on a Martinique LV feeder
+(mosaik + pandapower/lightsim2grid + pvlib + SimPy EV fleet).
+
+commands:
+  run [SCENARIO]        run a scenario (default command; default scenario:
+                        scenarios/martinique_baseline.yaml) and write
+                        results/<name>/<timestamp>/ with Parquet time series,
+                        kpis.json and report.html
+  validate SCENARIO     check a scenario and print its resolved assets
+  schema                write the scenario JSON Schema (scenarios/scenario.schema.json)
+  report RUN_DIR        rebuild kpis.json and report.html of a run folder
+                        (also of a failed or killed run, from what it wrote)
+
+examples:
+  python run.py
+  python run.py scenarios/martinique_baseline.yaml --set duration=P7D --set seed=3
+  python run.py validate my.yaml --set assets.battery.count=4
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def scenario_args(p: argparse.ArgumentParser, optional: bool) -> None:
+        p.add_argument("scenario", nargs="?" if optional else None,
+                       default=str(DEFAULT_SCENARIO) if optional else None,
+                       help="scenario YAML file" + (" (default: the baseline)" if optional else ""))
+        p.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="PATH=VALUE",
+                       help="override a field, e.g. --set duration=P7D "
+                            "--set assets.battery.defaults.capacity_kwh=50 (repeatable)")
+
+    run = sub.add_parser("run", help="run a scenario (default)",
+                         formatter_class=argparse.RawTextHelpFormatter)
+    scenario_args(run, optional=True)
+    run.add_argument("--quiet", action="store_true", help="no progress bar, print only errors")
+    run.add_argument("--out", type=Path, default=None,
+                     help="results root folder (default: outputs.dir of the scenario)")
+    val = sub.add_parser("validate", help="check a scenario")
+    scenario_args(val, optional=False)
+    sch = sub.add_parser("schema", help="write the scenario JSON Schema")
+    sch.add_argument("--out", type=Path, default=SCHEMA_PATH, help=f"default: {SCHEMA_PATH}")
+    rep = sub.add_parser("report", help="rebuild KPIs and report of a run folder")
+    rep.add_argument("run_dir", type=Path)
+    return parser
+
+
+def _error(message: str, code: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_run(args) -> int:
+    from twin.loading import load_scenario
+    from twin.runner import run_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    if not args.quiet:
+        print(f"running {scenario.name}: {scenario.n_steps} steps of {scenario.step} "
+              f"from {scenario.start.isoformat()}", file=sys.stderr)
+    result = run_scenario(scenario, scenario_file=args.scenario, overrides=args.overrides,
+                          quiet=args.quiet, root=args.out)
+    if result.status != "completed":
+        return _error(f"run {result.status}: {result.error}\npartial results in {result.run_dir}", 1)
+    if not args.quiet:
+        k = result.kpis
+        print(f"done in {result.run_dir}\n"
+              f"  PV {k['pv_production_kwh']:.0f} kWh, import {k['grid_import_kwh']:.0f} kWh, "
+              f"export {k['grid_export_kwh']:.0f} kWh, voltage {k['vm_min_pu']:.3f}-"
+              f"{k['vm_max_pu']:.3f} pu, cost {k['cost_eur']:.2f} EUR\n"
+              f"  report: {result.run_dir / 'report.html'}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from twin.loading import load_scenario, resolve_assets
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    assets = resolve_assets(scenario)
+    print(f"{args.scenario}: valid — {scenario.name}, {scenario.n_steps} steps of "
+          f"{scenario.step}, seed {scenario.seed}")
+    for kind, items in assets.items():
+        where = sorted({a.bus for a in items if a.bus})
+        print(f"  {kind:<10} {len(items):>3}" + (f"  on {', '.join(where)}" if where else ""))
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from twin.scenario import Scenario
+
+    schema = Scenario.model_json_schema()
+    args.out.write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from twin.kpis import compute_kpis
+    from twin.loading import load_scenario
+    from twin.report import write_report
+    from twin.results import read_events, read_timeseries, write_json
+
+    run_dir = args.run_dir
+    if not (run_dir / "scenario.yaml").is_file():
+        return _error(f"{run_dir} is not a run folder (no scenario.yaml)")
+    scenario = load_scenario(run_dir / "scenario.yaml")
+    ts, events = read_timeseries(run_dir), read_events(run_dir)
+    if not len(ts):
+        return _error(f"{run_dir} holds no recorded steps", 1)
+    prov_path = run_dir / "provenance.json"
+    prov = json.loads(prov_path.read_text()) if prov_path.is_file() else {}
+    kpis = compute_kpis(scenario, ts, events)
+    write_json(run_dir / "kpis.json", kpis)
+    print(f"wrote {write_report(run_dir, scenario, ts, events, kpis, prov)} ({len(ts)} steps)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "run")
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    from twin.loading import ScenarioError
+
+    try:
+        return {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema,
+                "report": cmd_report}[args.command](args)
+    except ScenarioError as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        return _error("interrupted", 1)

@@ -1,0 +1,141 @@
+"""Self-contained HTML report of a run: KPI table and plots (PNG, embedded as base64).
+
+The PNGs are also written to ``plots/`` in the run folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from twin import plots
+from twin.kpis import asset_ids, columns, site_powers_kw
+from twin.scenario import Scenario
+
+KPI_LABELS = {
+    "pv_production_kwh": "PV production [kWh]",
+    "pv_curtailed_kwh": "PV curtailed [kWh]",
+    "household_consumption_kwh": "Household consumption [kWh]",
+    "ev_charged_kwh": "EV charging [kWh]",
+    "ev_discharged_v2g_kwh": "EV discharging, V2G [kWh]",
+    "ev_sessions_completed": "EV sessions completed",
+    "ev_unmet_at_departure_kwh": "EV energy unmet at departure [kWh]",
+    "ev_sessions_with_unmet_energy": "EV sessions with unmet energy",
+    "battery_charged_kwh": "Battery charging [kWh]",
+    "battery_discharged_kwh": "Battery discharging [kWh]",
+    "battery_losses_kwh": "Battery losses [kWh]",
+    "grid_import_kwh": "Grid import [kWh]",
+    "grid_export_kwh": "Grid export [kWh]",
+    "grid_peak_import_kw": "Peak import [kW]",
+    "feeder_losses_kwh": "Feeder losses (lines + transformer) [kWh]",
+    "self_consumption_ratio": "Self-consumption of PV [-]",
+    "self_sufficiency_ratio": "Self-sufficiency [-]",
+    "vm_min_pu": "Lowest bus voltage [pu]",
+    "vm_max_pu": "Highest bus voltage [pu]",
+    "hours_outside_voltage_limits": "Time outside voltage limits [h]",
+    "hours_over_loading_limit": "Time over loading limit [h]",
+    "trafo_loading_max_percent": "Transformer loading, max [%]",
+    "line_loading_max_percent": "Line loading, max [%]",
+    "power_flow_nonconverged_steps": "Power flows not converged [steps]",
+    "energy_balance_residual_max_kwh": "Energy balance residual, max [kWh]",
+    "cost_eur": "Energy cost, import - feed-in [EUR]",
+    "co2_kg": "CO2 of imports [kg]",
+}
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict[str, bytes]:
+    ids = asset_ids(scenario)
+    ts = ts.copy()  # plot in local wall-clock time
+    ts.index = pd.DatetimeIndex(ts.index).tz_convert(scenario.site.timezone).tz_localize(None)
+    p = site_powers_kw(scenario, ts)
+    g = scenario.grid
+    vm = ts[[c for c in ts.columns if c.startswith("vm_pu_bus.")]].astype(float)
+    start = ts.index[0]
+    end = ts.index[-1] + pd.Timedelta(seconds=scenario.step_s)
+    bat = scenario.assets.resolved("battery")
+    limits = (min(b.soc_min_percent for b in bat), max(b.soc_max_percent for b in bat)) if bat \
+        else (0.0, 100.0)
+    ghi = ts["weather.ghi_w_per_m2"] if "weather.ghi_w_per_m2" in ts else None
+    return {
+        "power_balance": _png(plots.power_balance(p)),
+        "pv": _png(plots.pv(p["pv"], columns(ts, ids, "pv", "p_avail_kw").sum(axis=1), ghi)),
+        "soc": _png(plots.soc(columns(ts, ids, "battery", "soc_percent"),
+                              columns(ts, ids, "ev", "soc_percent"), limits)),
+        "ev_sessions": _png(plots.ev_sessions(events, ids["ev_charger"], start, end)),
+        "voltage": _png(plots.voltage(vm, g.vm_min_pu, g.vm_max_pu)),
+        "loading": _png(plots.loading(ts["grid.trafo_loading_percent"].astype(float),
+                                      ts["grid.line_loading_max_percent"].astype(float),
+                                      g.loading_max_percent)),
+    }
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return html.escape(str(value))
+
+
+def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
+                 kpis: dict, provenance: dict) -> Path:
+    """Write plots/*.png and report.html into ``run_dir``; returns the report's path."""
+    figures = make_figures(scenario, ts, events) if len(ts) else {}
+    plot_dir = run_dir / "plots"
+    plot_dir.mkdir(exist_ok=True)
+    for name, data in figures.items():
+        (plot_dir / f"{name}.png").write_bytes(data)
+    status = provenance.get("status", "unknown")
+    banner = "" if status == "completed" else (
+        f'<p class="warn">Run status: <b>{html.escape(status)}</b> '
+        f'{html.escape(str(provenance.get("error", "")))} — the figures cover the '
+        f"{len(ts)} steps recorded.</p>"
+    )
+    rows = "".join(
+        f"<tr><td>{label}</td><td>{_fmt(kpis[key])}</td></tr>"
+        for key, label in KPI_LABELS.items() if key in kpis
+    )
+    imgs = "".join(
+        f'<figure><img alt="{name}" src="data:image/png;base64,'
+        f'{base64.b64encode(data).decode()}"></figure>'
+        for name, data in figures.items()
+    )
+    counts = {k: len(v) for k, v in asset_ids(scenario).items()}
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Cariflex Twin — {html.escape(scenario.name)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1250px; color: #222; }}
+h1 {{ margin-bottom: 0.2em; }} .meta {{ color: #555; }}
+.warn {{ background: #fff3cd; border: 1px solid #e0b000; padding: 0.6em; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+td {{ border-bottom: 1px solid #ddd; padding: 0.25em 1em; }}
+td:last-child {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.cols {{ display: flex; gap: 3em; flex-wrap: wrap; }}
+img {{ max-width: 100%; }} figure {{ margin: 1em 0; }}
+pre {{ background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }}
+</style></head><body>
+<h1>{html.escape(scenario.name)}</h1>
+<p class="meta">{html.escape(scenario.description)}<br>
+Start {scenario.start.isoformat()} · duration {scenario.duration} · step {scenario.step} ·
+seed {scenario.seed} · strategy {scenario.scheduling.strategy} ·
+assets {html.escape(json.dumps(counts))} · wall time {provenance.get("wall_time_s", 0):.1f} s</p>
+{banner}
+<div class="cols"><div><h2>Key figures</h2><table>{rows}</table></div></div>
+<h2>Plots</h2>{imgs}
+<h2>Provenance</h2><pre>{html.escape(json.dumps(provenance, indent=2, default=str))}</pre>
+</body></html>"""
+    path = run_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,72 @@
+"""Run one scenario end to end: results folder, co-simulation, KPIs, report.
+
+Whatever happens during the co-simulation (an error, Ctrl-C), the parts already
+written stay readable and the KPIs and report are built from them, marked with the
+run's status in ``provenance.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from loguru import logger
+
+from twin.kpis import compute_kpis
+from twin.provenance import provenance
+from twin.report import write_report
+from twin.results import new_run_dir, read_events, read_timeseries, write_json, write_scenario
+from twin.scenario import Scenario
+from twin.world import build_world
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    status: str  # completed | failed | interrupted
+    kpis: dict
+    error: str = ""
+
+
+def quiet_mosaik() -> None:
+    """mosaik logs every simulator start at INFO; keep warnings and errors only."""
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+
+
+def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
+                 overrides: list[str] | None = None, quiet: bool = False,
+                 root: Path | None = None) -> RunResult:
+    quiet_mosaik()
+    run_dir = new_run_dir(scenario, root)
+    write_scenario(run_dir, scenario)
+    prov = provenance(scenario.seed, scenario_file, overrides or [])
+    prov.update(status="running", started_at=dt.datetime.now(dt.UTC).isoformat())
+    write_json(run_dir / "provenance.json", prov)
+
+    status, error = "completed", ""
+    t0 = time.perf_counter()
+    try:
+        world, until = build_world(scenario, run_dir, progress=not quiet)
+        world.run(until=until, print_progress=False)
+    except KeyboardInterrupt:
+        status, error = "interrupted", "stopped by the user"
+    except Exception as exc:  # noqa: BLE001 - reported in provenance and on stderr
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+    wall_s = time.perf_counter() - t0
+
+    ts, events = read_timeseries(run_dir), read_events(run_dir)
+    kpis = compute_kpis(scenario, ts, events) if len(ts) else {}
+    prov.update(
+        status=status, error=error, wall_time_s=wall_s, steps_recorded=len(ts),
+        steps_per_s=len(ts) / wall_s if wall_s > 0 else None,
+        finished_at=dt.datetime.now(dt.UTC).isoformat(),
+    )
+    write_json(run_dir / "kpis.json", kpis)
+    if scenario.outputs.report and len(ts):
+        write_report(run_dir, scenario, ts, events, kpis, prov)
+    write_json(run_dir / "provenance.json", prov)
+    return RunResult(run_dir, status, kpis, error)
