@@ -7,6 +7,7 @@ Errors are collected into :class:`ScenarioError`, whose lines read
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -17,6 +18,24 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from twin.scenario import ASSET_KINDS, Scenario
+
+
+class YamlLoader(yaml.SafeLoader):
+    """Safe YAML without YAML 1.1's base-60 numbers: ``18:00`` stays the string '18:00'
+    (plain YAML 1.1 reads it as the integer 1080)."""
+
+
+YamlLoader.yaml_implicit_resolvers = {
+    k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _first in "0123456789":
+    YamlLoader.yaml_implicit_resolvers[_first] = [
+        ("tag:yaml.org,2002:str", re.compile(r"^[0-9]+(?::[0-5]?[0-9])+(?:\.[0-9]*)?$"))
+    ] + yaml.SafeLoader.yaml_implicit_resolvers.get(_first, [])
+
+
+def read_yaml(text: str):
+    return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 class ScenarioError(Exception):
@@ -50,13 +69,15 @@ def apply_overrides(data: dict, overrides: list[str], source: str = "--set") -> 
         path = _parse_path(path_s.strip())
         if not path:
             raise ScenarioError(source, [("--set", f"empty path in {item!r}")])
-        value = yaml.safe_load(value_s) if value_s.strip() else ""
+        value = read_yaml(value_s) if value_s.strip() else ""
         node: Any = data
         for i, key in enumerate(path[:-1]):
             nxt = path[i + 1]
             if isinstance(key, int):
-                if not isinstance(node, list) or key >= len(node):
+                if not isinstance(node, list) or key > len(node):
                     raise ScenarioError(source, [(path_s, f"index {key} is out of range")])
+                if key == len(node):  # one past the end: a new entry
+                    node.append([] if isinstance(nxt, int) else {})
                 node = node[key]
                 continue
             if not isinstance(node, dict):
@@ -234,7 +255,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
     if not path.is_file():
         raise ScenarioError(source, [("", f"file not found: {path}")])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -23,7 +23,10 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
+    ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -173,13 +176,30 @@ def _group_tag(v: Any) -> str:
     return "list_form" if isinstance(v, list) else "count_form"
 
 
+def _partial(spec: type[BaseModel]) -> type[BaseModel]:
+    """``spec`` with every field optional (same constraints) and no cross-field checks."""
+    def optional(f):
+        tp = Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation
+        return tp | None
+
+    fields = {
+        name: (optional(f), Field(None, description=f.description))
+        for name, f in spec.model_fields.items()
+    }
+    return create_model(f"{spec.__name__}Override", __base__=Strict, **fields)
+
+
 def _group(spec: type[BaseModel], default_count: int, doc: str):
     """Annotated type for an asset group: list form or count+defaults+items form."""
+    override = _partial(spec)
 
     class CountGroup(Strict):
+        _resolved: list = PrivateAttr(default_factory=list)
         count: int = Field(default_count, ge=0, le=10_000, description=f"Number of {doc}")
         defaults: spec = Field(default_factory=spec)  # type: ignore[valid-type]
-        items: list[spec] = Field(default_factory=list)  # type: ignore[valid-type]
+        items: list[override] = Field(  # type: ignore[valid-type]
+            default_factory=list, description="Per-asset overrides of the defaults, in order"
+        )
 
         @model_validator(mode="after")
         def _items_fit(self):
@@ -188,15 +208,24 @@ def _group(spec: type[BaseModel], default_count: int, doc: str):
                     f"{len(self.items)} items given but count is {self.count}: "
                     "raise count or remove items"
                 )
+            base = self.defaults.model_dump()
+            resolved, problems = [], []
+            for i in range(self.count):
+                over = self.items[i].model_dump(exclude_none=True) if i < len(self.items) else {}
+                try:
+                    resolved.append(spec(**{**base, **over}))
+                except ValidationError as exc:
+                    problems += [
+                        f"items[{i}] with the defaults: {e.get('ctx', {}).get('error', e['msg'])}"
+                        for e in exc.errors()
+                    ]
+            if problems:
+                raise ValueError("; ".join(problems))
+            self._resolved = resolved
             return self
 
         def resolve(self) -> list:
-            out = []
-            base = self.defaults.model_dump()
-            for i in range(self.count):
-                over = self.items[i].model_dump(exclude_unset=True) if i < len(self.items) else {}
-                out.append(spec(**{**base, **over}))
-            return out
+            return list(self._resolved)
 
     CountGroup.__name__ = f"{spec.__name__}Group"
     return Annotated[
@@ -347,16 +376,18 @@ class Scenario(Strict):
         parse_duration_s(v)
         return v
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Scenario:
-        step_s, dur_s = self.step_s, self.duration_s
+    @field_validator("step")
+    @classmethod
+    def _step_fits(cls, step: str, info) -> str:
+        duration = info.data.get("duration")
+        if duration is None:  # the duration itself was invalid: reported there
+            return step
+        step_s, dur_s = parse_duration_s(step), parse_duration_s(duration)
         if step_s > dur_s:
-            raise ValueError(f"step ({self.step}) is longer than duration ({self.duration})")
+            raise ValueError(f"step ({step}) is longer than duration ({duration})")
         if dur_s % step_s:
-            raise ValueError(
-                f"duration ({self.duration}) must be a whole number of steps ({self.step})"
-            )
-        return self
+            raise ValueError(f"duration ({duration}) must be a whole number of steps ({step})")
+        return step
 
     @property
     def step_s(self) -> int:

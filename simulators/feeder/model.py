@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandapower as pp
+import scipy.linalg
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -80,13 +81,38 @@ def create_lv_radial(params: FeederParams) -> pp.pandapowerNet:
     return net
 
 
-def newton_refine(ybus: np.ndarray, v: np.ndarray, s_spec: np.ndarray, pq: np.ndarray) -> np.ndarray:
-    """One Newton-Raphson correction of the bus voltages (polar form, MATPOWER's dS/dV).
+def jacobian(ybus: np.ndarray, v: np.ndarray, pq: np.ndarray) -> np.ndarray:
+    """Power-flow Jacobian on the PQ buses, polar form (MATPOWER's dS/dV).
 
-    With ``I = Y V`` and mismatch ``F = V conj(I) - S_spec`` on the PQ buses:
-    ``dS/dVm = diag(V) conj(Y diag(V/|V|)) + conj(diag(I)) diag(V/|V|)``,
+    With ``I = Y V``: ``dS/dVm = diag(V) conj(Y diag(V/|V|)) + conj(diag(I)) diag(V/|V|)``,
     ``dS/dVa = j diag(V) conj(diag(I) - Y diag(V))``, and
-    ``[Re dS/dVa, Re dS/dVm; Im dS/dVa, Im dS/dVm] [dVa; dVm] = -[Re F; Im F]``.
+    ``J = [Re dS/dVa, Re dS/dVm; Im dS/dVa, Im dS/dVm]`` restricted to ``pq``.
+    """
+    i_bus = ybus @ v
+    vn = v / np.abs(v)
+    ds_dvm = v[:, None] * np.conj(ybus * vn[None, :]) + np.diag(np.conj(i_bus) * vn)
+    ds_dva = 1j * v[:, None] * np.conj(np.diag(i_bus) - ybus * v[None, :])
+    a, m = ds_dva[np.ix_(pq, pq)], ds_dvm[np.ix_(pq, pq)]
+    return np.block([[a.real, m.real], [a.imag, m.imag]])
+
+
+def mismatch(ybus: np.ndarray, v: np.ndarray, s_spec: np.ndarray, pq: np.ndarray) -> np.ndarray:
+    """``V conj(Y V) - S_spec`` on the PQ buses, as ``[Re; Im]``. [pu]"""
+    mis = (v * np.conj(ybus @ v) - s_spec)[pq]
+    return np.concatenate([mis.real, mis.imag])
+
+
+def newton_step(v: np.ndarray, dx: np.ndarray, pq: np.ndarray) -> np.ndarray:
+    """Apply a correction ``dx = [dVa; dVm]`` on the PQ buses. [pu]"""
+    n = len(pq)
+    va, vm = np.angle(v), np.abs(v)
+    va[pq] += dx[:n]
+    vm[pq] += dx[n:]
+    return vm * np.exp(1j * va)
+
+
+def newton_refine(ybus: np.ndarray, v: np.ndarray, s_spec: np.ndarray, pq: np.ndarray) -> np.ndarray:
+    """One full Newton-Raphson correction: ``J dx = -F`` with the Jacobian at ``v``.
 
     Parameters
     ----------
@@ -94,24 +120,9 @@ def newton_refine(ybus: np.ndarray, v: np.ndarray, s_spec: np.ndarray, pq: np.nd
     v : Complex bus voltages of a converged solution. [pu]
     s_spec : Specified complex injections (generation positive). [pu]
     pq : Indices of the PQ buses (all but the slack).
-
-    Returns
-    -------
-    Corrected complex voltages. [pu]
     """
-    i_bus = ybus @ v
-    mis = (v * np.conj(i_bus) - s_spec)[pq]
-    vn = v / np.abs(v)
-    ds_dvm = v[:, None] * np.conj(ybus * vn[None, :]) + np.diag(np.conj(i_bus) * vn)
-    ds_dva = 1j * v[:, None] * np.conj(np.diag(i_bus) - ybus * v[None, :])
-    a, m = ds_dva[np.ix_(pq, pq)], ds_dvm[np.ix_(pq, pq)]
-    jac = np.block([[a.real, m.real], [a.imag, m.imag]])
-    dx = np.linalg.solve(jac, -np.concatenate([mis.real, mis.imag]))
-    n = len(pq)
-    va, vm = np.angle(v), np.abs(v)
-    va[pq] += dx[:n]
-    vm[pq] += dx[n:]
-    return vm * np.exp(1j * va)
+    dx = np.linalg.solve(jacobian(ybus, v, pq), -mismatch(ybus, v, s_spec, pq))
+    return newton_step(v, dx, pq)
 
 
 @dataclass
@@ -153,6 +164,7 @@ class Feeder:
         self._v_flat = np.exp(1j * np.deg2rad(shift)).astype(complex)
         self._v = self._v_flat.copy()
         self._ybus = None
+        self._lu = None
         self._slack = int(net.ext_grid.bus.iloc[0])
         self._pq = np.flatnonzero(np.arange(len(net.bus)) != self._slack)
 
@@ -177,7 +189,7 @@ class Feeder:
             self._ybus = grid.get_Ybus().toarray()
         s_spec = np.zeros(len(v), dtype=complex)
         np.add.at(s_spec, self.load_bus, -(np.asarray(p_kw) + 1j * np.asarray(q_kvar)) / 1000.0)
-        v = newton_refine(self._ybus, v, s_spec / self.net.sn_mva, self._pq)
+        v = self._refine(v, s_spec / self.net.sn_mva)
         s_bus = v * np.conj(self._ybus @ v) * self.net.sn_mva * 1000.0  # injections [kW]
         self._v = v
         _, _, _, a1 = grid.get_line_res1()
@@ -193,6 +205,22 @@ class Feeder:
             float(s_bus[self._slack].real), float(s_bus[self._slack].imag),
             float(s_bus.real.sum()),
         )
+
+    def _refine(self, v: np.ndarray, s_spec: np.ndarray, tol_pu: float = 1e-12) -> np.ndarray:
+        """Chord iterations (a cached, factorised Jacobian) until the mismatch < tol_pu.
+
+        lightsim2grid's solution is off only by single-precision rounding of the
+        injections, so a Jacobian from an earlier step corrects it in one or two
+        iterations; it is rebuilt when that does not suffice.
+        """
+        for it in range(6):
+            f = mismatch(self._ybus, v, s_spec, self._pq)
+            if np.max(np.abs(f)) < tol_pu:
+                break
+            if self._lu is None or it >= 2:
+                self._lu = scipy.linalg.lu_factor(jacobian(self._ybus, v, self._pq))
+            v = newton_step(v, scipy.linalg.lu_solve(self._lu, -f), self._pq)
+        return v
 
     def solve_pandapower(self, p_kw: np.ndarray, q_kvar: np.ndarray) -> FlowResult:
         """The same case through pandapower ``runpp`` (reference and benchmark)."""

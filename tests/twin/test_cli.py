@@ -1,0 +1,113 @@
+"""The command line, run as a user runs it: ``python run.py ...`` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = "scenarios/martinique_baseline.yaml"
+
+
+def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True,
+        timeout=timeout,
+    )
+
+
+def _write_bad_scenario(tmp_path: Path) -> Path:
+    raw = yaml.safe_load((ROOT / BASELINE).read_text(encoding="utf-8"))
+    raw["assets"]["battery"] = [{}, {}, {}, {"capacity_kwh": -5}]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def test_main_help_lists_commands():
+    proc = _run("--help")
+    assert proc.returncode == 0
+    for command in ("run [SCENARIO]", "validate SCENARIO", "schema", "report RUN_DIR"):
+        assert command in proc.stdout
+    assert "--set" in proc.stdout
+
+
+def test_validate_baseline_ok():
+    proc = _run("validate", BASELINE)
+    assert proc.returncode == 0, proc.stderr
+    assert "valid — martinique_baseline, 96 steps of PT15M, seed 42" in proc.stdout
+    assert "ev_charger  10" in proc.stdout and "lv_busbar" in proc.stdout
+
+
+def test_validate_bad_scenario_exit_2(tmp_path):
+    path = _write_bad_scenario(tmp_path)
+    proc = _run("validate", str(path))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: scenario {path} is invalid:")
+    assert "  assets.battery[3].capacity_kwh: must be > 0, got -5" in proc.stderr.splitlines()
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_validate_yaml_syntax_error_and_missing_file(tmp_path):
+    path = tmp_path / "syntax.yaml"
+    path.write_text("name: x\nseed: 1\nstep: PT15M: oops\n", encoding="utf-8")
+    proc = _run("validate", str(path))
+    assert proc.returncode == 2
+    assert "YAML syntax error at line 3, column 12" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+    missing = tmp_path / "missing.yaml"
+    proc = _run("validate", str(missing))
+    assert proc.returncode == 2
+    assert f"file not found: {missing}" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_run_unknown_override_exit_2(tmp_path):
+    proc = _run(BASELINE, "--quiet", "--out", str(tmp_path),
+                "--set", "assets.battery.defaults.capacity_kwhh=5")
+    assert proc.returncode == 2
+    assert "assets.battery.defaults.capacity_kwhh: unknown key 'capacity_kwhh'; " \
+           "did you mean 'capacity_kwh'?" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert list(tmp_path.iterdir()) == []  # nothing written for a bad scenario
+
+
+def test_schema_writes_json(tmp_path):
+    out = tmp_path / "s.json"
+    proc = _run("schema", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    schema = json.loads(out.read_text(encoding="utf-8"))
+    assert "assets" in schema["properties"]
+    assert {"name", "start"} <= set(schema["required"])
+
+
+def test_report_not_a_run_dir(tmp_path):
+    proc = _run("report", str(tmp_path))
+    assert proc.returncode == 2
+    assert "is not a run folder (no scenario.yaml)" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_run_short_then_report(tmp_path):
+    proc = _run(BASELINE, "--quiet", "--out", str(tmp_path), "--set", "duration=PT2H")
+    assert proc.returncode == 0, proc.stderr
+    (run_dir,) = (tmp_path / "martinique_baseline").iterdir()
+    for name in ("kpis.json", "report.html", "provenance.json", "scenario.yaml"):
+        assert (run_dir / name).is_file(), name
+    assert sorted((run_dir / "timeseries").glob("part-*.parquet"))
+    provenance = json.loads((run_dir / "provenance.json").read_text(encoding="utf-8"))
+    assert provenance["status"] == "completed"
+    assert provenance["overrides"] == ["duration=PT2H"]
+    kpis = json.loads((run_dir / "kpis.json").read_text(encoding="utf-8"))
+    assert isinstance(kpis, dict) and "grid_import_kwh" in kpis
+
+    (run_dir / "kpis.json").unlink()
+    proc = _run("report", str(run_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert "(8 steps)" in proc.stdout
+    assert (run_dir / "kpis.json").is_file()
