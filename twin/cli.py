@@ -120,7 +120,7 @@ def cmd_report(args) -> int:
     from twin.kpis import compute_kpis
     from twin.loading import load_scenario
     from twin.report import write_report
-    from twin.results import read_events, read_timeseries, write_json
+    from twin.results import read_events, read_inputs, read_timeseries, write_json
 
     run_dir = args.run_dir
     if not (run_dir / "scenario.yaml").is_file():
@@ -133,7 +133,8 @@ def cmd_report(args) -> int:
     prov = json.loads(prov_path.read_text()) if prov_path.is_file() else {}
     kpis = compute_kpis(scenario, ts, events)
     write_json(run_dir / "kpis.json", kpis)
-    print(f"wrote {write_report(run_dir, scenario, ts, events, kpis, prov)} ({len(ts)} steps)")
+    path = write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir))
+    print(f"wrote {path} ({len(ts)} steps)")
     return 0
 
 

@@ -58,3 +58,12 @@ def import_price_eur_per_kwh(times: pd.DatetimeIndex, tariff: Tariff) -> np.ndar
         inside = (minutes >= a) & (minutes < b) if a < b else (minutes >= a) | (minutes < b)
         price[inside] = p.price_eur_per_kwh
     return price
+
+
+def inputs_frame(scenario: Scenario) -> pd.DataFrame:
+    """Weather (at step midpoints) and import price of every step, indexed by step start."""
+    frame = weather(scenario).copy()
+    frame.index = step_starts(scenario)
+    frame.index.name = "time"
+    frame["import_price_eur_per_kwh"] = import_price_eur_per_kwh(frame.index, scenario.tariff)
+    return frame

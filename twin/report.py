@@ -56,7 +56,8 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict[str, bytes]:
+def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
+                 inputs: pd.DataFrame) -> dict[str, bytes]:
     ids = asset_ids(scenario)
     ts = ts.copy()  # plot in local wall-clock time
     ts.index = pd.DatetimeIndex(ts.index).tz_convert(scenario.site.timezone).tz_localize(None)
@@ -68,7 +69,10 @@ def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
     bat = scenario.assets.resolved("battery")
     limits = (min(b.soc_min_percent for b in bat), max(b.soc_max_percent for b in bat)) if bat \
         else (0.0, 100.0)
-    ghi = ts["weather.ghi_w_per_m2"] if "weather.ghi_w_per_m2" in ts else None
+    ghi = None
+    if "ghi_w_per_m2" in inputs:
+        ghi = inputs["ghi_w_per_m2"].reindex(ts.index.tz_localize(scenario.site.timezone))
+        ghi.index = ts.index
     return {
         "power_balance": _png(plots.power_balance(p)),
         "pv": _png(plots.pv(p["pv"], columns(ts, ids, "pv", "p_avail_kw").sum(axis=1), ghi)),
@@ -89,9 +93,10 @@ def _fmt(value) -> str:
 
 
 def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
-                 kpis: dict, provenance: dict) -> Path:
+                 kpis: dict, provenance: dict, inputs: pd.DataFrame | None = None) -> Path:
     """Write plots/*.png and report.html into ``run_dir``; returns the report's path."""
-    figures = make_figures(scenario, ts, events) if len(ts) else {}
+    inputs = inputs if inputs is not None else pd.DataFrame()
+    figures = make_figures(scenario, ts, events, inputs) if len(ts) else {}
     plot_dir = run_dir / "plots"
     plot_dir.mkdir(exist_ok=True)
     for name, data in figures.items():

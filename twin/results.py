@@ -3,6 +3,7 @@
 Layout of ``results/<scenario>/<timestamp>/``::
 
     scenario.yaml        the resolved scenario (every default filled in)
+    inputs.parquet       weather and import price of every step
     provenance.json      package versions, git commit, seed, wall time, status
     timeseries/part-*.parquet   one row per step, one column per entity attribute
     events/part-*.parquet       EV arrivals, plug-ins and departures (with sessions)
@@ -82,6 +83,15 @@ def read_timeseries(run_dir: Path) -> pd.DataFrame:
     """Time series of a run indexed by local step start."""
     frame = read_parts(Path(run_dir) / "timeseries")
     return frame.set_index("time") if not frame.empty else frame
+
+
+def write_inputs(run_dir: Path, frame: pd.DataFrame) -> None:
+    frame.to_parquet(Path(run_dir) / "inputs.parquet")
+
+
+def read_inputs(run_dir: Path) -> pd.DataFrame:
+    path = Path(run_dir) / "inputs.parquet"
+    return pd.read_parquet(path) if path.is_file() else pd.DataFrame()
 
 
 def read_events(run_dir: Path) -> pd.DataFrame:

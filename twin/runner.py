@@ -15,10 +15,19 @@ from pathlib import Path
 
 from loguru import logger
 
+from twin.inputs import inputs_frame
 from twin.kpis import compute_kpis
 from twin.provenance import provenance
 from twin.report import write_report
-from twin.results import new_run_dir, read_events, read_timeseries, write_json, write_scenario
+from twin.results import (
+    new_run_dir,
+    read_events,
+    read_inputs,
+    read_timeseries,
+    write_inputs,
+    write_json,
+    write_scenario,
+)
 from twin.scenario import Scenario
 from twin.world import build_world
 
@@ -43,6 +52,7 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
     quiet_mosaik()
     run_dir = new_run_dir(scenario, root)
     write_scenario(run_dir, scenario)
+    write_inputs(run_dir, inputs_frame(scenario))
     prov = provenance(scenario.seed, scenario_file, overrides or [])
     prov.update(status="running", started_at=dt.datetime.now(dt.UTC).isoformat())
     write_json(run_dir / "provenance.json", prov)
@@ -67,6 +77,6 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
     )
     write_json(run_dir / "kpis.json", kpis)
     if scenario.outputs.report and len(ts):
-        write_report(run_dir, scenario, ts, events, kpis, prov)
+        write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir))
     write_json(run_dir / "provenance.json", prov)
     return RunResult(run_dir, status, kpis, error)

@@ -2,11 +2,14 @@
 
 Data flow of one step ``[t, t + step)``::
 
-    Weather, PV (available power), Household loads ──> Controller (strategy)
+    PV (available power), Household loads ──> Controller (strategy)
     Battery / EV state (end of the previous step, time-shifted) ──> Controller
     Controller ──p_set_kw──> Battery, EV chargers
     PV, loads, batteries, chargers ──p_kw──> Feeder buses ──> AC power flow
     everything ──> Recorder (Parquet parts)
+
+The exogenous inputs (weather, prices) are known for the whole horizon: they are
+computed once and written to ``inputs.parquet`` (twin.inputs), not stepped through mosaik.
 """
 
 from __future__ import annotations
@@ -19,12 +22,10 @@ from simulators.battery.mosaik import ATTRS as BATTERY_ATTRS
 from simulators.battery.mosaik import initial_outputs as battery_initial
 from simulators.ev.mosaik import CHARGER_ATTRS, EV_ATTRS
 from simulators.feeder.mosaik import GRID_ATTRS
-from simulators.weather.model import WEATHER_COLUMNS
 from twin.loading import resolve_assets
 from twin.scenario import Scenario
 
 SIM_CONFIG = {
-    "Weather": {"python": "simulators.weather.mosaik:WeatherSim"},
     "PV": {"python": "simulators.pv.mosaik:PvSim"},
     "Load": {"python": "simulators.load.mosaik:LoadSim"},
     "Battery": {"python": "simulators.battery.mosaik:BatterySim"},
@@ -43,7 +44,6 @@ RECORDED = {
         "battery": ["p_set_kw", "p_kw", "soc_percent", "e_kwh", "e_loss_kwh"],
         "charger": ["p_set_kw", "p_kw", "plugged"],
         "ev": ["soc_percent", "on_site"],
-        "weather": ["ghi_w_per_m2", "temp_air_c"],
     },
     "full": {
         "pv": ["p_kw", "p_avail_kw", "p_limit_kw"],
@@ -51,7 +51,6 @@ RECORDED = {
         "battery": BATTERY_ATTRS,
         "charger": CHARGER_ATTRS,
         "ev": EV_ATTRS,
-        "weather": list(WEATHER_COLUMNS),
     },
 }
 
@@ -68,7 +67,6 @@ def build_world(
     def start(name, **kw):
         return world.start(name, scenario=sc, **kw)
 
-    weather = start("Weather").Weather.create(1)[0]
     pvs = start("PV").PV.create(len(ids["pv"]), ids=ids["pv"])
     loads = start("Load").Household.create(len(ids["load"]), ids=ids["load"])
     batteries = start("Battery").Battery.create(len(ids["battery"]), ids=ids["battery"])
@@ -120,7 +118,6 @@ def build_world(
         connect(ev, recorder, *rec["ev"])
     connect(fleet, recorder, "n_plugged", "n_waiting", "events")
     connect(grid, recorder, *GRID_ATTRS)
-    connect(weather, recorder, *rec["weather"])
     return world, scenario.duration_s
 
 

@@ -123,7 +123,8 @@ def test_solve_energy_balance_random_cases(feeder):
         assert res.converged
         assert res.p_loss_kw > 0.0
         worst = max(worst, abs(res.p_import_kw - p.sum() - res.p_loss_kw))
-    assert worst < 1e-8
+    # the refinement stops at a mismatch of 1e-10 MVA (1e-7 kW) per bus, 25 load buses
+    assert worst < 25 * 1e-7
 
 
 def test_solve_voltage_drops_along_loaded_feeder(feeder):
@@ -183,7 +184,8 @@ def test_solve_warm_start_gives_same_answer():
     rng = np.random.default_rng(5)
     p, q = rng.uniform(-10.0, 10.0, N_LOADS), rng.uniform(-1.0, 1.0, N_LOADS)
     a.solve(rng.uniform(0.0, 10.0, N_LOADS), np.zeros(N_LOADS))  # a is warm-started
-    np.testing.assert_allclose(a.solve(p, q).vm_pu, b.solve(p, q).vm_pu, rtol=0, atol=1e-12)
+    # both stop within the refinement's mismatch tolerance (1e-10 MVA per bus)
+    np.testing.assert_allclose(a.solve(p, q).vm_pu, b.solve(p, q).vm_pu, rtol=0, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------- newton_refine
