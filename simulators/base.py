@@ -16,10 +16,19 @@ from twin.loading import Asset, resolve_assets
 from twin.scenario import Scenario
 
 
-def meta(model: str, attrs: list[str], *, kind: str = "time-based", trigger=(), extra=None):
-    """A mosaik META for one public model created with an ``ids`` parameter."""
+def meta(model: str, attrs: list[str], *, kind: str = "time-based", trigger=(), extra=None,
+         sets: tuple[str, ...] = ()):
+    """A mosaik META for one public model created with an ``ids`` parameter.
+
+    For each model named in ``sets`` a ``<model>Set`` model is added: one entity whose
+    attributes are lists over all entities of that model, in creation order (one
+    connection instead of one per entity, for recorders and fleet-wide consumers).
+    """
     models = {model: {"public": True, "params": ["ids"], "attrs": attrs, "trigger": list(trigger)}}
     models.update(extra or {})
+    for name in sets:
+        models[f"{name}Set"] = {"public": True, "params": [], "attrs": models[name]["attrs"],
+                                "trigger": []}
     return {"api_version": "3.0", "type": kind, "models": models}
 
 
@@ -48,7 +57,8 @@ class ArraySimulator(mosaik_api_v3.Simulator):
     """Entities whose outputs are arrays, one array per (model, attribute).
 
     ``create`` may be called once per model; ``self.eids[model]`` lists the entity ids
-    in array order and ``self.assets[model]`` the scenario assets behind them.
+    in array order and ``self.assets[model]`` the scenario assets behind them. A
+    ``<model>Set`` entity (see :func:`meta`) outputs the whole arrays as lists.
     ``setup`` runs once, before the first step, when every model has been created.
     """
 
@@ -58,7 +68,7 @@ class ArraySimulator(mosaik_api_v3.Simulator):
         super().__init__(meta_)
         self.eids: dict[str, list[str]] = {}
         self.assets: dict[str, list[Asset]] = {}
-        self._index: dict[str, tuple[str, int]] = {}
+        self._index: dict[str, tuple[str, int | None]] = {}
         self._ready = False
         self.step_s = 900
 
@@ -71,6 +81,12 @@ class ArraySimulator(mosaik_api_v3.Simulator):
         return self.meta
 
     def create(self, num, model, ids: list[str] | None = None):
+        if model.endswith("Set") and model[:-3] in self.meta["models"]:
+            if num != 1:
+                raise ValueError(f"create(1, {model!r}): one set entity per model")
+            eid = f"{model[:-3].lower()}_set"
+            self._index[eid] = (model[:-3], None)
+            return [{"eid": eid, "type": model}]
         if model in self.eids:
             raise RuntimeError(f"{type(self).__name__}: create() once per model ({model})")
         kind = self.kinds.get(model, "")
@@ -103,7 +119,7 @@ class ArraySimulator(mosaik_api_v3.Simulator):
                 values = cache.get(key)
                 if values is None:
                     values = cache[key] = _plain(self.outputs(model, attr))
-                row[attr] = values[i]
+                row[attr] = values if i is None else values[i]
         return data
 
     def input_array(self, inputs: dict, model: str, attr: str, default: float) -> np.ndarray:

@@ -1,8 +1,9 @@
 """mosaik adapter that records every connected attribute into the results store.
 
 One ``Recorder`` entity accepts any input. Scalars become columns
-``<entity>.<attr>``; list-valued attributes (bus voltages, line loadings) become one
-column per element, named by the labels given at ``init``. EV ``events`` arrive at
+``<entity>.<attr>``; the lists of a ``<model>Set`` entity become one column per device
+``<device>.<attr>`` (``set_labels``); other list-valued attributes (bus voltages, line
+loadings) one column per element ``<attr>.<label>`` (``labels``). EV ``events`` arrive at
 their own instants (the recorder is hybrid, triggered by them) and go to the events
 table. Rows are buffered and written as a Parquet part every ``flush_every_steps``
 or every ``flush_interval_s`` of wall time, whichever comes first.
@@ -43,7 +44,8 @@ class RecorderSim(mosaik_api_v3.Simulator):
 
     def init(self, sid, time_resolution=1.0, run_dir: str = "", start: str = "",
              step_s: int = 900, flush_every_steps: int = 960, flush_interval_s: float = 10.0,
-             labels: dict | None = None, progress: bool = False, n_steps: int = 0,
+             labels: dict | None = None, set_labels: dict | None = None,
+             progress: bool = False, n_steps: int = 0,
              label: str = ""):
         self.step_s = step_s
         self.start = pd.Timestamp(start)
@@ -51,6 +53,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.flush_interval_s = flush_interval_s
         self.last_flush = time_mod.monotonic()
         self.labels = labels or {}
+        self.set_labels = set_labels or {}
         self.series = PartWriter(Path(run_dir) / "timeseries")
         self.event_parts = PartWriter(Path(run_dir) / "events")
         self.n_rows = 0
@@ -98,10 +101,13 @@ class RecorderSim(mosaik_api_v3.Simulator):
             self.flush()
 
     def _column_names(self, src: str, attr: str, value) -> str | list[str]:
+        eid = src.split(".", 1)[-1]
+        if eid in self.set_labels:  # a <model>Set entity: one column per device
+            return [f"{device}.{attr}" for device in self.set_labels[eid]]
         if isinstance(value, list):
             labels = self.labels.get(attr) or range(len(value))
             return [f"{attr}.{lab}" for lab in labels]
-        return f"{src.split('.', 1)[-1]}.{attr}"
+        return f"{eid}.{attr}"
 
     def flush(self) -> None:
         self.last_flush = time_mod.monotonic()

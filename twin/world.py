@@ -67,13 +67,21 @@ def build_world(
     def start(name, **kw):
         return world.start(name, scenario=sc, **kw)
 
-    pvs = start("PV").PV.create(len(ids["pv"]), ids=ids["pv"])
-    loads = start("Load").Household.create(len(ids["load"]), ids=ids["load"])
-    batteries = start("Battery").Battery.create(len(ids["battery"]), ids=ids["battery"])
-    ev_sim = start("EV")
+    pv_sim, load_sim, bat_sim, ev_sim = start("PV"), start("Load"), start("Battery"), start("EV")
+    pvs = pv_sim.PV.create(len(ids["pv"]), ids=ids["pv"])
+    loads = load_sim.Household.create(len(ids["load"]), ids=ids["load"])
+    batteries = bat_sim.Battery.create(len(ids["battery"]), ids=ids["battery"])
     chargers = ev_sim.Charger.create(len(ids["ev_charger"]), ids=ids["ev_charger"])
-    evs = ev_sim.EV.create(len(ids["ev"]), ids=ids["ev"])
+    ev_sim.EV.create(len(ids["ev"]), ids=ids["ev"])  # recorded through their set
     fleet = ev_sim.Fleet.create(1)[0]
+    # one entity per device class carries every device's outputs to the recorder
+    sets = {
+        "pv": pv_sim.PVSet.create(1)[0], "load": load_sim.HouseholdSet.create(1)[0],
+        "battery": bat_sim.BatterySet.create(1)[0], "charger": ev_sim.ChargerSet.create(1)[0],
+        "ev": ev_sim.EVSet.create(1)[0],
+    }
+    kind_of = {"pv": "pv", "load": "load", "battery": "battery", "charger": "ev_charger",
+               "ev": "ev"}
     feeder_sim = start("Feeder")
     bus_names = scenario.grid.lv_bus_names()
     buses = dict(zip(bus_names, feeder_sim.Bus.create(len(bus_names)), strict=True))
@@ -88,6 +96,7 @@ def build_world(
         flush_interval_s=scenario.outputs.flush_interval_s,
         progress=progress, n_steps=scenario.n_steps, label=scenario.name,
         labels={"vm_pu_bus": bus_names, "line_loading_percent": line_names(scenario)},
+        set_labels={sets[k].eid: ids[kind_of[k]] for k in sets},
     ).Recorder.create(1)[0]
 
     connect = world.connect
@@ -95,11 +104,9 @@ def build_world(
     for asset, pv in zip(assets["pv"], pvs, strict=True):
         connect(pv, buses[asset.bus], "p_kw")
         connect(pv, site, ("p_avail_kw", "pv_p_kw"))
-        connect(pv, recorder, *rec["pv"])
     for asset, load in zip(assets["load"], loads, strict=True):
         connect(load, buses[asset.bus], "p_kw", "q_kvar")
         connect(load, site, ("p_kw", "load_p_kw"))
-        connect(load, recorder, *rec["load"])
     state_attrs = ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent"]
     for asset, bat, bctl in zip(assets["battery"], batteries, bat_ctl, strict=True):
         initial = battery_initial(asset.spec, scenario.step_s)
@@ -107,15 +114,13 @@ def build_world(
                 initial_data={a: initial[a] for a in state_attrs})
         connect(bctl, bat, "p_set_kw")
         connect(bat, buses[asset.bus], "p_kw")
-        connect(bat, recorder, *rec["battery"])
     for asset, ch, cctl in zip(assets["ev_charger"], chargers, ch_ctl, strict=True):
         connect(ch, cctl, "p_max_now_kw", "p_min_now_kw", time_shifted=True,
                 initial_data={"p_max_now_kw": 0.0, "p_min_now_kw": 0.0})
         connect(cctl, ch, "p_set_kw")
         connect(ch, buses[asset.bus], "p_kw")
-        connect(ch, recorder, *rec["charger"])
-    for ev in evs:
-        connect(ev, recorder, *rec["ev"])
+    for key, entity in sets.items():
+        connect(entity, recorder, *rec[key])
     connect(fleet, recorder, "n_plugged", "n_waiting", "events")
     connect(grid, recorder, *GRID_ATTRS)
     return world, scenario.duration_s

@@ -16,7 +16,7 @@ ATTRS = [
     "p_set_kw", "p_kw", "p_deviation_kw", "soc_percent", "e_kwh", "e_loss_kwh",
     "p_charge_avail_kw", "p_discharge_avail_kw", "capacity_kwh",
 ]
-META = meta("Battery", ATTRS)
+META = meta("Battery", ATTRS, sets=("Battery",))
 
 
 def battery_params(spec) -> BatteryParams:

@@ -35,6 +35,7 @@ META = meta(
             "non-persistent": ["events"],
         },
     },
+    sets=("Charger", "EV"),
 )
 
 

@@ -10,7 +10,7 @@ from simulators.load.model import LoadParams, load_profiles_kw, reactive_power_k
 from twin import inputs as scenario_inputs
 from twin.rng import stream
 
-META = meta("Household", ["p_kw", "q_kvar"])
+META = meta("Household", ["p_kw", "q_kvar"], sets=("Household",))
 
 
 class LoadSim(ArraySimulator):

@@ -13,7 +13,7 @@ from simulators.base import ArraySimulator, meta, params_from
 from simulators.pv.model import PvParams, curtail, pv_ac_power_kw_many, solar_position
 from twin import inputs as scenario_inputs
 
-META = meta("PV", ["p_kw", "p_avail_kw", "p_limit_kw", "p_dc_kwp"])
+META = meta("PV", ["p_kw", "p_avail_kw", "p_limit_kw", "p_dc_kwp"], sets=("PV",))
 
 
 class PvSim(ArraySimulator):
