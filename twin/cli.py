@@ -84,8 +84,11 @@ def cmd_run(args) -> int:
                           quiet=args.quiet, root=args.out)
     if result.status != "completed":
         return _error(f"run {result.status}: {result.error}\npartial results in {result.run_dir}", 1)
+    k = result.kpis
+    if k.get("power_flow_nonconverged_steps"):
+        print(f"warning: {k['power_flow_nonconverged_steps']} power flow(s) did not converge "
+              "(see report)", file=sys.stderr)
     if not args.quiet:
-        k = result.kpis
         print(f"done in {result.run_dir}\n"
               f"  PV {k['pv_production_kwh']:.0f} kWh, import {k['grid_import_kwh']:.0f} kWh, "
               f"export {k['grid_export_kwh']:.0f} kWh, voltage {k['vm_min_pu']:.3f}-"

@@ -107,6 +107,10 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
         f'{html.escape(str(provenance.get("error", "")))} — the figures cover the '
         f"{len(ts)} steps recorded.</p>"
     )
+    n_bad = kpis.get("power_flow_nonconverged_steps", 0)
+    if n_bad:
+        banner += (f'<p class="warn">{n_bad} power flow(s) did not converge; those steps have '
+                   "no voltages or loadings and count as outside limits only where measured.</p>")
     rows = "".join(
         f"<tr><td>{label}</td><td>{_fmt(kpis[key])}</td></tr>"
         for key, label in KPI_LABELS.items() if key in kpis

@@ -108,3 +108,32 @@ def test_run_other_seed_other_results(day, tmp_path):
     other = scenario.model_copy(update={"seed": scenario.seed + 1})
     result = run_scenario(other, quiet=True, root=tmp_path)
     assert not read_timeseries(result.run_dir)["grid.p_import_kw"].equals(ts["grid.p_import_kw"])
+
+
+def test_run_weak_feeder_records_nonconverged_steps(tmp_path):
+    # 800 m cable sections: the evening EV peak collapses the voltage at the feeder ends
+    scenario = load_scenario(BASELINE, ["grid.line_length_m=800"])
+    result = run_scenario(scenario, quiet=True, root=tmp_path)
+    assert result.status == "completed"
+    ts = read_timeseries(result.run_dir)
+    bad = ts["grid.converged"] == 0
+    assert 0 < bad.sum() == result.kpis["power_flow_nonconverged_steps"] < len(ts)
+    assert ts.loc[bad, "grid.p_import_kw"].isna().all()
+    assert ts.loc[~bad, "vm_pu_bus.f1_b8"].notna().all()
+    assert result.kpis["hours_outside_voltage_limits"] > 0  # the converged steps show it
+    assert "did not converge" in (result.run_dir / "report.html").read_text()
+
+
+def test_run_with_measured_weather_csv(day, tmp_path):
+    scenario, result, ts, _ = day
+    inputs = pd.read_parquet(result.run_dir / "inputs.parquet")  # weather at step midpoints
+    frame = inputs[["ghi_w_per_m2", "temp_air_c"]].copy()
+    frame["ghi_w_per_m2"] *= 0.5  # a duller day than the synthetic one
+    frame.index = frame.index.tz_convert("UTC") + pd.Timedelta(seconds=scenario.step_s / 2)
+    csv = tmp_path / "measured.csv"
+    frame.rename_axis("timestamp").reset_index().to_csv(csv, index=False)
+    measured = load_scenario(BASELINE, [f"weather={{source: csv, path: {csv}}}"])
+    out = run_scenario(measured, quiet=True, root=tmp_path)
+    assert out.status == "completed"
+    pv_synthetic = result.kpis["pv_production_kwh"]
+    assert 0.3 * pv_synthetic < out.kpis["pv_production_kwh"] < 0.7 * pv_synthetic
