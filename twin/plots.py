@@ -140,6 +140,20 @@ def ev_sessions(events: pd.DataFrame, charger_ids: list[str], start, end) -> Fig
                    "EV charging sessions (hatched: still plugged at the end; x: unmet energy)")
 
 
+def ev_daily_energy(charger_p_kw: pd.DataFrame, step_h: float) -> Figure:
+    """Long runs: energy through each charger per day, as a heat map (charger x day)."""
+    daily = (charger_p_kw.clip(lower=0.0) * step_h).resample("1D").sum()
+    fig, ax = plt.subplots(figsize=(11, 0.9 + 0.28 * max(daily.shape[1], 1)))
+    x = mdates.date2num(daily.index.to_pydatetime())
+    extent = (x[0], x[-1] + 1, -0.5, daily.shape[1] - 0.5)
+    img = ax.imshow(daily.T.to_numpy(), aspect="auto", origin="lower", extent=extent,
+                    cmap="viridis", interpolation="nearest")
+    ax.xaxis_date()
+    ax.set_yticks(range(daily.shape[1]), list(daily.columns.str.split(".").str[0]), fontsize=7)
+    fig.colorbar(img, ax=ax, label="charged per day [kWh]", pad=0.01)
+    return _finish(fig, ax, "charger", "EV charging per charger and day")
+
+
 def voltage(vm: pd.DataFrame, vm_min: float, vm_max: float) -> Figure:
     fig, ax = plt.subplots(figsize=(11, 3.6))
     lo, hi = vm.min(axis=1), vm.max(axis=1)

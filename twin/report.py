@@ -78,7 +78,11 @@ def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
         "pv": _png(plots.pv(p["pv"], columns(ts, ids, "pv", "p_avail_kw").sum(axis=1), ghi)),
         "soc": _png(plots.soc(columns(ts, ids, "battery", "soc_percent"),
                               columns(ts, ids, "ev", "soc_percent"), limits)),
-        "ev_sessions": _png(plots.ev_sessions(events, ids["ev_charger"], start, end)),
+        "ev_sessions": _png(
+            plots.ev_daily_energy(columns(ts, ids, "ev_charger", "p_kw"), scenario.step_s / 3600)
+            if end - start > pd.Timedelta(days=plots.LONG_RUN_DAYS)
+            else plots.ev_sessions(events, ids["ev_charger"], start, end)
+        ),
         "voltage": _png(plots.voltage(vm, g.vm_min_pu, g.vm_max_pu)),
         "loading": _png(plots.loading(ts["grid.trafo_loading_percent"].astype(float),
                                       ts["grid.line_loading_max_percent"].astype(float),
