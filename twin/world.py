@@ -21,6 +21,7 @@ import mosaik
 from simulators.battery.mosaik import ATTRS as BATTERY_ATTRS
 from simulators.battery.mosaik import initial_outputs as battery_initial
 from simulators.ev.mosaik import CHARGER_ATTRS, EV_ATTRS
+from simulators.ev.mosaik import initial_outputs as ev_initial_outputs
 from simulators.feeder.mosaik import GRID_ATTRS
 from twin.loading import resolve_assets
 from twin.scenario import Scenario
@@ -114,9 +115,12 @@ def build_world(
                 initial_data={a: initial[a] for a in state_attrs})
         connect(bctl, bat, "p_set_kw")
         connect(bat, buses[asset.bus], "p_kw")
-    for asset, ch, cctl in zip(assets["ev_charger"], chargers, ch_ctl, strict=True):
+    ev_initial = ev_initial_outputs(scenario, assets["ev"], assets["ev_charger"])
+    for asset, ch, cctl, initial in zip(
+        assets["ev_charger"], chargers, ch_ctl, ev_initial, strict=True
+    ):
         connect(ch, cctl, "p_max_now_kw", "p_min_now_kw", time_shifted=True,
-                initial_data={"p_max_now_kw": 0.0, "p_min_now_kw": 0.0})
+                initial_data=initial)
         connect(cctl, ch, "p_set_kw")
         connect(ch, buses[asset.bus], "p_kw")
     for key, entity in sets.items():

@@ -39,6 +39,26 @@ META = meta(
 )
 
 
+def build_fleet(scenario, evs: list, chargers: list) -> EvFleet:
+    """The scenario's fleet (the same trips for the same seed)."""
+    return EvFleet(
+        [params_from(EvParams, a.spec) for a in evs],
+        [params_from(ChargerParams, a.spec) for a in chargers],
+        pd.Timestamp(scenario.start).tz_convert(scenario.site.timezone),
+        stream(scenario.seed, "ev"),
+        horizon_s=scenario.duration_s,
+    )
+
+
+def initial_outputs(scenario, evs: list, chargers: list) -> list[dict[str, float]]:
+    """Each charger's power window at t = 0 (for time-shifted connections): EVs that
+    are on site at the start can charge from the first step."""
+    fleet = build_fleet(scenario, evs, chargers)
+    return [{"p_max_now_kw": hi, "p_min_now_kw": lo}
+            for hi, lo in zip(fleet.p_max_now_kw().tolist(), fleet.p_min_now_kw().tolist(),
+                              strict=True)]
+
+
 class EvSim(ArraySimulator):
     kinds = {"Charger": "ev_charger", "EV": "ev"}
 
@@ -48,13 +68,8 @@ class EvSim(ArraySimulator):
         self._published: list[dict] = []
 
     def setup(self):
-        sc = self.scenario
-        self.fleet = EvFleet(
-            [params_from(EvParams, a.spec) for a in self.assets.get("EV", [])],
-            [params_from(ChargerParams, a.spec) for a in self.assets.get("Charger", [])],
-            pd.Timestamp(sc.start).tz_convert(sc.site.timezone),
-            stream(sc.seed, "ev"),
-            horizon_s=sc.duration_s,
+        self.fleet = build_fleet(
+            self.scenario, self.assets.get("EV", []), self.assets.get("Charger", [])
         )
         self.ev_ids = [a.id for a in self.assets.get("EV", [])]
         self.charger_ids = [a.id for a in self.assets.get("Charger", [])]
