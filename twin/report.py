@@ -124,7 +124,9 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
         f'{base64.b64encode(data).decode()}"></figure>'
         for name, data in figures.items()
     )
-    counts = {k: len(v) for k, v in asset_ids(scenario).items()}
+    names = {"pv": "PV systems", "battery": "batteries", "ev_charger": "EV chargers",
+             "ev": "EVs", "load": "households"}
+    counts = ", ".join(f"{len(v)} {names[k]}" for k, v in asset_ids(scenario).items())
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Cariflex Twin — {html.escape(scenario.name)}</title>
@@ -143,7 +145,7 @@ pre {{ background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.8em; 
 <p class="meta">{html.escape(scenario.description)}<br>
 Start {scenario.start.isoformat()} · duration {scenario.duration} · step {scenario.step} ·
 seed {scenario.seed} · strategy {scenario.scheduling.strategy} ·
-assets {html.escape(json.dumps(counts))} · wall time {provenance.get("wall_time_s", 0):.1f} s</p>
+{html.escape(counts)} · wall time {provenance.get("wall_time_s", 0):.1f} s</p>
 {banner}
 <div class="cols"><div><h2>Key figures</h2><table>{rows}</table></div></div>
 <h2>Plots</h2>{imgs}
