@@ -51,6 +51,9 @@ class ControllerSim(ArraySimulator):
         self.times = times.to_pydatetime()
         self.price = scenario_inputs.import_price_eur_per_kwh(times, sc.tariff)
         self.setpoints = {"BatteryCtl": np.zeros(0), "ChargerCtl": np.zeros(0)}
+        self.charger_rated_p_kw = np.array(
+            [a.spec.p_max_kw for a in self.assets.get("ChargerCtl", [])], dtype=float
+        )
 
     def _sources(self, inputs: dict, attr: str) -> np.ndarray:
         values = inputs.get("site", {}).get(attr, {})
@@ -69,6 +72,7 @@ class ControllerSim(ArraySimulator):
             battery_soc_percent=arr(inputs, "BatteryCtl", "soc_percent", np.nan),
             charger_p_min_kw=arr(inputs, "ChargerCtl", "p_min_now_kw", 0.0),
             charger_p_max_kw=arr(inputs, "ChargerCtl", "p_max_now_kw", 0.0),
+            charger_rated_p_kw=self.charger_rated_p_kw,
             import_price_eur_per_kwh=float(self.price[k]),
             feed_in_price_eur_per_kwh=self.scenario.tariff.feed_in_price_eur_per_kwh,
         )

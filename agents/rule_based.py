@@ -4,8 +4,11 @@ Sign convention: positive = consumption / charging / import.
 
 Rules, evaluated each step from the site's state:
 
-1. EV chargers: full power whenever an EV is plugged in (``ev_full_power``), else 0.
-2. Site net power without batteries: ``net = sum(pv) + sum(load) + sum(ev)``.
+1. EV chargers: set to their rating (``ev_full_power``), so an EV charges at full
+   power from the instant it plugs in, also in the middle of a step (the charger and
+   the EV limit the actual power), else 0.
+2. Site net power without batteries, with the EVs plugged in now:
+   ``net = sum(pv) + sum(load) + sum(ev_now)``.
 3. Surplus (``net < 0``): batteries absorb ``min(-net, sum(p_max))``, shared in
    proportion to each battery's charging headroom ``p_max``.
 4. Evening window ``[evening_start, evening_end)`` with import (``net > 0``):
@@ -44,10 +47,11 @@ class RuleBasedStrategy:
     ev_full_power: bool = True
 
     def decide(self, state: SiteState) -> Setpoints:
-        ev = state.charger_p_max_kw.copy() if self.ev_full_power else np.zeros_like(
-            state.charger_p_max_kw
-        )
-        net = float(state.pv_p_kw.sum() + state.load_p_kw.sum() + ev.sum())
+        if self.ev_full_power:
+            ev, ev_now = state.charger_rated_p_kw.copy(), state.charger_p_max_kw
+        else:
+            ev = ev_now = np.zeros_like(state.charger_p_max_kw)
+        net = float(state.pv_p_kw.sum() + state.load_p_kw.sum() + ev_now.sum())
         battery = np.zeros_like(state.battery_p_max_kw)
         if net < 0.0:
             battery = share(-net, state.battery_p_max_kw)

@@ -28,6 +28,7 @@ class SiteState:
     battery_soc_percent: np.ndarray
     charger_p_min_kw: np.ndarray  # V2G limit now, <= 0 [kW]
     charger_p_max_kw: np.ndarray  # charging limit now (0 when no EV plugged) [kW]
+    charger_rated_p_kw: np.ndarray  # charger rating, also for an EV arriving mid-step [kW]
     import_price_eur_per_kwh: float
     feed_in_price_eur_per_kwh: float
 

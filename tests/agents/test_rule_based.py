@@ -15,7 +15,7 @@ MQ = zoneinfo.ZoneInfo("America/Martinique")
 
 
 def _state(hour: int = 12, minute: int = 0, *, pv=(0.0,), load=(0.0,), battery_p_max=(50.0, 50.0),
-           battery_p_min=None, charger_p_max=(0.0,)) -> SiteState:
+           battery_p_min=None, charger_p_max=(0.0,), charger_rated=None) -> SiteState:
     p_max = np.asarray(battery_p_max, dtype=float)
     p_min = -p_max if battery_p_min is None else np.asarray(battery_p_min, dtype=float)
     chargers = np.asarray(charger_p_max, dtype=float)
@@ -29,6 +29,8 @@ def _state(hour: int = 12, minute: int = 0, *, pv=(0.0,), load=(0.0,), battery_p
         battery_soc_percent=np.full(len(p_max), 50.0),
         charger_p_min_kw=-chargers,
         charger_p_max_kw=chargers,
+        charger_rated_p_kw=np.full(len(chargers), 22.0) if charger_rated is None
+        else np.asarray(charger_rated, dtype=float),
         import_price_eur_per_kwh=0.2062,
         feed_in_price_eur_per_kwh=0.10,
     )
@@ -101,7 +103,7 @@ def test_decide_surplus_shared_by_p_max():
     out = RuleBasedStrategy().decide(state)
     assert isinstance(out, Setpoints)
     np.testing.assert_allclose(out.battery_p_kw, [25.0, 15.0])  # 40 kW surplus, 5:3
-    np.testing.assert_array_equal(out.charger_p_kw, [0.0])
+    np.testing.assert_array_equal(out.charger_p_kw, [22.0])  # ready for an arrival
 
 
 def test_decide_surplus_capped_by_headroom():
@@ -116,18 +118,20 @@ def test_decide_surplus_with_full_batteries_idle():
 
 
 def test_decide_ev_full_power():
-    state = _state(pv=[-40.0], load=[3.0], charger_p_max=[22.0, 0.0, 7.4])
+    state = _state(pv=[-40.0], load=[3.0], charger_p_max=[22.0, 0.0, 7.4],
+                   charger_rated=[22.0, 11.0, 22.0])
     out = RuleBasedStrategy().decide(state)
-    np.testing.assert_array_equal(out.charger_p_kw, [22.0, 0.0, 7.4])
-    # EV charging is part of the site's net power: -40 + 3 + 29.4 = -7.6 kW surplus
+    # every charger at its rating: an EV arriving mid-step charges from its arrival
+    np.testing.assert_array_equal(out.charger_p_kw, [22.0, 11.0, 22.0])
+    # the EVs plugged in now are part of the site's net: -40 + 3 + 29.4 = -7.6 kW surplus
     np.testing.assert_allclose(out.battery_p_kw, [3.8, 3.8])
 
 
 def test_decide_ev_full_power_does_not_alias_state():
-    state = _state(charger_p_max=[11.0])
+    state = _state(charger_p_max=[11.0], charger_rated=[11.0])
     out = RuleBasedStrategy().decide(state)
     out.charger_p_kw[0] = 0.0
-    assert state.charger_p_max_kw[0] == 11.0
+    assert state.charger_rated_p_kw[0] == 11.0
 
 
 def test_decide_ev_full_power_off():

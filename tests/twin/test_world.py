@@ -89,6 +89,21 @@ def test_run_day_ev_events_fall_between_steps(day):
     assert len(inside) > 5  # arrivals and departures keep their own instants
 
 
+def test_run_day_ev_charges_from_its_plug_in_instant(day):
+    scenario, _, ts, events = day
+    step = scenario.step_s
+    plug = events[(events["kind"] == "plug_in") & (events["t_s"] % step > 0)]
+    assert len(plug) > 0
+    for _, e in plug.iterrows():
+        k = int(e["t_s"] // step)
+        fraction = (step * (k + 1) - e["t_s"]) / step  # part of the step the EV was plugged
+        p_kw = ts[f"{e['charger']}.p_kw"].iloc[k]
+        if ts[f"{e['ev']}.soc_percent"].iloc[k] >= 100.0 - 1e-9:  # full before the step ended
+            assert 0.0 < p_kw < 22.0 * fraction
+        else:
+            assert p_kw == pytest.approx(22.0 * fraction, rel=1e-9)
+
+
 def test_run_day_voltages_plausible(day):
     _, _, ts, _ = day
     vm = ts[[c for c in ts.columns if c.startswith("vm_pu_bus.")]]
