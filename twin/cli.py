@@ -27,6 +27,7 @@ commands:
                         kpis.json and report.html
   validate SCENARIO     check a scenario and print its resolved assets
   schema                write the scenario JSON Schema (scenarios/scenario.schema.json)
+                        and the field reference beside it (scenarios/REFERENCE.md)
   report RUN_DIR        rebuild kpis.json and report.html of a run folder
                         (also of a failed or killed run, from what it wrote)
 
@@ -112,10 +113,13 @@ def cmd_validate(args) -> int:
 
 def cmd_schema(args) -> int:
     from twin.scenario import Scenario
+    from twin.schema_doc import reference_markdown
 
     schema = Scenario.model_json_schema()
     args.out.write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    reference = args.out.with_name("REFERENCE.md")
+    reference.write_text(reference_markdown(), encoding="utf-8")
+    print(f"wrote {args.out} and {reference}")
     return 0
 
 

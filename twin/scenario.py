@@ -15,6 +15,7 @@ In the count form ``items[i]`` overrides ``defaults`` for asset ``i``; assets wi
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -66,7 +67,7 @@ class Site(Strict):
 class Grid(Strict):
     """Radial LV feeder behind a MV/LV transformer (builder ``lv_radial``)."""
 
-    builder: Literal["lv_radial"] = "lv_radial"
+    builder: Literal["lv_radial"] = Field("lv_radial", description="Network builder")
     mv_vn_kv: float = Field(20.0, gt=0, description="Medium-voltage nominal voltage [kV]")
     lv_vn_kv: float = Field(0.4, gt=0, description="Low-voltage nominal voltage [kV]")
     ext_grid_vm_pu: float = Field(1.0, gt=0.8, lt=1.2, description="MV slack voltage [pu]")
@@ -78,10 +79,22 @@ class Grid(Strict):
     n_feeders: int = Field(3, ge=1, le=20, description="Number of LV feeders from the busbar")
     buses_per_feeder: int = Field(8, ge=1, le=100, description="Cable sections per feeder")
     line_length_m: float = Field(40.0, gt=0, description="Length of each cable section [m]")
-    line_std_type: str = Field("NAYY 4x150 SE", description="pandapower line type")
+    line_std_type: str = Field("NAYY 4x150 SE", description="pandapower line standard type")
     vm_min_pu: float = Field(0.9, gt=0, description="Lower voltage limit (EN 50160) [pu]")
     vm_max_pu: float = Field(1.1, gt=0, description="Upper voltage limit (EN 50160) [pu]")
     loading_max_percent: float = Field(100.0, gt=0, description="Line/trafo loading limit [%]")
+
+    @field_validator("line_std_type")
+    @classmethod
+    def _known_line_type(cls, v: str) -> str:
+        from pandapower.std_types import basic_line_std_types
+
+        known = sorted(basic_line_std_types())
+        if v not in known:
+            close = difflib.get_close_matches(v, known, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(f"unknown pandapower line type {v!r}{hint} (e.g. 'NAYY 4x150 SE')")
+        return v
 
     @model_validator(mode="after")
     def _limits_ordered(self) -> Grid:
@@ -345,7 +358,7 @@ class Scenario(Strict):
     model_config = ConfigDict(extra="forbid", title="Cariflex Twin scenario")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Used for the results folder")
-    description: str = ""
+    description: str = Field("", description="Free text shown in the report")
     start: dt.datetime = Field(description="Timezone-aware start, e.g. 2026-06-01T00:00:00-04:00")
     duration: str = Field("P1D", description="ISO 8601 duration, e.g. P1D, P365D, PT6H")
     step: str = Field("PT15M", description="ISO 8601 step of the power flow, e.g. PT15M")
