@@ -183,3 +183,9 @@ def test_battery_group_resolve_items_override_only_given_fields():
 def test_battery_group_rejects_more_items_than_count():
     with pytest.raises(ValidationError, match="3 items given but count is 2"):
         BatteryGroup.model_validate({"count": 2, "items": [{}, {}, {}]})
+
+
+def test_grid_unknown_line_type_suggests_known_ones():
+    with pytest.raises(ValidationError, match="did you mean 'NAYY 4x150 SE'"):
+        Grid(line_std_type="NAYY 4x15 SE")
+    assert Grid(line_std_type="NA2XS2Y 1x95 RM/25 12/20 kV").line_std_type.startswith("NA2XS2Y")
