@@ -152,3 +152,14 @@ def test_run_with_measured_weather_csv(day, tmp_path):
     assert out.status == "completed"
     pv_synthetic = result.kpis["pv_production_kwh"]
     assert 0.3 * pv_synthetic < out.kpis["pv_production_kwh"] < 0.7 * pv_synthetic
+
+
+def test_run_full_detail_records_every_output(tmp_path):
+    scenario = load_scenario(BASELINE, ["duration=PT2H", "outputs.detail=full",
+                                        "outputs.report=false"])
+    result = run_scenario(scenario, quiet=True, root=tmp_path)
+    ts = read_timeseries(result.run_dir)
+    for column in ("battery_03.p_charge_avail_kw", "ev_charger_00.p_max_now_kw",
+                   "ev_04.charger", "pv_00.p_limit_kw", "load_12.q_kvar"):
+        assert column in ts.columns, column
+    assert len(ts) == 8 and not (result.run_dir / "report.html").exists()
