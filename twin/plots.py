@@ -102,7 +102,8 @@ def soc(battery_soc: pd.DataFrame, ev_soc: pd.DataFrame, limits: tuple[float, fl
     for y in limits:
         ax.axhline(y, color=COLORS["battery"], ls=":", lw=0.8)
     ax.set_ylim(0, 100)
-    ax.legend(loc="lower left", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower left", fontsize=8)
     return _finish(fig, ax, "state of charge [%]", "State of charge (dotted: battery limits)")
 
 

@@ -163,3 +163,18 @@ def test_run_full_detail_records_every_output(tmp_path):
                    "ev_04.charger", "pv_00.p_limit_kw", "load_12.q_kvar"):
         assert column in ts.columns, column
     assert len(ts) == 8 and not (result.run_dir / "report.html").exists()
+
+
+@pytest.mark.parametrize("overrides", [
+    ["duration=PT15M"],
+    ["duration=PT1H", "step=PT1M"],
+    ["duration=P1D", "step=PT1H"],
+    ["duration=PT6H"] + [f"assets.{k}={{count: 0}}" for k in ("pv", "battery", "ev_charger", "ev")],
+])
+def test_run_edge_scenarios_balance(tmp_path, overrides):
+    scenario = load_scenario(BASELINE, overrides)
+    result = run_scenario(scenario, quiet=True, root=tmp_path)
+    assert result.status == "completed" and result.kpis["steps"] == scenario.n_steps
+    assert result.kpis["energy_balance_residual_max_kwh"] < 1e-6
+    assert result.kpis["power_flow_nonconverged_steps"] == 0
+    assert (result.run_dir / "report.html").is_file()
