@@ -9,6 +9,7 @@ output: ``p_set_kw`` for the step). Which strategy runs comes from ``scheduling`
 from __future__ import annotations
 
 import numpy as np
+from mosaik_api_v3.types import Meta
 
 from agents.rule_based import RuleBasedStrategy
 from agents.strategy import SiteState, Strategy
@@ -16,7 +17,7 @@ from simulators.base import ArraySimulator, meta
 from twin import inputs as scenario_inputs
 from twin.scenario import Scenario
 
-META = meta(
+META: Meta = meta(
     "Site", ["pv_p_kw", "load_p_kw"],
     extra={
         "BatteryCtl": {

@@ -43,14 +43,14 @@ RECORDED = {
         "pv": ["p_kw", "p_avail_kw"],
         "load": ["p_kw"],
         "battery": ["p_set_kw", "p_kw", "soc_percent", "e_kwh", "e_loss_kwh"],
-        "charger": ["p_set_kw", "p_kw", "plugged"],
+        "ev_charger": ["p_set_kw", "p_kw", "plugged"],
         "ev": ["soc_percent", "on_site"],
     },
     "full": {
         "pv": ["p_kw", "p_avail_kw", "p_limit_kw"],
         "load": ["p_kw", "q_kvar"],
         "battery": BATTERY_ATTRS,
-        "charger": CHARGER_ATTRS,
+        "ev_charger": CHARGER_ATTRS,
         "ev": EV_ATTRS,
     },
 }
@@ -78,11 +78,9 @@ def build_world(
     # one entity per device class carries every device's outputs to the recorder
     sets = {
         "pv": pv_sim.PVSet.create(1)[0], "load": load_sim.HouseholdSet.create(1)[0],
-        "battery": bat_sim.BatterySet.create(1)[0], "charger": ev_sim.ChargerSet.create(1)[0],
-        "ev": ev_sim.EVSet.create(1)[0],
+        "battery": bat_sim.BatterySet.create(1)[0],
+        "ev_charger": ev_sim.ChargerSet.create(1)[0], "ev": ev_sim.EVSet.create(1)[0],
     }
-    kind_of = {"pv": "pv", "load": "load", "battery": "battery", "charger": "ev_charger",
-               "ev": "ev"}
     feeder_sim = start("Feeder")
     bus_names = scenario.grid.lv_bus_names()
     buses = dict(zip(bus_names, feeder_sim.Bus.create(len(bus_names)), strict=True))
@@ -97,7 +95,7 @@ def build_world(
         flush_interval_s=scenario.outputs.flush_interval_s,
         progress=progress, n_steps=scenario.n_steps, label=scenario.name,
         labels={"vm_pu_bus": bus_names, "line_loading_percent": line_names(scenario)},
-        set_labels={sets[k].eid: ids[kind_of[k]] for k in sets},
+        set_labels={entity.eid: ids[kind] for kind, entity in sets.items()},
     ).Recorder.create(1)[0]
 
     connect = world.connect
@@ -123,8 +121,8 @@ def build_world(
                 initial_data=initial)
         connect(cctl, ch, "p_set_kw")
         connect(ch, buses[asset.bus], "p_kw")
-    for key, entity in sets.items():
-        connect(entity, recorder, *rec[key])
+    for kind, entity in sets.items():
+        connect(entity, recorder, *rec[kind])
     connect(fleet, recorder, "n_plugged", "n_waiting", "events")
     connect(grid, recorder, *GRID_ATTRS)
     return world, scenario.duration_s

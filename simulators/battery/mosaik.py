@@ -9,6 +9,8 @@ values: connect them to a controller with ``time_shifted=True``.
 
 from __future__ import annotations
 
+from mosaik_api_v3.types import Meta
+
 from simulators.base import ArraySimulator, meta, params_from
 from simulators.battery.model import BatteryFleet, BatteryParams
 
@@ -16,7 +18,7 @@ ATTRS = [
     "p_set_kw", "p_kw", "p_deviation_kw", "soc_percent", "e_kwh", "e_loss_kwh",
     "p_charge_avail_kw", "p_discharge_avail_kw", "capacity_kwh",
 ]
-META = meta("Battery", ATTRS, sets=("Battery",))
+META: Meta = meta("Battery", ATTRS, sets=("Battery",))
 
 
 def battery_params(spec) -> BatteryParams:

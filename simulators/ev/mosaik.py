@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from mosaik_api_v3.types import Meta
 
 from simulators.base import ArraySimulator, meta, params_from
 from simulators.ev.model import ChargerParams, EvFleet, EvParams
@@ -26,7 +27,7 @@ from twin.rng import stream
 CHARGER_ATTRS = ["p_set_kw", "p_kw", "plugged", "p_max_now_kw", "p_min_now_kw", "e_kwh"]
 EV_ATTRS = ["soc_percent", "e_kwh", "charger", "on_site"]
 FLEET_ATTRS = ["n_plugged", "n_waiting", "events"]
-META = meta(
+META: Meta = meta(
     "Charger", CHARGER_ATTRS, kind="hybrid",
     extra={
         "EV": {"public": True, "params": ["ids"], "attrs": EV_ATTRS, "trigger": []},

@@ -12,6 +12,7 @@ step; the run goes on and the report counts such steps.
 from __future__ import annotations
 
 import numpy as np
+from mosaik_api_v3.types import Meta
 
 from simulators.base import ArraySimulator, meta, params_from
 from simulators.feeder.model import Feeder, FeederParams, create_lv_radial
@@ -21,7 +22,7 @@ GRID_ATTRS = [
     "vm_max_pu", "trafo_loading_percent", "line_loading_max_percent", "vm_pu_bus",
     "line_loading_percent",
 ]
-META = meta(
+META: Meta = meta(
     "Bus", ["p_kw", "q_kvar", "vm_pu"],
     extra={"Grid": {"public": True, "params": ["ids"], "attrs": GRID_ATTRS, "trigger": []}},
 )

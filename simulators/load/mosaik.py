@@ -5,12 +5,14 @@ Sign convention: positive = consumption. Profiles are drawn once for the horizon
 
 from __future__ import annotations
 
+from mosaik_api_v3.types import Meta
+
 from simulators.base import ArraySimulator, meta, params_from
 from simulators.load.model import LoadParams, load_profiles_kw, reactive_power_kvar
 from twin import inputs as scenario_inputs
 from twin.rng import stream
 
-META = meta("Household", ["p_kw", "q_kvar"], sets=("Household",))
+META: Meta = meta("Household", ["p_kw", "q_kvar"], sets=("Household",))
 
 
 class LoadSim(ArraySimulator):

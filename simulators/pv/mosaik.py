@@ -8,12 +8,13 @@ step applies the active-power limit received on ``p_limit_kw`` (magnitude, >= 0)
 from __future__ import annotations
 
 import numpy as np
+from mosaik_api_v3.types import Meta
 
 from simulators.base import ArraySimulator, meta, params_from
 from simulators.pv.model import PvParams, curtail, pv_ac_power_kw_many, solar_position
 from twin import inputs as scenario_inputs
 
-META = meta("PV", ["p_kw", "p_avail_kw", "p_limit_kw", "p_dc_kwp"], sets=("PV",))
+META: Meta = meta("PV", ["p_kw", "p_avail_kw", "p_limit_kw", "p_dc_kwp"], sets=("PV",))
 
 
 class PvSim(ArraySimulator):
