@@ -1,13 +1,15 @@
 """Command line of Cariflex Twin (``python run.py ...``).
 
 Exit codes: 0 success, 1 the run failed or was interrupted (partial results kept),
-2 bad input (scenario, override or command line).
+2 bad input (scenario, override or command line). Set ``CARIFLEX_DEBUG=1`` to get the
+traceback of an unexpected error.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -162,3 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         return _error(str(exc))
     except KeyboardInterrupt:
         return _error("interrupted", 1)
+    except Exception as exc:  # noqa: BLE001 - no traceback for users unless asked
+        if os.environ.get("CARIFLEX_DEBUG"):
+            raise
+        return _error(f"{type(exc).__name__}: {exc}\n(set CARIFLEX_DEBUG=1 for the traceback)", 1)

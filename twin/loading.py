@@ -265,4 +265,20 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
     scenario = validate(data, source)
     if scenario.weather.source == "csv" and not scenario.weather.path.is_absolute():
         scenario.weather.path = (path.parent / scenario.weather.path).resolve()
+    check_inputs(scenario, source)
     return scenario
+
+
+def check_inputs(scenario: Scenario, source: str = "scenario") -> None:
+    """Read the measured inputs a scenario names, so a bad file is a scenario error."""
+    if scenario.weather.source != "csv":
+        return
+    from twin.inputs import weather  # computed once per process: the run reuses it
+
+    where = "weather.path"
+    if not scenario.weather.path.is_file():
+        raise ScenarioError(source, [(where, f"file not found: {scenario.weather.path}")])
+    try:
+        weather(scenario)
+    except (ValueError, KeyError, UnicodeDecodeError) as exc:  # pandas' errors are ValueErrors
+        raise ScenarioError(source, [(where, str(exc))]) from None

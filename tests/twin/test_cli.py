@@ -111,3 +111,16 @@ def test_run_short_then_report(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "(8 steps)" in proc.stdout
     assert (run_dir / "kpis.json").is_file()
+
+
+def test_run_bad_weather_csv_is_a_scenario_error(tmp_path):
+    csv = tmp_path / "weather.csv"
+    csv.write_text("timestamp,ghi\n2026-06-01T00:00:00Z,0\n", encoding="utf-8")
+    for path, expected in [(tmp_path / "missing.csv", "weather.path: file not found"),
+                           (csv, "missing required column 'ghi_w_per_m2'")]:
+        proc = _run(BASELINE, "--quiet", "--out", str(tmp_path),
+                    "--set", f"weather={{source: csv, path: {path}}}")
+        assert proc.returncode == 2
+        assert expected in proc.stderr
+        assert "Traceback" not in proc.stderr + proc.stdout
+    assert not any(tmp_path.glob("martinique_baseline/*")), "no run folder for bad input"
