@@ -21,12 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandapower as pp
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from lightsim2grid.network import init_from_pandapower
 
 SQRT3 = np.sqrt(3.0)
+DENSE_MAX_BUSES = 300  # the refinement's linear algebra is dense up to this size
 
 
 @dataclass(frozen=True)
@@ -80,15 +83,22 @@ def create_lv_radial(params: FeederParams) -> pp.pandapowerNet:
     return net
 
 
-def jacobian(ybus: np.ndarray, v: np.ndarray, pq: np.ndarray) -> np.ndarray:
+def jacobian(ybus, v: np.ndarray, pq: np.ndarray):
     """Power-flow Jacobian on the PQ buses, polar form (MATPOWER's dS/dV).
 
     With ``I = Y V``: ``dS/dVm = diag(V) conj(Y diag(V/|V|)) + conj(diag(I)) diag(V/|V|)``,
     ``dS/dVa = j diag(V) conj(diag(I) - Y diag(V))``, and
     ``J = [Re dS/dVa, Re dS/dVm; Im dS/dVa, Im dS/dVm]`` restricted to ``pq``.
+    Dense for a dense ``ybus``, sparse (CSC) for a sparse one.
     """
     i_bus = ybus @ v
     vn = v / np.abs(v)
+    if sp.issparse(ybus):
+        dv, dvn, di = sp.diags(v), sp.diags(vn), sp.diags(i_bus)
+        ds_dvm = dv @ (ybus @ dvn).conj() + di.conj() @ dvn
+        ds_dva = 1j * dv @ (di - ybus @ dv).conj()
+        a, m = ds_dva.tocsr()[pq][:, pq], ds_dvm.tocsr()[pq][:, pq]
+        return sp.bmat([[a.real, m.real], [a.imag, m.imag]], format="csc")
     ds_dvm = v[:, None] * np.conj(ybus * vn[None, :]) + np.diag(np.conj(i_bus) * vn)
     ds_dva = 1j * v[:, None] * np.conj(np.diag(i_bus) - ybus * v[None, :])
     a, m = ds_dva[np.ix_(pq, pq)], ds_dvm[np.ix_(pq, pq)]
@@ -120,8 +130,15 @@ def newton_refine(ybus: np.ndarray, v: np.ndarray, s_spec: np.ndarray, pq: np.nd
     s_spec : Specified complex injections (generation positive). [pu]
     pq : Indices of the PQ buses (all but the slack).
     """
-    dx = np.linalg.solve(jacobian(ybus, v, pq), -mismatch(ybus, v, s_spec, pq))
-    return newton_step(v, dx, pq)
+    return newton_step(v, _linear_solver(jacobian(ybus, v, pq))(-mismatch(ybus, v, s_spec, pq)), pq)
+
+
+def _linear_solver(jac):
+    """``x -> J^-1 x``: an explicit inverse for small dense J, a sparse LU for large ones."""
+    if sp.issparse(jac):
+        return spla.splu(jac).solve
+    inv = np.linalg.inv(jac)
+    return inv.__matmul__
 
 
 @dataclass
@@ -165,7 +182,7 @@ class Feeder:
         self._v_flat = np.exp(1j * np.deg2rad(shift)).astype(complex)
         self._v = self._v_flat.copy()
         self._ybus = None
-        self._j_inv = None
+        self._j_solve = None
         self._slack = int(net.ext_grid.bus.iloc[0])
         self._pq = np.flatnonzero(np.arange(len(net.bus)) != self._slack)
 
@@ -187,7 +204,8 @@ class Feeder:
             nan = float("nan")
             return FlowResult(False, np.full(n_bus, nan), np.full(n_line, nan), nan, nan, nan, nan)
         if self._ybus is None:
-            self._ybus = grid.get_Ybus().toarray()
+            ybus = grid.get_Ybus()
+            self._ybus = ybus.toarray() if ybus.shape[0] <= DENSE_MAX_BUSES else ybus.tocsr()
         s_spec = np.zeros(len(v), dtype=complex)
         s_spec[self.load_bus] = -(np.asarray(p_kw) + 1j * np.asarray(q_kvar)) / 1000.0
         v = self._refine(v, s_spec / self.net.sn_mva)
@@ -208,7 +226,7 @@ class Feeder:
         )
 
     def _refine(self, v: np.ndarray, s_spec: np.ndarray, tol_pu: float = 1e-10) -> np.ndarray:
-        """Chord iterations (a cached, inverted Jacobian) until the mismatch < tol_pu.
+        """Chord iterations (a cached, factorised Jacobian) until the mismatch < tol_pu.
 
         lightsim2grid's solution is off only by single-precision rounding of the
         injections, so a Jacobian from an earlier step corrects it in one or two
@@ -218,9 +236,9 @@ class Feeder:
             f = mismatch(self._ybus, v, s_spec, self._pq)
             if np.abs(f).max() < tol_pu:
                 break
-            if self._j_inv is None or it >= 2:
-                self._j_inv = np.linalg.inv(jacobian(self._ybus, v, self._pq))
-            v = newton_step(v, self._j_inv @ -f, self._pq)
+            if self._j_solve is None or it >= 2:
+                self._j_solve = _linear_solver(jacobian(self._ybus, v, self._pq))
+            v = newton_step(v, self._j_solve(-f), self._pq)
         return v
 
     def solve_pandapower(self, p_kw: np.ndarray, q_kvar: np.ndarray) -> FlowResult:

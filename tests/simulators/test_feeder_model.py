@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulators.feeder.model import Feeder, FeederParams, create_lv_radial, newton_refine
+from simulators.feeder.model import (
+    DENSE_MAX_BUSES,
+    Feeder,
+    FeederParams,
+    create_lv_radial,
+    newton_refine,
+)
 
 N_LOADS = 25  # lv_busbar + 3 feeders x 8 buses
 
@@ -218,3 +224,16 @@ def test_newton_refine_reduces_mismatch(feeder):
     after = _mismatch(ybus, newton_refine(ybus, v_off, s_spec, pq), s_spec, pq)
     assert before > 1e-4
     assert after < before * 1e-3
+
+
+def test_solve_large_feeder_sparse_refinement_matches_pandapower():
+    params = FeederParams(n_feeders=4, buses_per_feeder=90, line_length_m=10.0)
+    big = Feeder(create_lv_radial(params))
+    assert len(big.bus_names) > DENSE_MAX_BUSES  # the refinement goes sparse
+    rng = np.random.default_rng(11)
+    n = len(big.load_bus)
+    p, q = rng.uniform(-1.0, 2.0, n), rng.uniform(0.0, 0.5, n)
+    fast, ref = big.solve(p, q), big.solve_pandapower(p, q)
+    assert fast.converged and ref.converged
+    np.testing.assert_allclose(fast.vm_pu, ref.vm_pu, rtol=0, atol=1e-6)
+    assert abs(fast.p_import_kw - p.sum() - fast.p_loss_kw) < n * 1e-7
