@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,3 +125,22 @@ def test_run_bad_weather_csv_is_a_scenario_error(tmp_path):
         assert expected in proc.stderr
         assert "Traceback" not in proc.stderr + proc.stdout
     assert not any(tmp_path.glob("martinique_baseline/*")), "no run folder for bad input"
+
+
+BAD_INPUTS = [  # (override, path in the message, part of the message)
+    ("assets.battery.defaults.capacity_kwh=-5", "assets.battery.defaults.capacity_kwh",
+     "must be > 0, got -5"),
+    ("grid.n_feedr=2", "grid.n_feedr", "did you mean 'n_feeders'?"),
+    ("duration=P1X", "duration", "not an ISO 8601 duration: 'P1X'"),
+    ("assets.pv.items[0].bus=f7_b1", "assets.pv.items[0].bus", "no bus 'f7_b1' on this feeder"),
+    ("start=2026-06-01T00:00:00", "start", "must be timezone-aware"),
+]
+
+
+@pytest.mark.parametrize(("override", "path", "message"), BAD_INPUTS)
+def test_run_bad_input_exit_2_no_traceback(tmp_path, override, path, message):
+    proc = _run(BASELINE, "--quiet", "--out", str(tmp_path), "--set", override)
+    assert proc.returncode == 2
+    assert f"  {path}: " in proc.stderr and message in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not any(tmp_path.iterdir())  # nothing written for a run that never started
