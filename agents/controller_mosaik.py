@@ -26,7 +26,7 @@ META: Meta = meta(
         },
         "ChargerCtl": {
             "public": True, "params": ["ids"], "trigger": [],
-            "attrs": ["p_max_now_kw", "p_min_now_kw", "p_set_kw"],
+            "attrs": ["p_charge_avail_kw", "p_discharge_avail_kw", "p_set_kw"],
         },
     },
 )
@@ -71,8 +71,8 @@ class ControllerSim(ArraySimulator):
             battery_p_min_kw=-arr(inputs, "BatteryCtl", "p_discharge_avail_kw", 0.0),
             battery_p_max_kw=arr(inputs, "BatteryCtl", "p_charge_avail_kw", 0.0),
             battery_soc_percent=arr(inputs, "BatteryCtl", "soc_percent", np.nan),
-            charger_p_min_kw=arr(inputs, "ChargerCtl", "p_min_now_kw", 0.0),
-            charger_p_max_kw=arr(inputs, "ChargerCtl", "p_max_now_kw", 0.0),
+            charger_p_min_kw=-arr(inputs, "ChargerCtl", "p_discharge_avail_kw", 0.0),
+            charger_p_max_kw=arr(inputs, "ChargerCtl", "p_charge_avail_kw", 0.0),
             charger_rated_p_kw=self.charger_rated_p_kw,
             import_price_eur_per_kwh=float(self.price[k]),
             feed_in_price_eur_per_kwh=self.scenario.tariff.feed_in_price_eur_per_kwh,

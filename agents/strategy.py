@@ -26,8 +26,8 @@ class SiteState:
     battery_p_min_kw: np.ndarray  # most negative feasible battery power, <= 0 [kW]
     battery_p_max_kw: np.ndarray  # most positive feasible battery power, >= 0 [kW]
     battery_soc_percent: np.ndarray
-    charger_p_min_kw: np.ndarray  # V2G limit now, <= 0 [kW]
-    charger_p_max_kw: np.ndarray  # charging limit now (0 when no EV plugged) [kW]
+    charger_p_min_kw: np.ndarray  # V2G power the plugged EV can give all step, <= 0 [kW]
+    charger_p_max_kw: np.ndarray  # power the plugged EV can take all step (0: none) [kW]
     charger_rated_p_kw: np.ndarray  # charger rating, also for an EV arriving mid-step [kW]
     import_price_eur_per_kwh: float
     feed_in_price_eur_per_kwh: float

@@ -117,7 +117,7 @@ def build_world(
     for asset, ch, cctl, initial in zip(
         assets["ev_charger"], chargers, ch_ctl, ev_initial, strict=True
     ):
-        connect(ch, cctl, "p_max_now_kw", "p_min_now_kw", time_shifted=True,
+        connect(ch, cctl, "p_charge_avail_kw", "p_discharge_avail_kw", time_shifted=True,
                 initial_data=initial)
         connect(cctl, ch, "p_set_kw")
         connect(ch, buses[asset.bus], "p_kw")

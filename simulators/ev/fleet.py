@@ -345,6 +345,22 @@ class EvFleet:
             return p_dis
         return np.where(self._e[ev] > self._e_min[ev], -p_dis, 0.0)
 
+    def p_window_kw(self, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per charger, the AC power that can be held for the next ``dt_s`` by the EV
+        plugged in now without crossing its SoC limits (0 for free chargers). [kW]
+
+        ``p_max = min(p_charge_limit, (e_max - e) / (eta_c * dt))`` and
+        ``p_min = max(-p_discharge_limit, (e_min - e) * eta_d / dt)`` (p_min <= 0).
+        """
+        ev, p_ch, p_dis = self._limits()
+        if not self._e.size:
+            return -p_dis, p_ch
+        dt_h = dt_s / S_PER_H
+        e = self._e[ev]
+        p_hi = np.clip((self._e_max[ev] - e) / (self._eta_c[ev] * dt_h), 0.0, p_ch)
+        p_lo = np.clip((self._e_min[ev] - e) * self._eta_d[ev] / dt_h, -p_dis, 0.0)
+        return p_lo, p_hi
+
     def ev_soc_percent(self) -> np.ndarray:
         """State of charge per EV. [%]"""
         return self._e / self._cap * 100.0

@@ -8,8 +8,10 @@ at their exact instants inside the step and charging starts and stops there, so
 ``p_kw`` is each charger's mean power over the step. The adapter then asks mosaik to
 step it again at every event instant inside the step, where the ``Fleet`` entity
 publishes the events (non-persistent ``events`` output) at their real times.
-State outputs (``p_max_now_kw``, ``p_min_now_kw``, ``soc_percent``...) hold the state
-at the end of the step: connect them to a controller with ``time_shifted=True``.
+State outputs hold the state at the end of the step, among them each charger's window
+for the next step (``p_charge_avail_kw``, ``p_discharge_avail_kw``: what the plugged EV
+can take or give over a whole step, magnitudes >= 0): connect them to a controller with
+``time_shifted=True``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from simulators.base import ArraySimulator, meta, params_from
 from simulators.ev.model import ChargerParams, EvFleet, EvParams
 from twin.rng import stream
 
-CHARGER_ATTRS = ["p_set_kw", "p_kw", "plugged", "p_max_now_kw", "p_min_now_kw", "e_kwh"]
+CHARGER_ATTRS = [
+    "p_set_kw", "p_kw", "plugged", "p_charge_avail_kw", "p_discharge_avail_kw", "e_kwh",
+]
 EV_ATTRS = ["soc_percent", "e_kwh", "charger", "on_site"]
 FLEET_ATTRS = ["n_plugged", "n_waiting", "events"]
 META: Meta = meta(
@@ -54,10 +58,9 @@ def build_fleet(scenario, evs: list, chargers: list) -> EvFleet:
 def initial_outputs(scenario, evs: list, chargers: list) -> list[dict[str, float]]:
     """Each charger's power window at t = 0 (for time-shifted connections): EVs that
     are on site at the start can charge from the first step."""
-    fleet = build_fleet(scenario, evs, chargers)
-    return [{"p_max_now_kw": hi, "p_min_now_kw": lo}
-            for hi, lo in zip(fleet.p_max_now_kw().tolist(), fleet.p_min_now_kw().tolist(),
-                              strict=True)]
+    lo, hi = build_fleet(scenario, evs, chargers).p_window_kw(scenario.step_s)
+    return [{"p_charge_avail_kw": h, "p_discharge_avail_kw": -low}
+            for h, low in zip(hi.tolist(), lo.tolist(), strict=True)]
 
 
 class EvSim(ArraySimulator):
@@ -102,6 +105,9 @@ class EvSim(ArraySimulator):
         if model == "Charger":
             if attr == "p_set_kw":
                 return self.p_set_kw
+            if attr in ("p_charge_avail_kw", "p_discharge_avail_kw"):
+                lo, hi = f.p_window_kw(self.step_s)
+                return hi if attr == "p_charge_avail_kw" else -lo
             getter = {"p_kw": f.p_mean_kw, "e_kwh": f.e_delivered_kwh}.get(attr)
             return (getter or getattr(f, attr))()
         if model == "EV":

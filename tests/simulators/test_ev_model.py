@@ -223,3 +223,17 @@ def test_evfleet_overlapping_trips_rejected():
 def test_evfleet_bad_pattern_rejected():
     with pytest.raises(ValueError, match="pattern"):
         make_fleet([EvParams(pattern="beach")], [ChargerParams()])
+
+
+def test_evfleet_p_window_kw_near_full_and_empty():
+    evs = [EvParams(soc_initial_percent=98.0), EvParams(soc_initial_percent=11.0)]
+    chargers = [ChargerParams(), ChargerParams()]
+    f = make_fleet(evs, chargers + [ChargerParams()],
+                   trips=[(0, 0.0, 7200.0, 0.0), (1, 0.0, 7200.0, 0.0)])
+    lo, hi = f.p_window_kw(900.0)
+    # 1.5 kWh to soc_max in 15 min at 95 %: 6.3158 kW; 0.75 kWh above soc_min: 2.85 kW
+    np.testing.assert_allclose(hi, [1.5 / 0.95 * 4, 22.0, 0.0])
+    np.testing.assert_allclose(lo, [-22.0, -0.75 * 0.95 * 4, 0.0])
+    f.set_power(hi)  # holding the window for a step lands exactly on the bound
+    f.advance(900.0)
+    assert f.ev_soc_percent()[0] == pytest.approx(100.0, abs=1e-9)

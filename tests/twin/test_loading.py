@@ -94,10 +94,20 @@ def test_load_scenario_empty_file_reports_required_fields(tmp_path):
 def test_load_scenario_csv_weather_path_relative_to_file(tmp_path):
     raw = copy.deepcopy(_RAW)
     raw["weather"] = {"source": "csv", "path": "data/weather.csv"}
+    (tmp_path / "data").mkdir()
+    rows = [f"2026-06-01T{h:02d}:00:00-04:00,{max(0, 900 - 80 * abs(h - 12))},27"
+            for h in range(24)]  # with the rows before and after: covers the whole day
+    (tmp_path / "data" / "weather.csv").write_text(
+        "timestamp,ghi_w_per_m2,temp_air_c\n2026-05-31T23:00:00-04:00,0,26\n"
+        + "\n".join(rows) + "\n2026-06-02T01:00:00-04:00,0,26\n", encoding="utf-8")
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     scenario = load_scenario(path)
     assert scenario.weather.path == (tmp_path / "data" / "weather.csv").resolve()
+
+    (tmp_path / "data" / "weather.csv").unlink()
+    with pytest.raises(ScenarioError, match="weather.path"):
+        load_scenario(path)
 
 
 # ----------------------------------------------------------------------------- error messages

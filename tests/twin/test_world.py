@@ -159,7 +159,7 @@ def test_run_full_detail_records_every_output(tmp_path):
                                         "outputs.report=false"])
     result = run_scenario(scenario, quiet=True, root=tmp_path)
     ts = read_timeseries(result.run_dir)
-    for column in ("battery_03.p_charge_avail_kw", "ev_charger_00.p_max_now_kw",
+    for column in ("battery_03.p_charge_avail_kw", "ev_charger_00.p_charge_avail_kw",
                    "ev_04.charger", "pv_00.p_limit_kw", "load_12.q_kvar"):
         assert column in ts.columns, column
     assert len(ts) == 8 and not (result.run_dir / "report.html").exists()
