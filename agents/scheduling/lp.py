@@ -1,0 +1,115 @@
+"""A small linear / mixed-integer program builder on HiGHS (highspy), vectorised.
+
+Variables and constraint rows are added in blocks (numpy arrays); the matrix is
+assembled once in compressed-column form and handed to HiGHS with ``passModel``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+INF = highspy.kHighsInf
+
+
+class SolveError(RuntimeError):
+    """HiGHS found no optimal solution (infeasible, unbounded, time limit...)."""
+
+
+@dataclass
+class Solution:
+    x: np.ndarray
+    objective: float
+    status: str
+    mip: bool
+
+
+class LinearProgram:
+    def __init__(self) -> None:
+        self._lb: list[np.ndarray] = []
+        self._ub: list[np.ndarray] = []
+        self._cost: list[np.ndarray] = []
+        self._int: list[np.ndarray] = []
+        self._row_lb: list[np.ndarray] = []
+        self._row_ub: list[np.ndarray] = []
+        self._r: list[np.ndarray] = []
+        self._c: list[np.ndarray] = []
+        self._v: list[np.ndarray] = []
+        self.n_vars = 0
+        self.n_rows = 0
+        self.offset = 0.0
+
+    def add_vars(self, shape, lb=0.0, ub=INF, cost=0.0, integer: bool = False) -> np.ndarray:
+        """A block of variables; returns their indices with the given shape."""
+        n = int(np.prod(shape))
+        idx = np.arange(self.n_vars, self.n_vars + n).reshape(shape)
+        self._lb.append(np.broadcast_to(np.asarray(lb, float), shape).ravel().copy())
+        self._ub.append(np.broadcast_to(np.asarray(ub, float), shape).ravel().copy())
+        self._cost.append(np.broadcast_to(np.asarray(cost, float), shape).ravel().copy())
+        self._int.append(np.full(n, integer, dtype=bool))
+        self.n_vars += n
+        return idx
+
+    def add_rows(self, terms: list[tuple[np.ndarray, np.ndarray]], lb, ub) -> np.ndarray:
+        """Rows ``lb <= sum_k vals_k * x[cols_k] <= ub``, one row per element.
+
+        ``terms`` is a list of ``(cols, vals)``; every ``cols`` and ``vals`` broadcasts to
+        the rows' shape (the shape of ``lb``/``ub`` broadcast together).
+        """
+        shape = np.broadcast_shapes(np.shape(lb), np.shape(ub),
+                                    *[np.shape(c) for c, _ in terms])
+        n = int(np.prod(shape))
+        rows = np.arange(self.n_rows, self.n_rows + n).reshape(shape)
+        for cols, vals in terms:
+            c = np.broadcast_to(cols, shape).ravel()
+            v = np.broadcast_to(np.asarray(vals, float), shape).ravel()
+            keep = v != 0.0
+            self._r.append(rows.ravel()[keep])
+            self._c.append(c[keep])
+            self._v.append(v[keep])
+        self._row_lb.append(np.broadcast_to(np.asarray(lb, float), shape).ravel().copy())
+        self._row_ub.append(np.broadcast_to(np.asarray(ub, float), shape).ravel().copy())
+        self.n_rows += n
+        return rows
+
+    def solve(self, *, relax_integers: bool = False, time_limit_s: float | None = None,
+              mip_rel_gap: float = 1e-9) -> Solution:
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = self.n_vars, self.n_rows
+        lp.col_cost_ = np.concatenate(self._cost) if self._cost else np.zeros(0)
+        lp.col_lower_ = np.concatenate(self._lb) if self._lb else np.zeros(0)
+        lp.col_upper_ = np.concatenate(self._ub) if self._ub else np.zeros(0)
+        lp.row_lower_ = np.concatenate(self._row_lb) if self._row_lb else np.zeros(0)
+        lp.row_upper_ = np.concatenate(self._row_ub) if self._row_ub else np.zeros(0)
+        lp.offset_ = self.offset
+        matrix = sp.csc_matrix(
+            (np.concatenate(self._v) if self._v else np.zeros(0),
+             (np.concatenate(self._r) if self._r else np.zeros(0, int),
+              np.concatenate(self._c) if self._c else np.zeros(0, int))),
+            shape=(self.n_rows, self.n_vars),
+        )
+        matrix.sum_duplicates()
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data
+        integer = np.concatenate(self._int) if self._int else np.zeros(0, bool)
+        mip = bool(integer.any()) and not relax_integers
+        if mip:
+            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                               for i in integer]
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("mip_rel_gap", mip_rel_gap)
+        if time_limit_s is not None:
+            h.setOptionValue("time_limit", float(time_limit_s))
+        h.passModel(lp)
+        h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise SolveError(h.modelStatusToString(status))
+        x = np.asarray(h.getSolution().col_value)
+        return Solution(x, h.getInfo().objective_function_value, h.modelStatusToString(status), mip)

@@ -1,0 +1,125 @@
+"""Quantity strings in FlexMeasures' forms, converted to the twin's units.
+
+FlexMeasures writes quantities as strings with units (``"25 kW"``, ``"12.1 kWh"``,
+``"90%"``, ``"0.29 EUR/kWh"``), takes plain numbers where the unit is implied, and time
+series as lists of ``{"start", "end" | "duration", "value"}``. Here every quantity is
+converted to one unit per dimension: kW, kWh, a fraction (1 = 100 %), EUR/kWh.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from twin.timeparse import parse_duration_s
+
+POWER_KW = {"W": 1e-3, "kW": 1.0, "MW": 1e3, "GW": 1e6}
+ENERGY_KWH = {"Wh": 1e-3, "kWh": 1.0, "MWh": 1e3, "GWh": 1e6}
+FRACTION = {"%": 0.01, "": 1.0}
+CURRENCIES = ("EUR", "USD", "GBP", "KRW", "JPY", "CHF")
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_QUANTITY = re.compile(rf"^\s*(?P<value>{_NUMBER})\s*(?P<unit>[^\d\s].*?)?\s*$")
+
+
+class QuantityError(ValueError):
+    """A quantity that cannot be read; the message names the accepted forms."""
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str  # "power", "energy", "fraction", "price"
+    example: str
+
+    def scale(self, unit: str) -> float | None:
+        unit = unit.strip()
+        if self.name == "power":
+            return POWER_KW.get(unit)
+        if self.name == "energy":
+            return ENERGY_KWH.get(unit)
+        if self.name == "fraction":
+            return FRACTION.get(unit)
+        if self.name == "price":  # "EUR/kWh", "EUR/MWh", "/MWh"
+            m = re.fullmatch(r"(?P<cur>[A-Z]{3})?\s*/\s*(?P<per>\w+)", unit)
+            if not m or (m["cur"] and m["cur"] not in CURRENCIES):
+                return None
+            per = ENERGY_KWH.get(m["per"])
+            return None if per is None else 1.0 / per
+        raise AssertionError(self.name)
+
+
+POWER = Dimension("power", "'25 kW' or '0.025 MW'")
+ENERGY = Dimension("energy", "'12.1 kWh' or '0.0121 MWh'")
+FRACTION_DIM = Dimension("fraction", "'90%' or 0.9")
+PRICE = Dimension("price", "'0.29 EUR/kWh' or '290 EUR/MWh'")
+
+
+def parse_quantity(value, dim: Dimension, field: str, default_unit: str) -> float:
+    """One quantity in the twin's unit for ``dim``; plain numbers are in ``default_unit``."""
+    if isinstance(value, bool):
+        raise QuantityError(f"{field}: expected a {dim.name} such as {dim.example}, got {value!r}")
+    if isinstance(value, int | float):
+        number, unit = float(value), default_unit
+    elif isinstance(value, str) and (m := _QUANTITY.match(value)):
+        number, unit = float(m["value"]), (m["unit"] or default_unit)
+    else:
+        raise QuantityError(f"{field}: expected a {dim.name} such as {dim.example}, got {value!r}")
+    scale = dim.scale(unit)
+    if scale is None:
+        raise QuantityError(
+            f"{field}: unit {unit!r} is not a {dim.name} unit; write e.g. {dim.example}"
+        )
+    return number * scale
+
+
+def parse_series(items, dim: Dimension, field: str, default_unit: str) -> list[tuple]:
+    """A FlexMeasures time series: ``[{"start", "end" | "duration", "value"}, ...]``.
+
+    Returns ``(start, end, value)`` tuples with timezone-aware timestamps; ``end`` equals
+    ``start`` for an instant (a datetime given as ``datetime`` without end or duration).
+    """
+    if not isinstance(items, list):
+        raise QuantityError(f"{field}: expected a list of {{start, end or duration, value}}")
+    out = []
+    for i, item in enumerate(items):
+        where = f"{field}[{i}]"
+        if not isinstance(item, dict):
+            raise QuantityError(f"{where}: expected {{start, end or duration, value}}, got {item!r}")
+        extra = set(item) - {"start", "end", "duration", "value", "datetime"}
+        if extra:
+            raise QuantityError(f"{where}: unknown key(s) {sorted(extra)}; "
+                                "allowed: start, end, duration, value, datetime")
+        if "value" not in item:
+            raise QuantityError(f"{where}.value: is required")
+        start_raw = item.get("start", item.get("datetime"))
+        if start_raw is None:
+            raise QuantityError(f"{where}.start: is required")
+        start = _timestamp(start_raw, f"{where}.start")
+        if "end" in item and "duration" in item:
+            raise QuantityError(f"{where}: give end or duration, not both")
+        if "end" in item:
+            end = _timestamp(item["end"], f"{where}.end")
+        elif "duration" in item:
+            try:
+                end = start + pd.Timedelta(seconds=parse_duration_s(item["duration"]))
+            except ValueError as exc:
+                raise QuantityError(f"{where}.duration: {exc}") from None
+        else:
+            end = start
+        if end < start:
+            raise QuantityError(f"{where}: end {end} is before start {start}")
+        out.append((start, end, parse_quantity(item["value"], dim, f"{where}.value",
+                                               default_unit)))
+    return out
+
+
+def _timestamp(value, field: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise QuantityError(f"{field}: not an ISO 8601 date-time: {value!r}") from None
+    if ts.tzinfo is None:
+        raise QuantityError(f"{field}: must be timezone-aware, got {value!r}")
+    return ts
