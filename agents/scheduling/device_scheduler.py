@@ -1,0 +1,243 @@
+"""Built-in device scheduler: FlexMeasures' ``device_scheduler`` model, solved with HiGHS.
+
+This mirrors the optimisation of FlexMeasures 1.0.1 (``linear_optimization.py``) for
+storage-like devices behind one site connection, in its own abstract units: flows in a
+power unit (positive = consumption), stocks in power x step (flows are added to the
+stock without multiplying by the step length), prices per power unit per step.
+
+Model, for devices d and steps j (all bounds optional; NaN = none)::
+
+    P[d,j] = up[d,j] + down[d,j],          up >= 0, down <= 0
+    dmin[d,j] <= P[d,j] <= dmax[d,j];      down >= min(dmin, 0);  up <= max(dmax, 0)
+    up <= M s[d,j],  -down <= M (1 - s[d,j]),  s binary   (only where dmin < 0 < dmax;
+                                                           M = max |d bounds|, >= 1)
+    S[d,j] = a[d,j] S[d,j-1] + b[d,j] (down/eta_down + up*eta_up + delta)[d,j],
+             S[d,-1] = S0[d],  b = (a - 1) / ln(a)  (b = 1 for a = 1)
+    min[d,j] <= S[d,j] - S0[d] <= max[d,j]     (``equals`` clamps both)
+    ems_min[j] <= sum_d P[d,j] <= ems_max[j]
+
+Commitments price deviations of a flow (sum of the scoped devices' P) or of a stock
+change (S - S0) from a quantity q. An "each" commitment has one deviation pair per
+step, an "any" commitment one pair for the whole window (it prices the largest
+deviation)::
+
+    each:  q[j] + dn[j] + up_dev[j] - X[j]  >= 0 if an upwards price is given,
+                                            <= 0 if a downwards price is given
+    any:   up_dev >= X[j] - q[j] for all j;  dn <= X[j] - q[j] for all j
+    minimise  sum (up_price * up_dev + down_price * dn),   up_dev >= 0 >= dn
+
+Where an "each" commitment's upwards price is below its downwards price the split of
+a deviation is made exclusive with a binary, as FlexMeasures does.
+
+Solving: the linear relaxation is solved first. If no device charges and discharges
+at once and no non-convex deviation is split both ways, that solution is feasible for
+the mixed-integer problem and so optimal for it; otherwise the MILP is solved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from agents.scheduling.lp import INF, LinearProgram
+
+TOL = 1e-9
+
+
+@dataclass
+class Device:
+    """One device's constraints over the window (arrays of the window's length)."""
+
+    derivative_min: np.ndarray
+    derivative_max: np.ndarray
+    stock_min: np.ndarray | None = None  # bounds on S - S0 at the end of each step
+    stock_max: np.ndarray | None = None
+    stock_equals: np.ndarray | None = None
+    derivative_equals: np.ndarray | None = None
+    up_efficiency: np.ndarray | float = 1.0
+    down_efficiency: np.ndarray | float = 1.0
+    storage_efficiency: np.ndarray | float = 1.0  # per step, a in the model
+    stock_delta: np.ndarray | float = 0.0
+    initial_stock: float = 0.0
+
+
+@dataclass
+class Commitment:
+    """Prices for deviating from ``quantity`` (NaN quantity: no commitment that step)."""
+
+    quantity: np.ndarray | float
+    up_price: np.ndarray | float | None = None
+    down_price: np.ndarray | float | None = None
+    kind: str = "flow"  # "flow" (sum of P) or "stock" (S - S0)
+    devices: list[int] | None = None  # None: every device
+    each: bool = True  # False: one deviation for the whole window ("any")
+
+
+@dataclass
+class Schedule:
+    power: np.ndarray  # (devices, steps), positive = consumption
+    stock: np.ndarray  # (devices, steps), end of each step
+    cost: float
+    commitment_costs: list[float] = field(default_factory=list)
+    mip: bool = False
+
+
+def _arr(value, n: int, fill: float = np.nan) -> np.ndarray:
+    if value is None:
+        return np.full(n, fill)
+    out = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
+    return out
+
+
+def loss_coefficients(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Storage losses per step: ``S' = a S + b change`` with ``b = (a - 1) / ln a``."""
+    a = np.asarray(a, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = np.where(np.isclose(a, 1.0), 1.0, (a - 1.0) / np.log(a))
+    return np.where(np.isclose(a, 1.0), 1.0, a), b
+
+
+def _bounds(lo: np.ndarray, hi: np.ndarray, eq: np.ndarray, cross: bool):
+    """FlexMeasures' clamping of min/max/equals (NaN = none) into finite-or-inf bounds."""
+    if cross:  # equals is first clamped into [min, max] (fmin/fmax skip NaN)
+        eq_hi = np.where(np.isnan(eq), np.nan, np.fmax(eq, lo))
+        eq_lo = np.where(np.isnan(eq), np.nan, np.fmin(eq, hi))
+        upper = np.where(np.isnan(hi) & np.isnan(eq), INF, np.fmin(hi, eq_hi))
+        lower = np.where(np.isnan(lo) & np.isnan(eq), -INF, np.fmax(lo, eq_lo))
+    else:
+        upper = np.where(np.isnan(hi) & np.isnan(eq), INF, np.fmin(hi, eq))
+        lower = np.where(np.isnan(lo) & np.isnan(eq), -INF, np.fmax(lo, eq))
+    return lower, upper
+
+
+def _device_bounds(d: Device, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return _bounds(_arr(d.derivative_min, n), _arr(d.derivative_max, n),
+                   _arr(d.derivative_equals, n), cross=False)
+
+
+def schedule_devices(devices: list[Device], n_steps: int,
+                     ems_min: np.ndarray | None = None, ems_max: np.ndarray | None = None,
+                     commitments: list[Commitment] | None = None,
+                     force_mip: bool = False) -> Schedule:
+    """Optimal device flows for the model in the module docstring."""
+    n_dev, n = len(devices), n_steps
+    lp = LinearProgram()
+    bounds = [_device_bounds(d, n) for d in devices]
+    dmin = np.array([b[0] for b in bounds]).reshape(n_dev, n)
+    dmax = np.array([b[1] for b in bounds]).reshape(n_dev, n)
+    up = lp.add_vars((n_dev, n), 0.0, np.maximum(dmax, 0.0))
+    down = lp.add_vars((n_dev, n), np.minimum(dmin, 0.0), 0.0)
+    lp.add_rows([(up, 1.0), (down, 1.0)], dmin, dmax)
+    # no simultaneous charging and discharging, where a device can go both ways
+    finite = np.abs(np.concatenate([dmin.ravel(), dmax.ravel()]))
+    big_m = max(1.0, float(finite[np.isfinite(finite)].max(initial=0.0)))
+    two_way = (dmin < 0) & (dmax > 0)
+    exclusive = [(up[two_way], down[two_way], big_m)]
+    stock = lp.add_vars((n_dev, n), -INF, INF)
+    for i, d in enumerate(devices):
+        _add_stock(lp, d, n, up[i], down[i], stock[i])
+    if ems_min is not None or ems_max is not None:
+        lo = np.nan_to_num(_arr(ems_min, n), nan=-INF)
+        hi = np.nan_to_num(_arr(ems_max, n), nan=INF)
+        lp.add_rows([(up[i], 1.0) for i in range(n_dev)]
+                    + [(down[i], 1.0) for i in range(n_dev)], lo, hi)
+    priced = []
+    for c in commitments or []:
+        cost_pairs, pair = _add_commitment(lp, c, up, down, stock, devices, n)
+        priced.append(cost_pairs)
+        if pair is not None:
+            exclusive.append(pair)
+    sol = lp.solve(relax_integers=True)
+    mip = force_mip or any(
+        ((sol.x[u] > TOL) & (sol.x[dn] < -TOL)).any() for u, dn, _ in exclusive if u.size
+    )
+    if mip:
+        for u, dn, m in exclusive:
+            if u.size:
+                s = lp.add_vars(u.shape, 0.0, 1.0, integer=True)
+                lp.add_rows([(u, 1.0), (s, -m)], -INF, 0.0)
+                lp.add_rows([(dn, -1.0), (s, m)], -INF, m)
+        sol = lp.solve()
+    x = sol.x
+    costs = [float(sum(x[v] @ p for v, p in pairs)) for pairs in priced]
+    return Schedule(x[up] + x[down], x[stock], float(sol.objective), costs, sol.mip)
+
+
+def _add_stock(lp: LinearProgram, d: Device, n: int, up, down, stock) -> None:
+    """S[j] = a S[j-1] + b (down/eta_down + up eta_up + delta), and the stock bounds."""
+    a, b = loss_coefficients(_arr(d.storage_efficiency, n, 1.0))
+    eta_up, eta_dn = _arr(d.up_efficiency, n, 1.0), _arr(d.down_efficiency, n, 1.0)
+    delta = np.nan_to_num(_arr(d.stock_delta, n, 0.0))
+    change = [(up, -b * eta_up), (down, -b / eta_dn)]
+    first = [(cols[:1], vals if np.ndim(vals) == 0 else vals[:1]) for cols, vals in change]
+    rhs0 = b[0] * delta[0] + a[0] * d.initial_stock
+    lp.add_rows([(stock[:1], 1.0)] + first, rhs0, rhs0)
+    if n > 1:
+        rest = [(cols[1:], vals if np.ndim(vals) == 0 else vals[1:]) for cols, vals in change]
+        rhs = b[1:] * delta[1:]
+        lp.add_rows([(stock[1:], 1.0), (stock[:-1], -a[1:])] + rest, rhs, rhs)
+    lo, hi = _bounds(_arr(d.stock_min, n), _arr(d.stock_max, n), _arr(d.stock_equals, n),
+                     cross=True)
+    bounded = np.isfinite(lo) | np.isfinite(hi)
+    if bounded.any():
+        lp.add_rows([(stock[bounded], 1.0)], lo[bounded] + d.initial_stock,
+                    hi[bounded] + d.initial_stock)
+
+
+def _add_commitment(lp: LinearProgram, c: Commitment, up, down, stock, devices, n):
+    """Deviation variables and rows of one commitment.
+
+    Returns the (variables, prices) pairs that make its cost, and, for a non-convex
+    "each" commitment (upwards price below downwards price somewhere), the pair of
+    deviation arrays that must not both be non-zero.
+    """
+    scope = list(range(len(devices))) if c.devices is None else list(c.devices)
+    q = _arr(c.quantity, n)
+    active = ~np.isnan(q)
+    m = int(active.sum())
+    up_price = None if c.up_price is None else np.nan_to_num(_arr(c.up_price, n), nan=0.0)
+    dn_price = None if c.down_price is None else np.nan_to_num(_arr(c.down_price, n), nan=0.0)
+    if c.kind == "flow":
+        x_terms = [(up[i][active], -1.0) for i in scope] + [(down[i][active], -1.0) for i in scope]
+        const = q[active]
+    else:  # X = S - S0: the initial stock moves to the constant
+        x_terms = [(stock[i][active], -1.0) for i in scope]
+        const = q[active] + sum(devices[i].initial_stock for i in scope)
+    # rows: q + dn + u - X  >= 0 (upwards price given), <= 0 (downwards price given)
+    if c.each:
+        u = lp.add_vars((m,), 0.0, INF if up_price is not None else 0.0,
+                        cost=0.0 if up_price is None else up_price[active])
+        dn = lp.add_vars((m,), -INF if dn_price is not None else 0.0, 0.0,
+                         cost=0.0 if dn_price is None else dn_price[active])
+        lo = -const if up_price is not None else -INF
+        hi = -const if dn_price is not None else INF
+        lp.add_rows([(u, 1.0), (dn, 1.0)] + x_terms, lo, hi)
+        pairs = [(u, up_price[active])] if up_price is not None else []
+        pairs += [(dn, dn_price[active])] if dn_price is not None else []
+        pair = None
+        if up_price is not None and dn_price is not None:
+            nonconvex = up_price[active] < dn_price[active]
+            if nonconvex.any():
+                pair = (u[nonconvex], dn[nonconvex], _flow_big_m(devices))
+        return pairs, pair
+    first = int(np.flatnonzero(active)[0]) if m else 0
+    pairs = []
+    if up_price is not None:  # u >= X - q for every step: the largest upwards deviation
+        u = lp.add_vars((1,), 0.0, INF, cost=up_price[first])
+        lp.add_rows([(np.full(m, u[0]), 1.0)] + x_terms, -const, INF)
+        pairs.append((u, up_price[first:first + 1]))
+    if dn_price is not None:  # dn <= X - q for every step: the largest downwards one
+        dn = lp.add_vars((1,), -INF, 0.0, cost=dn_price[first])
+        lp.add_rows([(np.full(m, dn[0]), 1.0)] + x_terms, -INF, -const)
+        pairs.append((dn, dn_price[first:first + 1]))
+    return pairs, None
+
+
+def _flow_big_m(devices: list[Device]) -> float:
+    total = 0.0
+    for d in devices:
+        for v in (d.derivative_min, d.derivative_max):
+            arr = np.abs(np.asarray(v, dtype=float))
+            total += float(arr[np.isfinite(arr)].max(initial=0.0))
+    return max(total, 1.0)

@@ -1,0 +1,87 @@
+"""Seeded random scheduling problems, as builtin inputs and as FlexMeasures' DataFrames.
+
+Batteries and EVs (departure targets, one-way chargers), site limits, price series with
+negative prices; used by the equivalence test against FlexMeasures' device_scheduler.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from agents.scheduling.device_scheduler import Commitment, Device
+
+COLUMNS = ["equals", "max", "min", "efficiency", "derivative equals", "derivative max",
+           "derivative min", "derivative down efficiency", "derivative up efficiency",
+           "stock delta"]
+
+
+def random_problem(seed: int, n: int = 24) -> dict:
+    """Devices, site limits and the net-energy commitment (prices per power unit per step)."""
+    rng = np.random.default_rng(seed)
+    devices = []
+    for _ in range(rng.integers(1, 4)):  # batteries
+        p = rng.uniform(0.5, 2.0)
+        cap = rng.uniform(1.0, 6.0) * 4  # in power x step (15 min steps)
+        s0 = rng.uniform(0.1, 0.9) * cap
+        rt = rng.uniform(0.8, 0.98)
+        devices.append(Device(
+            derivative_min=np.full(n, -p), derivative_max=np.full(n, p),
+            stock_min=np.full(n, -s0), stock_max=np.full(n, cap - s0),
+            up_efficiency=rt ** 0.5, down_efficiency=rt ** 0.5,
+            storage_efficiency=rng.choice([1.0, rng.uniform(0.995, 1.0)]), initial_stock=s0,
+        ))
+    for _ in range(rng.integers(0, 3)):  # EVs: charge only, a target at departure
+        p = rng.uniform(0.5, 1.5)
+        dep = int(rng.integers(n // 2, n))
+        dmax = np.where(np.arange(n) < dep, p, 0.0)
+        need = rng.uniform(0.2, 0.9) * p * dep
+        equals = np.full(n, np.nan)
+        equals[dep - 1] = need
+        devices.append(Device(
+            derivative_min=np.zeros(n), derivative_max=dmax, stock_min=np.zeros(n),
+            stock_max=np.full(n, 1.2 * p * n), stock_equals=equals, up_efficiency=0.95,
+        ))
+    price = rng.normal(0.2, 0.12, n)
+    price[rng.random(n) < 0.15] *= -1  # some negative prices
+    production = price - np.abs(rng.normal(0.05, 0.03, n))
+    site = float(rng.uniform(1.0, 4.0))
+    commitments = [Commitment(quantity=0.0, up_price=price * 0.25,
+                              down_price=production * 0.25)]
+    inflexible = rng.uniform(-1.0, 1.5, n)
+    devices.append(Device(derivative_min=inflexible, derivative_max=inflexible,
+                           derivative_equals=inflexible))
+    return {"devices": devices, "n": n, "ems_min": np.full(n, -site - 2.0),
+            "ems_max": np.full(n, site + 2.0), "commitments": commitments}
+
+
+def to_flexmeasures(problem: dict):
+    """The same problem as FlexMeasures' device_scheduler arguments."""
+    from flexmeasures.data.models.planning import FlowCommitment
+
+    n = problem["n"]
+    idx = pd.date_range("2026-06-01", periods=n, freq="15min", tz="UTC")
+    frames, stocks = [], []
+    for d in problem["devices"]:
+        f = pd.DataFrame(np.nan, index=idx, columns=COLUMNS)
+        f["derivative min"], f["derivative max"] = d.derivative_min, d.derivative_max
+        if d.derivative_equals is not None:
+            f["derivative equals"] = d.derivative_equals
+        for col, v in (("min", d.stock_min), ("max", d.stock_max), ("equals", d.stock_equals)):
+            if v is not None:
+                f[col] = v
+        f["derivative up efficiency"] = d.up_efficiency
+        f["derivative down efficiency"] = d.down_efficiency
+        f["efficiency"] = d.storage_efficiency
+        f["stock delta"] = d.stock_delta
+        frames.append(f)
+        stocks.append(d.initial_stock)
+    ems = pd.DataFrame(np.nan, index=idx, columns=COLUMNS)
+    ems["derivative min"], ems["derivative max"] = problem["ems_min"], problem["ems_max"]
+    commitments = [
+        FlowCommitment(name=f"c{k}", quantity=pd.Series(c.quantity, index=idx),
+                       upwards_deviation_price=pd.Series(c.up_price, index=idx),
+                       downwards_deviation_price=pd.Series(c.down_price, index=idx), index=idx)
+        for k, c in enumerate(problem["commitments"])
+    ]
+    return frames, ems, commitments, stocks
