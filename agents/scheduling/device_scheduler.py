@@ -29,9 +29,10 @@ deviation)::
 Where an "each" commitment's upwards price is below its downwards price the split of
 a deviation is made exclusive with a binary, as FlexMeasures does.
 
-Solving: the linear relaxation is solved first. If no device charges and discharges
-at once and no non-convex deviation is split both ways, that solution is feasible for
-the mixed-integer problem and so optimal for it; otherwise the MILP is solved.
+Solving: the linear relaxation is solved first; binaries are then added only where a
+solution charges and discharges at once (or splits a non-convex deviation), and the
+problem is solved again, until no split remains. Every solve is a relaxation of the
+full mixed-integer problem, so the final one, being feasible for it, is optimal for it.
 """
 
 from __future__ import annotations
@@ -148,20 +149,42 @@ def schedule_devices(devices: list[Device], n_steps: int,
         priced.append(cost_pairs)
         if pair is not None:
             exclusive.append(pair)
-    sol = lp.solve(relax_integers=True)
-    mip = force_mip or any(
-        ((sol.x[u] > TOL) & (sol.x[dn] < -TOL)).any() for u, dn, _ in exclusive if u.size
-    )
-    if mip:
-        for u, dn, m in exclusive:
-            if u.size:
-                s = lp.add_vars(u.shape, 0.0, 1.0, integer=True)
-                lp.add_rows([(u, 1.0), (s, -m)], -INF, 0.0)
-                lp.add_rows([(dn, -1.0), (s, m)], -INF, m)
-        sol = lp.solve()
+    sol = _solve_with_lazy_binaries(lp, exclusive, force_mip)
     x = sol.x
     costs = [float(sum(x[v] @ p for v, p in pairs)) for pairs in priced]
     return Schedule(x[up] + x[down], x[stock], float(sol.objective), costs, sol.mip)
+
+
+def _solve_with_lazy_binaries(lp: LinearProgram, exclusive, force_mip: bool):
+    """Solve, adding the no-split binaries only where a solution splits a flow.
+
+    Each solve is a relaxation of the full mixed-integer problem (binaries on a subset
+    of the pairs). Once no remaining pair is split, the solution is feasible for the
+    full problem and therefore optimal for it. ``force_mip`` binds every pair at once.
+    """
+    bound = [np.zeros(u.shape, dtype=bool) for u, _, _ in exclusive]
+    if force_mip:
+        for k, (u, dn, m) in enumerate(exclusive):
+            _bind(lp, u, dn, m)
+            bound[k][:] = True
+    while True:
+        sol = lp.solve()
+        new = False
+        for k, (u, dn, m) in enumerate(exclusive):
+            split = (sol.x[u] > TOL) & (sol.x[dn] < -TOL) & ~bound[k]
+            if split.any():
+                _bind(lp, u[split], dn[split], m)
+                bound[k] |= split
+                new = True
+        if not new:
+            return sol
+
+
+def _bind(lp: LinearProgram, u: np.ndarray, dn: np.ndarray, big_m: float) -> None:
+    """``u <= M s`` and ``-dn <= M (1 - s)`` with s binary: u and dn not both non-zero."""
+    s = lp.add_vars(u.shape, 0.0, 1.0, integer=True)
+    lp.add_rows([(u, 1.0), (s, -big_m)], -np.inf, 0.0)
+    lp.add_rows([(dn, -1.0), (s, big_m)], -np.inf, big_m)
 
 
 def _add_stock(lp: LinearProgram, d: Device, n: int, up, down, stock) -> None:

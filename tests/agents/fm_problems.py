@@ -16,11 +16,14 @@ COLUMNS = ["equals", "max", "min", "efficiency", "derivative equals", "derivativ
            "stock delta"]
 
 
-def random_problem(seed: int, n: int = 24) -> dict:
+def random_problem(seed: int, n: int = 24, n_batteries: int | None = None,
+                   n_evs: int | None = None) -> dict:
     """Devices, site limits and the net-energy commitment (prices per power unit per step)."""
     rng = np.random.default_rng(seed)
     devices = []
-    for _ in range(rng.integers(1, 4)):  # batteries
+    n_batteries = int(rng.integers(1, 4)) if n_batteries is None else n_batteries
+    n_evs = int(rng.integers(0, 3)) if n_evs is None else n_evs
+    for _ in range(n_batteries):
         p = rng.uniform(0.5, 2.0)
         cap = rng.uniform(1.0, 6.0) * 4  # in power x step (15 min steps)
         s0 = rng.uniform(0.1, 0.9) * cap
@@ -31,7 +34,7 @@ def random_problem(seed: int, n: int = 24) -> dict:
             up_efficiency=rt ** 0.5, down_efficiency=rt ** 0.5,
             storage_efficiency=rng.choice([1.0, rng.uniform(0.995, 1.0)]), initial_stock=s0,
         ))
-    for _ in range(rng.integers(0, 3)):  # EVs: charge only, a target at departure
+    for _ in range(n_evs):  # EVs: charge only, a target at departure
         p = rng.uniform(0.5, 1.5)
         dep = int(rng.integers(n // 2, n))
         dmax = np.where(np.arange(n) < dep, p, 0.0)
@@ -45,7 +48,7 @@ def random_problem(seed: int, n: int = 24) -> dict:
     price = rng.normal(0.2, 0.12, n)
     price[rng.random(n) < 0.15] *= -1  # some negative prices
     production = price - np.abs(rng.normal(0.05, 0.03, n))
-    site = float(rng.uniform(1.0, 4.0))
+    site = float(rng.uniform(1.0, 4.0)) * max(1.0, len(devices) / 4)
     commitments = [Commitment(quantity=0.0, up_price=price * 0.25,
                               down_price=production * 0.25)]
     inflexible = rng.uniform(-1.0, 1.5, n)
