@@ -42,10 +42,49 @@ def _weather_cached(scenario_json: str) -> pd.DataFrame:
     )
 
 
+def _key(scenario: Scenario) -> str:
+    return json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+
+
 def weather(scenario: Scenario) -> pd.DataFrame:
     """Weather on the step midpoints (computed once per scenario in a process)."""
-    key = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
-    return _weather_cached(key)
+    return _weather_cached(_key(scenario))
+
+
+@functools.lru_cache(maxsize=4)
+def _pv_cached(scenario_json: str) -> np.ndarray:
+    from simulators.pv.model import PvParams, pv_ac_power_kw_many, solar_position
+    from twin.loading import resolve_assets
+
+    sc = Scenario.model_validate_json(scenario_json)
+    fields = PvParams.__dataclass_fields__
+    params = [PvParams(**{k: v for k, v in a.spec.model_dump().items() if k in fields})
+              for a in resolve_assets(sc)["pv"]]
+    solpos = solar_position(step_midpoints(sc), sc.site.latitude, sc.site.longitude,
+                            sc.site.altitude_m)
+    return pv_ac_power_kw_many(weather(sc), solpos, params)
+
+
+def pv_available_kw(scenario: Scenario) -> np.ndarray:
+    """Available AC power of every PV system, (steps, systems) in resolve order, <= 0. [kW]"""
+    return _pv_cached(_key(scenario))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(scenario_json: str) -> np.ndarray:
+    from simulators.load.model import LoadParams, load_profiles_kw
+    from twin.loading import resolve_assets
+
+    sc = Scenario.model_validate_json(scenario_json)
+    fields = LoadParams.__dataclass_fields__
+    params = [LoadParams(**{k: v for k, v in a.spec.model_dump().items() if k in fields})
+              for a in resolve_assets(sc)["load"]]
+    return load_profiles_kw(step_starts(sc), params, stream(sc.seed, "load"))
+
+
+def household_load_kw(scenario: Scenario) -> np.ndarray:
+    """Active power of every household, (steps, households) in resolve order. [kW]"""
+    return _load_cached(_key(scenario))
 
 
 def import_price_eur_per_kwh(times: pd.DatetimeIndex, tariff: Tariff) -> np.ndarray:

@@ -361,6 +361,26 @@ class EvFleet:
         p_lo = np.clip((self._e_min[ev] - e) * self._eta_d[ev] / dt_h, -p_dis, 0.0)
         return p_lo, p_hi
 
+    def plugged_ev_view(self) -> dict[str, np.ndarray]:
+        """Per charger, the EV plugged in now (NaN / 0 where none), for a scheduler:
+        ``departure_s`` [s], ``e_kwh``, ``e_min_kwh``, ``e_max_kwh``, ``e_target_kwh``
+        [kWh], ``eta_charge``, ``eta_discharge`` [-]."""
+        ev = self._ch_ev
+        on = ev >= 0
+        idx = np.where(on, ev, 0)
+
+        def pick(values: np.ndarray, empty: float = np.nan) -> np.ndarray:
+            if not values.size:
+                return np.full(ev.shape, empty)
+            return np.where(on, values[idx], empty)
+
+        return {
+            "departure_s": pick(self._dep), "e_kwh": pick(self._e),
+            "e_min_kwh": pick(self._e_min), "e_max_kwh": pick(self._e_max),
+            "e_target_kwh": pick(self._e_target), "eta_charge": pick(self._eta_c, 1.0),
+            "eta_discharge": pick(self._eta_d, 1.0),
+        }
+
     def ev_soc_percent(self) -> np.ndarray:
         """State of charge per EV. [%]"""
         return self._e / self._cap * 100.0

@@ -29,10 +29,15 @@ from twin.rng import stream
 CHARGER_ATTRS = [
     "p_set_kw", "p_kw", "plugged", "p_charge_avail_kw", "p_discharge_avail_kw", "e_kwh",
 ]
+# what a scheduler needs of the EV plugged into each charger (NaN / 0 where none)
+PLUGGED_EV_ATTRS = [
+    "ev_departure_s", "ev_e_kwh", "ev_e_min_kwh", "ev_e_max_kwh", "ev_e_target_kwh",
+    "ev_eta_charge", "ev_eta_discharge",
+]
 EV_ATTRS = ["soc_percent", "e_kwh", "charger", "on_site"]
 FLEET_ATTRS = ["n_plugged", "n_waiting", "events"]
 META: Meta = meta(
-    "Charger", CHARGER_ATTRS, kind="hybrid",
+    "Charger", CHARGER_ATTRS + PLUGGED_EV_ATTRS, kind="hybrid",
     extra={
         "EV": {"public": True, "params": ["ids"], "attrs": EV_ATTRS, "trigger": []},
         "Fleet": {
@@ -105,6 +110,8 @@ class EvSim(ArraySimulator):
         if model == "Charger":
             if attr == "p_set_kw":
                 return self.p_set_kw
+            if attr.startswith("ev_"):
+                return f.plugged_ev_view()[attr[3:]]
             if attr in ("p_charge_avail_kw", "p_discharge_avail_kw"):
                 lo, hi = f.p_window_kw(self.step_s)
                 return hi if attr == "p_charge_avail_kw" else -lo

@@ -1,6 +1,7 @@
 """mosaik adapter of the household load model: one entity per load. No physics here.
 
-Sign convention: positive = consumption. Profiles are drawn once for the horizon.
+Sign convention: positive = consumption. Profiles are drawn once for the horizon
+(``twin.inputs.household_load_kw``, shared with the forecasts).
 """
 
 from __future__ import annotations
@@ -8,9 +9,9 @@ from __future__ import annotations
 from mosaik_api_v3.types import Meta
 
 from simulators.base import ArraySimulator, meta, params_from
-from simulators.load.model import LoadParams, load_profiles_kw, reactive_power_kvar
+from simulators.load.model import LoadParams, reactive_power_kvar
 from twin import inputs as scenario_inputs
-from twin.rng import stream
+from twin.loading import resolve_assets
 
 META: Meta = meta("Household", ["p_kw", "q_kvar"], sets=("Household",))
 
@@ -22,13 +23,10 @@ class LoadSim(ArraySimulator):
         super().__init__(META)
 
     def setup(self):
-        sc = self.scenario
-        params = [
-            params_from(LoadParams, a.spec) for a in self.assets["Household"]
-        ]
-        times = scenario_inputs.step_starts(sc)
-        self.p_series_kw = load_profiles_kw(times, params, stream(sc.seed, "load"))
-        pf = [p.power_factor for p in params]
+        order = {a.id: i for i, a in enumerate(resolve_assets(self.scenario)["load"])}
+        columns = [order[a.id] for a in self.assets["Household"]]
+        self.p_series_kw = scenario_inputs.household_load_kw(self.scenario)[:, columns]
+        pf = [params_from(LoadParams, a.spec).power_factor for a in self.assets["Household"]]
         self.q_series_kvar = reactive_power_kvar(self.p_series_kw, pf)
 
     def advance(self, time, inputs):

@@ -1,7 +1,8 @@
 """mosaik adapter of the PV model: one entity per PV system. No physics here.
 
 Sign convention: positive = consumption, so PV production is negative ``p_kw``.
-Available power is computed once for the whole horizon (pvlib is vectorised); each
+Available power is computed once for the whole horizon (pvlib is vectorised, in
+``twin.inputs.pv_available_kw``, shared with the forecasts); each
 step applies the active-power limit received on ``p_limit_kw`` (magnitude, >= 0).
 """
 
@@ -11,8 +12,9 @@ import numpy as np
 from mosaik_api_v3.types import Meta
 
 from simulators.base import ArraySimulator, meta, params_from
-from simulators.pv.model import PvParams, curtail, pv_ac_power_kw_many, solar_position
+from simulators.pv.model import PvParams, curtail
 from twin import inputs as scenario_inputs
+from twin.loading import resolve_assets
 
 META: Meta = meta("PV", ["p_kw", "p_avail_kw", "p_limit_kw", "p_dc_kwp"], sets=("PV",))
 
@@ -24,14 +26,10 @@ class PvSim(ArraySimulator):
         super().__init__(META)
 
     def setup(self):
-        sc = self.scenario
-        times = scenario_inputs.step_midpoints(sc)
-        weather = scenario_inputs.weather(sc)
-        solpos = solar_position(times, sc.site.latitude, sc.site.longitude, sc.site.altitude_m)
-        params = [
-            params_from(PvParams, a.spec) for a in self.assets["PV"]
-        ]
-        self.p_avail_series_kw = pv_ac_power_kw_many(weather, solpos, params)
+        order = {a.id: i for i, a in enumerate(resolve_assets(self.scenario)["pv"])}
+        columns = [order[a.id] for a in self.assets["PV"]]
+        self.p_avail_series_kw = scenario_inputs.pv_available_kw(self.scenario)[:, columns]
+        params = [params_from(PvParams, a.spec) for a in self.assets["PV"]]
         self.p_dc_kwp = np.array([p.p_dc_kwp for p in params])
         self.p_avail_kw = self.p_kw = np.zeros(len(params))
         self.p_limit_kw = np.full(len(params), np.inf)
