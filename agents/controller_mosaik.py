@@ -11,32 +11,49 @@ from __future__ import annotations
 import numpy as np
 from mosaik_api_v3.types import Meta
 
+from agents.forecasts import oracle_forecast
 from agents.rule_based import RuleBasedStrategy
+from agents.scheduling.strategy import SchedulingStrategy, battery_specs
 from agents.strategy import SiteState, Strategy
 from simulators.base import ArraySimulator, meta
+from simulators.ev.mosaik import PLUGGED_EV_ATTRS
 from twin import inputs as scenario_inputs
 from twin.scenario import Scenario
+from twin.timeparse import parse_duration_s
 
 META: Meta = meta(
     "Site", ["pv_p_kw", "load_p_kw"],
     extra={
         "BatteryCtl": {
             "public": True, "params": ["ids"], "trigger": [],
-            "attrs": ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "p_set_kw"],
+            "attrs": ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh",
+                      "p_set_kw"],
         },
         "ChargerCtl": {
             "public": True, "params": ["ids"], "trigger": [],
-            "attrs": ["p_charge_avail_kw", "p_discharge_avail_kw", "p_set_kw"],
+            "attrs": ["p_charge_avail_kw", "p_discharge_avail_kw", "p_set_kw",
+                      *PLUGGED_EV_ATTRS],
         },
     },
 )
 
 
-def make_strategy(scenario: Scenario) -> Strategy:
+def make_strategy(scenario: Scenario, batteries: list, chargers: list) -> Strategy:
+    """The scenario's strategy for these battery and charger specs."""
     s = scenario.scheduling
     if s.strategy == "rule_based":
         return RuleBasedStrategy(s.evening_start, s.evening_end, s.ev_full_power)
-    raise ValueError(f"scheduling.strategy: unknown {s.strategy!r}")
+    step_s = scenario.step_s
+    return SchedulingStrategy(
+        forecast=oracle_forecast(scenario),
+        batteries=battery_specs(batteries, step_s),
+        charger_rated_p_kw=np.array([c.p_max_kw for c in chargers], dtype=float),
+        charger_v2g=np.array([c.v2g for c in chargers], dtype=bool),
+        step_s=step_s,
+        horizon_steps=parse_duration_s(s.horizon) // step_s,
+        replan_steps=max(1, parse_duration_s(s.replan_every) // step_s),
+        replan_on_arrival=s.replan_on_arrival,
+    )
 
 
 class ControllerSim(ArraySimulator):
@@ -47,7 +64,10 @@ class ControllerSim(ArraySimulator):
 
     def setup(self):
         sc = self.scenario
-        self.strategy = make_strategy(sc)
+        self.strategy = make_strategy(
+            sc, [a.spec for a in self.assets.get("BatteryCtl", [])],
+            [a.spec for a in self.assets.get("ChargerCtl", [])],
+        )
         times = scenario_inputs.step_starts(sc)
         self.times = times.to_pydatetime()
         self.price = scenario_inputs.import_price_eur_per_kwh(times, sc.tariff)
@@ -74,6 +94,9 @@ class ControllerSim(ArraySimulator):
             charger_p_min_kw=-arr(inputs, "ChargerCtl", "p_discharge_avail_kw", 0.0),
             charger_p_max_kw=arr(inputs, "ChargerCtl", "p_charge_avail_kw", 0.0),
             charger_rated_p_kw=self.charger_rated_p_kw,
+            step=k,
+            battery_e_kwh=arr(inputs, "BatteryCtl", "e_kwh", np.nan),
+            charger_ev={a[3:]: arr(inputs, "ChargerCtl", a, np.nan) for a in PLUGGED_EV_ATTRS},
             import_price_eur_per_kwh=float(self.price[k]),
             feed_in_price_eur_per_kwh=self.scenario.tariff.feed_in_price_eur_per_kwh,
         )

@@ -9,7 +9,7 @@ knows whether the devices behind the arrays are simulated or real (HIL bridges).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -31,6 +31,11 @@ class SiteState:
     charger_rated_p_kw: np.ndarray  # charger rating, also for an EV arriving mid-step [kW]
     import_price_eur_per_kwh: float
     feed_in_price_eur_per_kwh: float
+    step: int = 0  # index of the step in the run
+    battery_e_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))  # stored energy
+    # per charger, the EV plugged in (NaN where none): departure_s, e_kwh, e_min_kwh,
+    # e_max_kwh, e_target_kwh, eta_charge, eta_discharge
+    charger_ev: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,17 @@ def site_powers_kw(scenario: Scenario, ts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _stored_change(ts: pd.DataFrame, ids: dict, scenario: Scenario) -> float:
+    """Energy in the batteries at the end less at the start of the run (before the first
+    step, from the scenario's initial SoC). [kWh]"""
+    e = columns(ts, ids, "battery", "e_kwh")
+    if not e.shape[1]:
+        return 0.0
+    start = sum(b.capacity_kwh * b.soc_initial_percent / 100.0
+                for b in scenario.assets.resolved("battery"))
+    return float(e.iloc[-1].sum() - start)
+
+
 def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict:
     """All KPIs of a run as a flat dict of plain numbers."""
     dt_h = scenario.step_s / 3600.0
@@ -81,6 +92,7 @@ def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
         "battery_losses_kwh": float(columns(ts, ids, "battery", "e_loss_kwh").sum().sum()),
         "battery_soc_min_percent": float(soc.min().min()) if soc.size else float("nan"),
         "battery_soc_max_percent": float(soc.max().max()) if soc.size else float("nan"),
+        "battery_stored_change_kwh": _stored_change(ts, ids, scenario),
         "grid_import_kwh": import_kwh,
         "grid_export_kwh": export_kwh,
         "grid_peak_import_kw": float(p["import"].max()),

@@ -99,7 +99,7 @@ def apply_overrides(data: dict, overrides: list[str], source: str = "--set") -> 
 
 # ----------------------------------------------------------------------------- error text
 
-_TAGS = {"list_form", "count_form", "synthetic", "csv"}
+_TAGS = {"list_form", "count_form", "synthetic", "csv", "rule_based", "flexmeasures"}
 
 
 def _format_loc(loc: tuple) -> str:
@@ -124,6 +124,18 @@ def _unwrap(tp: Any) -> list[Any]:
     return [tp]
 
 
+def _tagged_other(model, tag: str) -> bool:
+    """Whether a union member is tagged (a Literal field) with a tag other than ``tag``."""
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return False
+    for f in model.model_fields.values():
+        if typing.get_origin(f.annotation) is typing.Literal:
+            values = typing.get_args(f.annotation)
+            if tag in _TAGS and any(v in _TAGS for v in values):
+                return tag not in values
+    return False
+
+
 def _fields_at(loc: tuple) -> list[str]:
     """Field names allowed at a location inside Scenario (for 'did you mean')."""
     candidates: list[Any] = [Scenario]
@@ -131,7 +143,8 @@ def _fields_at(loc: tuple) -> list[str]:
         nxt: list[Any] = []
         for c in candidates:
             if part in _TAGS:
-                nxt.append(c)
+                if not _tagged_other(c, part):
+                    nxt.append(c)
             elif isinstance(part, int) and typing.get_origin(c) is list:
                 nxt += _unwrap(typing.get_args(c)[0])
             elif isinstance(part, str) and isinstance(c, type) and issubclass(c, BaseModel):

@@ -30,6 +30,7 @@ KPI_LABELS = {
     "battery_charged_kwh": "Battery charging [kWh]",
     "battery_discharged_kwh": "Battery discharging [kWh]",
     "battery_losses_kwh": "Battery losses [kWh]",
+    "battery_stored_change_kwh": "Battery energy, end - start [kWh]",
     "grid_import_kwh": "Grid import [kWh]",
     "grid_export_kwh": "Grid export [kWh]",
     "grid_peak_import_kw": "Peak import [kW]",

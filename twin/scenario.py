@@ -332,10 +332,31 @@ class Tariff(Strict):
 
 
 class RuleBased(Strict):
+    """Rules: batteries absorb PV surplus and cover evening import; EVs at full power."""
+
     strategy: Literal["rule_based"] = "rule_based"
     evening_start: dt.time = Field(dt.time(17), description="Batteries cover load from ...")
     evening_end: dt.time = Field(dt.time(22), description="... until (local time)")
     ev_full_power: bool = Field(True, description="EVs charge at full power on arrival")
+
+
+class FlexMeasuresScheduling(Strict):
+    """FlexMeasures' storage scheduling (its device_scheduler model, built-in HiGHS backend)."""
+
+    strategy: Literal["flexmeasures"]
+    backend: Literal["builtin"] = Field("builtin", description="Scheduler implementation")
+    horizon: str = Field("PT24H", description="Planning horizon, ISO 8601")
+    replan_every: str = Field("PT1H", description="Re-planning cadence, ISO 8601")
+    replan_on_arrival: bool = Field(True, description="Also re-plan when an EV plugs in")
+    forecast: Literal["oracle"] = Field(
+        "oracle", description="oracle: the simulated future exactly (no forecast error)"
+    )
+
+    @field_validator("horizon", "replan_every")
+    @classmethod
+    def _iso(cls, v: str) -> str:
+        parse_duration_s(v)
+        return v
 
 
 class Outputs(Strict):
@@ -370,7 +391,9 @@ class Scenario(Strict):
         default_factory=SyntheticWeather
     )
     tariff: Tariff = Field(default_factory=Tariff)
-    scheduling: RuleBased = Field(default_factory=RuleBased)
+    scheduling: Annotated[RuleBased | FlexMeasuresScheduling, Field(discriminator="strategy")] = (
+        Field(default_factory=RuleBased)
+    )
     outputs: Outputs = Field(default_factory=Outputs)
 
     @field_validator("start")

@@ -20,7 +20,7 @@ import mosaik
 
 from simulators.battery.mosaik import ATTRS as BATTERY_ATTRS
 from simulators.battery.mosaik import initial_outputs as battery_initial
-from simulators.ev.mosaik import CHARGER_ATTRS, EV_ATTRS
+from simulators.ev.mosaik import CHARGER_ATTRS, EV_ATTRS, PLUGGED_EV_ATTRS
 from simulators.ev.mosaik import initial_outputs as ev_initial_outputs
 from simulators.feeder.mosaik import GRID_ATTRS
 from twin.loading import resolve_assets
@@ -106,7 +106,7 @@ def build_world(
     for asset, load in zip(assets["load"], loads, strict=True):
         connect(load, buses[asset.bus], "p_kw", "q_kvar")
         connect(load, site, ("p_kw", "load_p_kw"))
-    state_attrs = ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent"]
+    state_attrs = ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh"]
     for asset, bat, bctl in zip(assets["battery"], batteries, bat_ctl, strict=True):
         initial = battery_initial(asset.spec, scenario.step_s)
         connect(bat, bctl, *state_attrs, time_shifted=True,
@@ -117,8 +117,8 @@ def build_world(
     for asset, ch, cctl, initial in zip(
         assets["ev_charger"], chargers, ch_ctl, ev_initial, strict=True
     ):
-        connect(ch, cctl, "p_charge_avail_kw", "p_discharge_avail_kw", time_shifted=True,
-                initial_data=initial)
+        connect(ch, cctl, "p_charge_avail_kw", "p_discharge_avail_kw", *PLUGGED_EV_ATTRS,
+                time_shifted=True, initial_data=initial)
         connect(cctl, ch, "p_set_kw")
         connect(ch, buses[asset.bus], "p_kw")
     for kind, entity in sets.items():

@@ -63,9 +63,12 @@ def build_fleet(scenario, evs: list, chargers: list) -> EvFleet:
 def initial_outputs(scenario, evs: list, chargers: list) -> list[dict[str, float]]:
     """Each charger's power window at t = 0 (for time-shifted connections): EVs that
     are on site at the start can charge from the first step."""
-    lo, hi = build_fleet(scenario, evs, chargers).p_window_kw(scenario.step_s)
-    return [{"p_charge_avail_kw": h, "p_discharge_avail_kw": -low}
-            for h, low in zip(hi.tolist(), lo.tolist(), strict=True)]
+    fleet = build_fleet(scenario, evs, chargers)
+    lo, hi = fleet.p_window_kw(scenario.step_s)
+    view = fleet.plugged_ev_view()
+    return [{"p_charge_avail_kw": float(hi[j]), "p_discharge_avail_kw": float(-lo[j]),
+             **{f"ev_{k}": float(v[j]) for k, v in view.items()}}
+            for j in range(len(hi))]
 
 
 class EvSim(ArraySimulator):

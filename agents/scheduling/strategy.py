@@ -1,0 +1,159 @@
+"""Scheduling strategy: plans the site's batteries and EV chargers with the built-in
+device scheduler (FlexMeasures' model), re-planning on a cadence and on EV arrivals.
+
+Sign convention: positive = consumption / charging / import.
+
+At a re-planning step the strategy turns the live state into device constraints in the
+scheduler's units (power in kW, stock in kW x step = kWh / step_h, prices in EUR per
+kW per step = EUR/kWh x step_h):
+
+- battery: flow within [-p_discharge_max, p_charge_max], efficiencies, the per-step
+  self-discharge factor as storage efficiency, stock within the SoC limits and, at the
+  end of the plan, back at the run's initial SoC (a soc-minima there), so that stored
+  energy is not sold off for a gain the run would never pay back;
+- charger with an EV plugged in: flow within [-p_v2g, p_charge] until the departure
+  step, 0 after; the EV's stock within its SoC limits and at least its target (or what
+  can still be reached) at departure;
+- the inflexible site (households + PV) from the forecasts, as a fixed flow;
+- one net-energy commitment: import priced at the import tariff, export at feed-in.
+
+Between re-plannings the plan's later steps are sent; each step's setpoint is also
+clipped to what the device reports it can do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from agents.scheduling.device_scheduler import Commitment, Device, schedule_devices
+from agents.strategy import Setpoints, SiteState
+
+# forecast(step, n) -> (inflexible net power [kW], import price, feed-in price) x n steps
+Forecast = Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+@dataclass
+class BatterySpecs:
+    """Static battery parameters, one entry per battery."""
+
+    p_charge_max_kw: np.ndarray
+    p_discharge_max_kw: np.ndarray
+    eta_charge: np.ndarray
+    eta_discharge: np.ndarray
+    e_min_kwh: np.ndarray
+    e_max_kwh: np.ndarray
+    storage_efficiency: np.ndarray  # per step
+    e_end_min_kwh: np.ndarray  # stored energy wanted back at the end of each plan
+
+
+def battery_specs(specs: list, step_s: float) -> BatterySpecs:
+    """Scheduler parameters from battery specs (scenario ``assets.battery`` entries)."""
+    def col(name: str) -> np.ndarray:
+        return np.array([getattr(b, name) for b in specs], dtype=float)
+
+    capacity = col("capacity_kwh")
+    per_day = col("self_discharge_percent_per_day") / 100.0
+    return BatterySpecs(
+        p_charge_max_kw=col("p_charge_max_kw"), p_discharge_max_kw=col("p_discharge_max_kw"),
+        eta_charge=col("eta_charge"), eta_discharge=col("eta_discharge"),
+        e_min_kwh=capacity * col("soc_min_percent") / 100.0,
+        e_max_kwh=capacity * col("soc_max_percent") / 100.0,
+        storage_efficiency=(1.0 - per_day) ** (step_s / 86400.0),
+        e_end_min_kwh=capacity * col("soc_initial_percent") / 100.0,
+    )
+
+
+@dataclass
+class SchedulingStrategy:
+    forecast: Forecast
+    batteries: BatterySpecs
+    charger_rated_p_kw: np.ndarray
+    charger_v2g: np.ndarray
+    step_s: float
+    horizon_steps: int = 96
+    replan_steps: int = 4
+    replan_on_arrival: bool = True
+    plan: np.ndarray | None = field(default=None, init=False)  # (devices, steps)
+    plan_start: int = field(default=0, init=False)
+    plans_made: int = field(default=0, init=False)
+    _plugged: np.ndarray | None = field(default=None, init=False)
+
+    def decide(self, state: SiteState) -> Setpoints:
+        k = state.step
+        plugged = np.isfinite(state.charger_ev["departure_s"])
+        arrived = self._plugged is not None and (plugged & ~self._plugged).any()
+        stale = self.plan is None or k - self.plan_start >= min(self.replan_steps,
+                                                                self.plan.shape[1])
+        if stale or (self.replan_on_arrival and arrived):
+            self.plan = self._make_plan(state)
+            self.plan_start = k
+            self.plans_made += 1
+        self._plugged = plugged
+        p = self.plan[:, k - self.plan_start]
+        n_bat = len(state.battery_e_kwh)
+        battery = np.clip(p[:n_bat], state.battery_p_min_kw, state.battery_p_max_kw)
+        charger = np.clip(p[n_bat:], state.charger_p_min_kw, state.charger_rated_p_kw)
+        charger = np.where(plugged, charger, 0.0)
+        return Setpoints(battery_p_kw=battery, charger_p_kw=charger)
+
+    def _make_plan(self, state: SiteState) -> np.ndarray:
+        n = self.horizon_steps
+        step_h = self.step_s / 3600.0
+        inflexible, price, feed_in = self.forecast(state.step, n)
+        n = len(inflexible)  # the forecast may end with the run
+        b = self.batteries
+        devices = [
+            Device(
+                derivative_min=np.full(n, -b.p_discharge_max_kw[i]),
+                derivative_max=np.full(n, b.p_charge_max_kw[i]),
+                stock_min=self._battery_stock_min(i, e, n, step_h),
+                stock_max=np.full(n, (b.e_max_kwh[i] - e) / step_h),
+                up_efficiency=b.eta_charge[i], down_efficiency=b.eta_discharge[i],
+                storage_efficiency=b.storage_efficiency[i], initial_stock=e / step_h,
+            )
+            for i, e in enumerate(state.battery_e_kwh)
+        ]
+        devices += [self._ev_device(state, j, n, step_h)
+                    for j in range(len(state.charger_rated_p_kw))]
+        devices.append(Device(derivative_min=inflexible, derivative_max=inflexible,
+                              derivative_equals=inflexible))
+        commitments = [Commitment(quantity=0.0, up_price=price * step_h,
+                                  down_price=feed_in * step_h)]
+        return schedule_devices(devices, n, commitments=commitments).power[:-1]
+
+    def _battery_stock_min(self, i: int, e: float, n: int, step_h: float) -> np.ndarray:
+        """SoC floor, and at the plan's end the run's initial energy (or what can be
+        reached): a plan may not empty the batteries for a gain the run never pays back."""
+        b = self.batteries
+        stock_min = np.full(n, (b.e_min_kwh[i] - e) / step_h)
+        reach = e + b.p_charge_max_kw[i] * b.eta_charge[i] * step_h * n
+        end = min(b.e_end_min_kwh[i], reach, b.e_max_kwh[i])
+        stock_min[-1] = max(stock_min[-1], (end - e) / step_h)
+        return stock_min
+
+    def _ev_device(self, state: SiteState, j: int, n: int, step_h: float) -> Device:
+        ev = {key: values[j] for key, values in state.charger_ev.items()}
+        if not np.isfinite(ev["departure_s"]):
+            zero = np.zeros(n)
+            return Device(derivative_min=zero, derivative_max=zero)
+        steps_left = int(np.floor((ev["departure_s"] - state.step * self.step_s) / self.step_s))
+        on = np.arange(n) < steps_left
+        p_max = self.charger_rated_p_kw[j]
+        p_min = -p_max if self.charger_v2g[j] else 0.0
+        e, eta_c = ev["e_kwh"], ev["eta_charge"]
+        if 0 < steps_left <= n:  # the target, or what can still be reached, at departure
+            reach = min(ev["e_target_kwh"], e + p_max * eta_c * step_h * steps_left,
+                        ev["e_max_kwh"])
+            stock_min = np.full(n, (ev["e_min_kwh"] - e) / step_h)
+            stock_min[steps_left - 1] = max(reach - e, ev["e_min_kwh"] - e) / step_h
+        else:
+            stock_min = np.full(n, (ev["e_min_kwh"] - e) / step_h)
+        return Device(
+            derivative_min=np.where(on, p_min, 0.0), derivative_max=np.where(on, p_max, 0.0),
+            stock_min=stock_min, stock_max=np.full(n, (ev["e_max_kwh"] - e) / step_h),
+            up_efficiency=eta_c, down_efficiency=ev["eta_discharge"],
+            initial_stock=e / step_h,
+        )
