@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from mosaik_api_v3.types import Meta
 
-from agents.forecasts import oracle_forecast
+from agents.forecasts import oracle_forecast, persistence_forecast
 from agents.rule_based import RuleBasedStrategy
 from agents.scheduling.strategy import SchedulingStrategy, battery_specs
 from agents.strategy import SiteState, Strategy
@@ -22,7 +22,7 @@ from twin.scenario import Scenario
 from twin.timeparse import parse_duration_s
 
 META: Meta = meta(
-    "Site", ["pv_p_kw", "load_p_kw"],
+    "Site", ["pv_p_kw", "load_p_kw", "inflexible_forecast_kw"],
     extra={
         "BatteryCtl": {
             "public": True, "params": ["ids"], "trigger": [],
@@ -44,8 +44,9 @@ def make_strategy(scenario: Scenario, batteries: list, chargers: list) -> Strate
     if s.strategy == "rule_based":
         return RuleBasedStrategy(s.evening_start, s.evening_end, s.ev_full_power)
     step_s = scenario.step_s
+    forecast = oracle_forecast if s.forecast == "oracle" else persistence_forecast
     return SchedulingStrategy(
-        forecast=oracle_forecast(scenario),
+        forecast=forecast(scenario),
         batteries=battery_specs(batteries, step_s),
         charger_rated_p_kw=np.array([c.p_max_kw for c in chargers], dtype=float),
         charger_v2g=np.array([c.v2g for c in chargers], dtype=bool),
@@ -102,6 +103,10 @@ class ControllerSim(ArraySimulator):
         )
         out = self.strategy.decide(state)
         self.setpoints = {"BatteryCtl": out.battery_p_kw, "ChargerCtl": out.charger_p_kw}
+        expected = getattr(self.strategy, "inflexible_forecast_kw", None)
+        self.site_forecast_kw = expected(k) if expected else float("nan")
 
     def outputs(self, model, attr):
+        if model == "Site":
+            return [self.site_forecast_kw]
         return self.setpoints[model]

@@ -52,6 +52,19 @@ def _stored_change(ts: pd.DataFrame, ids: dict, scenario: Scenario) -> float:
     return float(e.iloc[-1].sum() - start)
 
 
+def _forecast_errors(ts: pd.DataFrame, p: pd.DataFrame) -> dict:
+    """Error of the strategy's forecast of the inflexible site power (households + PV),
+    as used by the plan in force at each step (NaN for strategies without forecasts)."""
+    if "site.inflexible_forecast_kw" not in ts:
+        return {}
+    error = (ts["site.inflexible_forecast_kw"].astype(float) - (p["load"] + p["pv"])).dropna()
+    if error.empty:
+        return {}
+    return {"forecast_mae_kw": float(error.abs().mean()),
+            "forecast_rmse_kw": float(np.sqrt((error ** 2).mean())),
+            "forecast_bias_kw": float(error.mean())}
+
+
 def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict:
     """All KPIs of a run as a flat dict of plain numbers."""
     dt_h = scenario.step_s / 3600.0
@@ -108,6 +121,7 @@ def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
         "line_loading_max_percent": float(np.nanmax(lines.to_numpy())),
         "power_flow_nonconverged_steps": int((~converged).sum()),
         "energy_balance_residual_max_kwh": float(p["residual"].abs().max() * dt_h),
+        **_forecast_errors(ts, p),
         "cost_eur": float((imp * price).sum() * dt_h
                           - exp.sum() * dt_h * scenario.tariff.feed_in_price_eur_per_kwh),
         "co2_kg": import_kwh * scenario.tariff.co2_g_per_kwh / 1000.0,

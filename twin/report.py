@@ -45,6 +45,8 @@ KPI_LABELS = {
     "line_loading_max_percent": "Line loading, max [%]",
     "power_flow_nonconverged_steps": "Power flows not converged [steps]",
     "energy_balance_residual_max_kwh": "Energy balance residual, max [kWh]",
+    "forecast_mae_kw": "Forecast error of households + PV, MAE [kW]",
+    "forecast_rmse_kw": "Forecast error of households + PV, RMSE [kW]",
     "cost_eur": "Energy cost, import - feed-in [EUR]",
     "co2_kg": "CO2 of imports [kg]",
 }

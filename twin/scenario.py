@@ -348,8 +348,10 @@ class FlexMeasuresScheduling(Strict):
     horizon: str = Field("PT24H", description="Planning horizon, ISO 8601")
     replan_every: str = Field("PT1H", description="Re-planning cadence, ISO 8601")
     replan_on_arrival: bool = Field(True, description="Also re-plan when an EV plugs in")
-    forecast: Literal["oracle"] = Field(
-        "oracle", description="oracle: the simulated future exactly (no forecast error)"
+    forecast: Literal["persistence", "oracle"] = Field(
+        "persistence",
+        description="persistence: clear-sky PV x a persisted clear-sky index relaxing to "
+        "its mean, households of the day before; oracle: the simulated future exactly",
     )
 
     @field_validator("horizon", "replan_every")

@@ -125,6 +125,7 @@ def build_world(
         connect(entity, recorder, *rec[kind])
     connect(fleet, recorder, "n_plugged", "n_waiting", "events")
     connect(grid, recorder, *GRID_ATTRS)
+    connect(site, recorder, "inflexible_forecast_kw")
     return world, scenario.duration_s
 
 

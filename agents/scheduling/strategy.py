@@ -80,6 +80,13 @@ class SchedulingStrategy:
     plan_start: int = field(default=0, init=False)
     plans_made: int = field(default=0, init=False)
     _plugged: np.ndarray | None = field(default=None, init=False)
+    _forecast: np.ndarray | None = field(default=None, init=False)  # inflexible, per plan step
+
+    def inflexible_forecast_kw(self, step: int) -> float:
+        """What the plan in use expects of the inflexible site power at ``step``. [kW]"""
+        if self._forecast is None or not 0 <= step - self.plan_start < len(self._forecast):
+            return float("nan")
+        return float(self._forecast[step - self.plan_start])
 
     def decide(self, state: SiteState) -> Setpoints:
         k = state.step
@@ -104,6 +111,7 @@ class SchedulingStrategy:
         step_h = self.step_s / 3600.0
         inflexible, price, feed_in = self.forecast(state.step, n)
         n = len(inflexible)  # the forecast may end with the run
+        self._forecast = inflexible
         b = self.batteries
         devices = [
             Device(
