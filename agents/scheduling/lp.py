@@ -6,6 +6,8 @@ assembled once in compressed-column form and handed to HiGHS with ``passModel``.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 
 import highspy
@@ -13,6 +15,28 @@ import numpy as np
 import scipy.sparse as sp
 
 INF = highspy.kHighsInf
+
+
+def _new_highs() -> highspy.Highs:
+    """A silent HiGHS instance (its first construction prints a banner to stdout, which
+    would end up in the middle of a command's output)."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _BANNER_SHOWN = True
+    return h
+
+
+_BANNER_SHOWN = False
 
 
 class SolveError(RuntimeError):
@@ -101,7 +125,7 @@ class LinearProgram:
         if mip:
             lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
                                for i in integer]
-        h = highspy.Highs()
+        h = _new_highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("mip_rel_gap", mip_rel_gap)
         if time_limit_s is not None:
