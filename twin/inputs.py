@@ -51,15 +51,21 @@ def weather(scenario: Scenario) -> pd.DataFrame:
     return _weather_cached(_key(scenario))
 
 
+def _asset_params(sc: Scenario, kind: str, cls) -> list:
+    """Model parameters of every asset of a kind, in resolve order."""
+    from twin.loading import resolve_assets
+
+    fields = cls.__dataclass_fields__
+    return [cls(**{k: v for k, v in a.spec.model_dump().items() if k in fields})
+            for a in resolve_assets(sc)[kind]]
+
+
 @functools.lru_cache(maxsize=4)
 def _pv_cached(scenario_json: str) -> np.ndarray:
     from simulators.pv.model import PvParams, pv_ac_power_kw_many, solar_position
-    from twin.loading import resolve_assets
 
     sc = Scenario.model_validate_json(scenario_json)
-    fields = PvParams.__dataclass_fields__
-    params = [PvParams(**{k: v for k, v in a.spec.model_dump().items() if k in fields})
-              for a in resolve_assets(sc)["pv"]]
+    params = _asset_params(sc, "pv", PvParams)
     solpos = solar_position(step_midpoints(sc), sc.site.latitude, sc.site.longitude,
                             sc.site.altitude_m)
     return pv_ac_power_kw_many(weather(sc), solpos, params)
@@ -73,12 +79,9 @@ def pv_available_kw(scenario: Scenario) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def _load_cached(scenario_json: str) -> np.ndarray:
     from simulators.load.model import LoadParams, load_profiles_kw
-    from twin.loading import resolve_assets
 
     sc = Scenario.model_validate_json(scenario_json)
-    fields = LoadParams.__dataclass_fields__
-    params = [LoadParams(**{k: v for k, v in a.spec.model_dump().items() if k in fields})
-              for a in resolve_assets(sc)["load"]]
+    params = _asset_params(sc, "load", LoadParams)
     return load_profiles_kw(step_starts(sc), params, stream(sc.seed, "load"))
 
 
