@@ -54,6 +54,8 @@ def make_strategy(scenario: Scenario, batteries: list, chargers: list) -> Strate
         horizon_steps=parse_duration_s(s.horizon) // step_s,
         replan_steps=max(1, parse_duration_s(s.replan_every) // step_s),
         replan_on_arrival=s.replan_on_arrival,
+        run_steps=scenario.n_steps,
+        site_capacity_kw=scenario.grid.trafo_sn_kva,
     )
 
 

@@ -8,14 +8,17 @@ scheduler's units (power in kW, stock in kW x step = kWh / step_h, prices in EUR
 kW per step = EUR/kWh x step_h):
 
 - battery: flow within [-p_discharge_max, p_charge_max], efficiencies, the per-step
-  self-discharge factor as storage efficiency, stock within the SoC limits and, at the
-  end of the plan, back at the run's initial SoC (a soc-minima there), so that stored
-  energy is not sold off for a gain the run would never pay back;
+  self-discharge factor as storage efficiency, stock within the SoC limits; at the end
+  of the plan and of the run a soft soc-minima at the run's initial SoC, its shortfall
+  priced at the cost of refilling it at the cheapest price (a terminal value);
 - charger with an EV plugged in: flow within [-p_v2g, p_charge] until the departure
   step, 0 after; the EV's stock within its SoC limits and at least its target (or what
   can still be reached) at departure;
 - the inflexible site (households + PV) from the forecasts, as a fixed flow;
-- one net-energy commitment: import priced at the import tariff, export at feed-in.
+- one net-energy commitment: import priced at the import tariff, export at feed-in;
+- the site capacity (the transformer's rating) as a soft limit both ways, its breach
+  priced as FlexMeasures does by default when relaxing constraints (10000 EUR/kW on the
+  largest breach and per kW and hour on each step's).
 
 Between re-plannings the plan's later steps are sent; each step's setpoint is also
 clipped to what the device reports it can do.
@@ -76,6 +79,9 @@ class SchedulingStrategy:
     horizon_steps: int = 96
     replan_steps: int = 4
     replan_on_arrival: bool = True
+    run_steps: int | None = None  # steps in the run: stored energy is valued at its end
+    site_capacity_kw: float | None = None  # soft, as FlexMeasures' site capacities
+    site_breach_price_eur_per_kw: float = 10000.0  # FlexMeasures' default when relaxing
     plan: np.ndarray | None = field(default=None, init=False)  # (devices, steps)
     plan_start: int = field(default=0, init=False)
     plans_made: int = field(default=0, init=False)
@@ -117,7 +123,7 @@ class SchedulingStrategy:
             Device(
                 derivative_min=np.full(n, -b.p_discharge_max_kw[i]),
                 derivative_max=np.full(n, b.p_charge_max_kw[i]),
-                stock_min=self._battery_stock_min(i, e, n, step_h),
+                stock_min=np.full(n, (b.e_min_kwh[i] - e) / step_h),
                 stock_max=np.full(n, (b.e_max_kwh[i] - e) / step_h),
                 up_efficiency=b.eta_charge[i], down_efficiency=b.eta_discharge[i],
                 storage_efficiency=b.storage_efficiency[i], initial_stock=e / step_h,
@@ -130,17 +136,36 @@ class SchedulingStrategy:
                               derivative_equals=inflexible))
         commitments = [Commitment(quantity=0.0, up_price=price * step_h,
                                   down_price=feed_in * step_h)]
+        commitments += self._terminal_values(state, n, step_h, price)
+        if self.site_capacity_kw is not None:  # FM: "any" (largest) and "all" (each step)
+            for each, breach in ((False, self.site_breach_price_eur_per_kw),
+                                 (True, self.site_breach_price_eur_per_kw * step_h)):
+                commitments.append(Commitment(quantity=self.site_capacity_kw, up_price=breach,
+                                              each=each))
+                commitments.append(Commitment(quantity=-self.site_capacity_kw,
+                                              down_price=-breach, each=each))
         return schedule_devices(devices, n, commitments=commitments).power[:-1]
 
-    def _battery_stock_min(self, i: int, e: float, n: int, step_h: float) -> np.ndarray:
-        """SoC floor, and at the plan's end the run's initial energy (or what can be
-        reached): a plan may not empty the batteries for a gain the run never pays back."""
+    def _terminal_values(self, state: SiteState, n: int, step_h: float,
+                         price: np.ndarray) -> list[Commitment]:
+        """Soft soc-minima at the end of the plan and at the end of the run (when inside
+        the plan): each battery's shortfall from its initial energy is priced at what
+        refilling it would cost at the plan's cheapest import price (over the charging
+        efficiency), so a plan neither sells stored energy for nothing nor refills it in
+        a rush."""
         b = self.batteries
-        stock_min = np.full(n, (b.e_min_kwh[i] - e) / step_h)
-        reach = e + b.p_charge_max_kw[i] * b.eta_charge[i] * step_h * n
-        end = min(b.e_end_min_kwh[i], reach, b.e_max_kwh[i])
-        stock_min[-1] = max(stock_min[-1], (end - e) / step_h)
-        return stock_min
+        ends = [n - 1]
+        if self.run_steps is not None and state.step < self.run_steps < state.step + n:
+            ends.append(self.run_steps - state.step - 1)
+        out = []
+        for i, e in enumerate(state.battery_e_kwh):
+            value = float(np.min(price)) / b.eta_charge[i] * step_h  # EUR per kW x step
+            for j in ends:
+                quantity = np.full(n, np.nan)
+                quantity[j] = (b.e_end_min_kwh[i] - e) / step_h
+                out.append(Commitment(quantity=quantity, down_price=-value, kind="stock",
+                                      devices=[i]))
+        return out
 
     def _ev_device(self, state: SiteState, j: int, n: int, step_h: float) -> Device:
         ev = {key: values[j] for key, values in state.charger_ev.items()}

@@ -45,15 +45,16 @@ def _strategy(price):
                               horizon_steps=8, replan_steps=4)
 
 
-def test_strategy_battery_covers_dear_steps_and_refills_by_plan_end():
+def test_strategy_battery_covers_dear_steps_with_cheap_energy():
     price = np.array([0.1, 0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.5])
     strategy = _strategy(price)
     out = strategy.decide(_state(0, 10.0))
     assert strategy.plans_made == 1
     plan = strategy.plan[0]
-    assert plan[:4].sum() > 0 and np.all(plan[4:] <= 1e-9)  # charge cheap, discharge dear
-    # the plan ends with the battery back at its initial 10 kWh: charged 8 kWh x 0.25 h
-    assert np.isclose(plan.sum() * 0.25, 0.0, atol=1e-9)
+    # the battery covers the 2 kW site load while energy is dear; what it lacks at the
+    # plan's end is valued at the cheapest price, so cheap steps are a tie
+    np.testing.assert_allclose(plan[4:], -2.0, atol=1e-9)
+    assert plan.min() >= -2.0 - 1e-9  # it never exports
     assert out.battery_p_kw[0] == pytest.approx(plan[0])
 
 
@@ -84,7 +85,9 @@ def test_flexmeasures_strategy_beats_rule_based_on_the_baseline_day(tmp_path):
     assert rule.status == planned.status == "completed"
     k_rule, k_fm = rule.kpis, planned.kpis
     assert k_fm["cost_eur"] < k_rule["cost_eur"]
-    assert k_fm["grid_peak_import_kw"] < k_rule["grid_peak_import_kw"]
+    # ... without ending with less stored energy (the terminal value keeps it fair)
+    assert k_fm["battery_stored_change_kwh"] >= k_rule["battery_stored_change_kwh"] - 1e-6
+    assert k_fm["grid_peak_import_kw"] < 1.1 * 250.0  # the soft site capacity holds
     assert k_fm["ev_unmet_at_departure_kwh"] == pytest.approx(0.0, abs=1e-6)
     assert k_fm["energy_balance_residual_max_kwh"] < 1e-6
     assert k_fm["power_flow_nonconverged_steps"] == 0
