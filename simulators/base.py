@@ -122,6 +122,13 @@ class ArraySimulator(mosaik_api_v3.Simulator):
                 row[attr] = values if i is None else values[i]
         return data
 
+    def scenario_columns(self, model: str) -> list[int]:
+        """Positions of this model's entities among all assets of their kind, in the
+        scenario's resolve order (the columns of the ``twin.inputs`` series)."""
+        kind = self.kinds[model]
+        order = {a.id: i for i, a in enumerate(resolve_assets(self.scenario)[kind])}
+        return [order[a.id] for a in self.assets[model]]
+
     def input_array(self, inputs: dict, model: str, attr: str, default: float) -> np.ndarray:
         return inputs_array(inputs, self.eids.get(model, []), attr, default)
 

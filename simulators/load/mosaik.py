@@ -11,7 +11,6 @@ from mosaik_api_v3.types import Meta
 from simulators.base import ArraySimulator, meta, params_from
 from simulators.load.model import LoadParams, reactive_power_kvar
 from twin import inputs as scenario_inputs
-from twin.loading import resolve_assets
 
 META: Meta = meta("Household", ["p_kw", "q_kvar"], sets=("Household",))
 
@@ -23,8 +22,7 @@ class LoadSim(ArraySimulator):
         super().__init__(META)
 
     def setup(self):
-        order = {a.id: i for i, a in enumerate(resolve_assets(self.scenario)["load"])}
-        columns = [order[a.id] for a in self.assets["Household"]]
+        columns = self.scenario_columns("Household")
         self.p_series_kw = scenario_inputs.household_load_kw(self.scenario)[:, columns]
         pf = [params_from(LoadParams, a.spec).power_factor for a in self.assets["Household"]]
         self.q_series_kvar = reactive_power_kvar(self.p_series_kw, pf)

@@ -14,7 +14,6 @@ from mosaik_api_v3.types import Meta
 from simulators.base import ArraySimulator, meta, params_from
 from simulators.pv.model import PvParams, curtail
 from twin import inputs as scenario_inputs
-from twin.loading import resolve_assets
 
 META: Meta = meta("PV", ["p_kw", "p_avail_kw", "p_limit_kw", "p_dc_kwp"], sets=("PV",))
 
@@ -26,8 +25,7 @@ class PvSim(ArraySimulator):
         super().__init__(META)
 
     def setup(self):
-        order = {a.id: i for i, a in enumerate(resolve_assets(self.scenario)["pv"])}
-        columns = [order[a.id] for a in self.assets["PV"]]
+        columns = self.scenario_columns("PV")
         self.p_avail_series_kw = scenario_inputs.pv_available_kw(self.scenario)[:, columns]
         params = [params_from(PvParams, a.spec) for a in self.assets["PV"]]
         self.p_dc_kwp = np.array([p.p_dc_kwp for p in params])
