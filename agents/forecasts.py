@@ -30,6 +30,12 @@ from twin import inputs
 from twin.scenario import Scenario, SyntheticWeather
 
 
+def _tariff(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Import and feed-in price of every step of the run. [EUR/kWh]"""
+    price = inputs.import_price_eur_per_kwh(inputs.step_starts(scenario), scenario.tariff)
+    return price, np.full(len(price), scenario.tariff.feed_in_price_eur_per_kwh)
+
+
 def _wrap(idx: np.ndarray, total: int, day: int) -> np.ndarray:
     """Step indices past the run's end mapped onto its last day."""
     if total >= day:
@@ -42,8 +48,7 @@ def persistence_forecast(scenario: Scenario, tau_h: float = 3.0) -> Forecast:
     load = inputs.household_load_kw(scenario).sum(axis=1)
     pv = inputs.pv_available_kw(scenario).sum(axis=1)
     clear = clear_sky_pv_kw(scenario)
-    price = inputs.import_price_eur_per_kwh(inputs.step_starts(scenario), scenario.tariff)
-    feed_in = np.full(len(price), scenario.tariff.feed_in_price_eur_per_kwh)
+    price, feed_in = _tariff(scenario)
     total, day = len(load), int(round(86400 / scenario.step_s))
     hour = max(1, int(round(3600 / scenario.step_s)))
     kc_mean = scenario.weather.mean_kc if scenario.weather.source == "synthetic" else 0.75
@@ -72,8 +77,7 @@ def oracle_forecast(scenario: Scenario) -> Forecast:
     """Inflexible site power (households + PV), import and feed-in prices from step k."""
     net = inputs.household_load_kw(scenario).sum(axis=1) + inputs.pv_available_kw(
         scenario).sum(axis=1)
-    price = inputs.import_price_eur_per_kwh(inputs.step_starts(scenario), scenario.tariff)
-    feed_in = np.full(len(price), scenario.tariff.feed_in_price_eur_per_kwh)
+    price, feed_in = _tariff(scenario)
 
     total, day = len(net), int(round(86400 / scenario.step_s))
 

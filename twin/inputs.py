@@ -53,11 +53,10 @@ def weather(scenario: Scenario) -> pd.DataFrame:
 
 def _asset_params(sc: Scenario, kind: str, cls) -> list:
     """Model parameters of every asset of a kind, in resolve order."""
+    from simulators.base import params_from
     from twin.loading import resolve_assets
 
-    fields = cls.__dataclass_fields__
-    return [cls(**{k: v for k, v in a.spec.model_dump().items() if k in fields})
-            for a in resolve_assets(sc)[kind]]
+    return [params_from(cls, a.spec) for a in resolve_assets(sc)[kind]]
 
 
 @functools.lru_cache(maxsize=4)

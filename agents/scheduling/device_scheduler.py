@@ -87,8 +87,7 @@ class Schedule:
 def _arr(value, n: int, fill: float = np.nan) -> np.ndarray:
     if value is None:
         return np.full(n, fill)
-    out = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
-    return out
+    return np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
 
 
 def loss_coefficients(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -177,13 +177,11 @@ class SchedulingStrategy:
         p_max = self.charger_rated_p_kw[j]
         p_min = -p_max if self.charger_v2g[j] else 0.0
         e, eta_c = ev["e_kwh"], ev["eta_charge"]
+        stock_min = np.full(n, (ev["e_min_kwh"] - e) / step_h)
         if 0 < steps_left <= n:  # the target, or what can still be reached, at departure
             reach = min(ev["e_target_kwh"], e + p_max * eta_c * step_h * steps_left,
                         ev["e_max_kwh"])
-            stock_min = np.full(n, (ev["e_min_kwh"] - e) / step_h)
             stock_min[steps_left - 1] = max(reach - e, ev["e_min_kwh"] - e) / step_h
-        else:
-            stock_min = np.full(n, (ev["e_min_kwh"] - e) / step_h)
         return Device(
             derivative_min=np.where(on, p_min, 0.0), derivative_max=np.where(on, p_max, 0.0),
             stock_min=stock_min, stock_max=np.full(n, (ev["e_max_kwh"] - e) / step_h),

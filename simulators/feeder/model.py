@@ -200,9 +200,7 @@ class Feeder:
             v = grid.ac_pf(self._v_flat.copy(), self.max_iter, self.tol_pu)
         if len(v) == 0:
             self._v = self._v_flat.copy()
-            n_bus, n_line = len(self.bus_names), len(self.line_names)
-            nan = float("nan")
-            return FlowResult(False, np.full(n_bus, nan), np.full(n_line, nan), nan, nan, nan, nan)
+            return self._failed()
         if self._ybus is None:
             ybus = grid.get_Ybus()
             self._ybus = ybus.toarray() if ybus.shape[0] <= DENSE_MAX_BUSES else ybus.tocsr()
@@ -241,6 +239,12 @@ class Feeder:
             v = newton_step(v, self._j_solve(-f), self._pq)
         return v
 
+    def _failed(self) -> FlowResult:
+        """The result of a power flow that did not converge: NaN everywhere."""
+        nan = float("nan")
+        return FlowResult(False, np.full(len(self.bus_names), nan),
+                          np.full(len(self.line_names), nan), nan, nan, nan, nan)
+
     def solve_pandapower(self, p_kw: np.ndarray, q_kvar: np.ndarray) -> FlowResult:
         """The same case through pandapower ``runpp`` (reference and benchmark)."""
         net = self.net
@@ -249,9 +253,7 @@ class Feeder:
         try:
             pp.runpp(net, tolerance_mva=1e-9, numba=False)
         except pp.LoadflowNotConverged:
-            nan = float("nan")
-            n_bus, n_line = len(self.bus_names), len(self.line_names)
-            return FlowResult(False, np.full(n_bus, nan), np.full(n_line, nan), nan, nan, nan, nan)
+            return self._failed()
         p_import_kw = float(net.res_ext_grid.p_mw.sum()) * 1000.0
         return FlowResult(
             True, net.res_bus.vm_pu.to_numpy().copy(),
