@@ -20,7 +20,9 @@ pytestmark = pytest.mark.slow
 def _start_long_run(out: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "run.py", "--quiet", "--out", str(out), "--set", "duration=P60D",
-         "--set", "outputs.flush_every_steps=48"],
+         "--set", "outputs.flush_every_steps=48",
+         # parts by step count only: a slow start must not cut a short part by wall time
+         "--set", "outputs.flush_interval_s=3600"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
