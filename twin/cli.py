@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = ROOT / "scenarios" / "martinique_baseline.yaml"
 SCHEMA_PATH = ROOT / "scenarios" / "scenario.schema.json"
-COMMANDS = ("run", "validate", "schema", "report")
+COMMANDS = ("run", "validate", "schema", "report", "schedule")
 
 DESCRIPTION = """\
 Cariflex Twin: co-simulation of the Cariflex site on a Martinique LV feeder
@@ -32,11 +32,15 @@ commands:
                         and the field reference beside it (scenarios/REFERENCE.md)
   report RUN_DIR        rebuild kpis.json and report.html of a run folder
                         (also of a failed or killed run, from what it wrote)
+  schedule REQUEST.json schedule storage devices from a FlexMeasures trigger body
+                        (flex-model + flex-context) and print each device's
+                        schedule as FlexMeasures' GET schedule response, plus costs
 
 examples:
   python run.py
   python run.py scenarios/martinique_baseline.yaml --set duration=P7D --set seed=3
   python run.py validate my.yaml --set assets.battery.count=4
+  python run.py schedule examples/schedule_request.json --backend flexmeasures
 """
 
 
@@ -67,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     sch.add_argument("--out", type=Path, default=SCHEMA_PATH, help=f"default: {SCHEMA_PATH}")
     rep = sub.add_parser("report", help="rebuild KPIs and report of a run folder")
     rep.add_argument("run_dir", type=Path)
+    sched = sub.add_parser("schedule", help="schedule devices from a FlexMeasures trigger body")
+    sched.add_argument("request", type=Path, help="JSON file: start, duration, resolution, "
+                       "flex-model (list), flex-context")
+    sched.add_argument("--backend", choices=("builtin", "flexmeasures", "server"),
+                       default="builtin", help="builtin (default): HiGHS; flexmeasures: "
+                       "FlexMeasures' device_scheduler in process; server: a FlexMeasures "
+                       "server (FLEXMEASURES_URL, FLEXMEASURES_EMAIL, FLEXMEASURES_PASSWORD)")
+    sched.add_argument("--asset", type=int, default=None,
+                       help="server backend: the asset to trigger on (else the request's)")
+    sched.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     return parser
 
 
@@ -147,6 +161,38 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_schedule(args) -> int:
+    from agents.scheduling.backends import InfeasibleError, solve, to_response
+    from agents.scheduling.flex_model import RequestError, parse_request
+
+    try:
+        body = json.loads(args.request.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return _error(f"cannot read {args.request}: {exc.strerror}")
+    except json.JSONDecodeError as exc:
+        return _error(f"{args.request} is not valid JSON: {exc}")
+    try:
+        request = parse_request(body)
+        if args.asset is not None:
+            request.asset = args.asset
+        result = solve(request, args.backend)
+    except RequestError as exc:
+        return _error(f"{args.request}: {exc}")
+    except InfeasibleError as exc:
+        return _error(f"{args.request}: {exc}", 1)
+    response = to_response(result)
+    text = json.dumps(response, indent=2)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    c = result.costs
+    print(f"{len(result.names)} device(s), {request.n_steps} steps, backend {args.backend} "
+          f"({result.solve_s:.3f} s): total {c['total_eur']:.2f} EUR (energy "
+          f"{c['energy_eur']:.2f}, breaches {c['breach_eur']:.2f}, peak {c['peak_eur']:.2f}), "
+          f"{len(result.breaches)} breach step(s)", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
@@ -159,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema,
-                "report": cmd_report}[args.command](args)
+                "report": cmd_report, "schedule": cmd_schedule}[args.command](args)
     except ScenarioError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:

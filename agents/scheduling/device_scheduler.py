@@ -18,12 +18,13 @@ Model, for devices d and steps j (all bounds optional; NaN = none)::
 
 Commitments price deviations of a flow (sum of the scoped devices' P) or of a stock
 change (S - S0) from a quantity q. An "each" commitment has one deviation pair per
-step, an "any" commitment one pair for the whole window (it prices the largest
-deviation)::
+step, an "any" commitment one pair per group g of consecutive steps with the same
+quantity and prices (one group when all are constant), pricing the group's largest
+deviation::
 
     each:  q[j] + dn[j] + up_dev[j] - X[j]  >= 0 if an upwards price is given,
                                             <= 0 if a downwards price is given
-    any:   up_dev >= X[j] - q[j] for all j;  dn <= X[j] - q[j] for all j
+    any:   up_dev[g] >= X[j] - q[j],  dn[g] <= X[j] - q[j]   for all j in g
     minimise  sum (up_price * up_dev + down_price * dn),   up_dev >= 0 >= dn
 
 Where an "each" commitment's upwards price is below its downwards price the split of
@@ -91,11 +92,14 @@ def _arr(value, n: int, fill: float = np.nan) -> np.ndarray:
 
 
 def loss_coefficients(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Storage losses per step: ``S' = a S + b change`` with ``b = (a - 1) / ln a``."""
+    """Storage losses per step: ``S' = a S + b change`` with ``b = (a - 1) / ln a``.
+
+    Only an efficiency of exactly 1 is lossless (99.9997 % per step is a real loss)."""
     a = np.asarray(a, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        b = np.where(np.isclose(a, 1.0), 1.0, (a - 1.0) / np.log(a))
-    return np.where(np.isclose(a, 1.0), 1.0, a), b
+    lossy = a != 1.0
+    b = np.ones_like(a)
+    b[lossy] = (a[lossy] - 1.0) / np.log(a[lossy])
+    return a, b
 
 
 def _bounds(lo: np.ndarray, hi: np.ndarray, eq: np.ndarray, cross: bool):
@@ -243,17 +247,34 @@ def _add_commitment(lp: LinearProgram, c: Commitment, up, down, stock, devices, 
             if nonconvex.any():
                 pair = (u[nonconvex], dn[nonconvex], _flow_big_m(devices))
         return pairs, pair
-    first = int(np.flatnonzero(active)[0]) if m else 0
+    group = _any_groups(q, up_price, dn_price)[active]
+    groups, first = np.unique(group, return_index=True)
+    rows_group = np.searchsorted(groups, group)
+    steps = np.flatnonzero(active)[first]
     pairs = []
-    if up_price is not None:  # u >= X - q for every step: the largest upwards deviation
-        u = lp.add_vars((1,), 0.0, INF, cost=up_price[first])
-        lp.add_rows([(np.full(m, u[0]), 1.0)] + x_terms, -const, INF)
-        pairs.append((u, up_price[first:first + 1]))
-    if dn_price is not None:  # dn <= X - q for every step: the largest downwards one
-        dn = lp.add_vars((1,), -INF, 0.0, cost=dn_price[first])
-        lp.add_rows([(np.full(m, dn[0]), 1.0)] + x_terms, -INF, -const)
-        pairs.append((dn, dn_price[first:first + 1]))
+    if up_price is not None:  # u[g] >= X - q for every step of group g: its largest excess
+        u = lp.add_vars((len(groups),), 0.0, INF, cost=up_price[steps])
+        lp.add_rows([(u[rows_group], 1.0)] + x_terms, -const, INF)
+        pairs.append((u, up_price[steps]))
+    if dn_price is not None:  # dn[g] <= X - q for every step of group g: its largest shortfall
+        dn = lp.add_vars((len(groups),), -INF, 0.0, cost=dn_price[steps])
+        lp.add_rows([(dn[rows_group], 1.0)] + x_terms, -INF, -const)
+        pairs.append((dn, dn_price[steps]))
     return pairs, None
+
+
+def _any_groups(q: np.ndarray, up_price, dn_price) -> np.ndarray:
+    """FlexMeasures' groups of an "any" commitment: runs of steps with the same quantity
+    and prices (a NaN never equals its predecessor); one group if each of them has a
+    single value apart from NaNs."""
+    series = [q] + [p for p in (up_price, dn_price) if p is not None]
+    n = len(q)
+    if all(len(np.unique(s[~np.isnan(s)])) == 1 for s in series):
+        return np.zeros(n, dtype=int)
+    change = np.zeros(n, dtype=bool)
+    for s in series:
+        change[1:] |= ~(s[1:] == s[:-1])
+    return np.cumsum(change)
 
 
 def _flow_big_m(devices: list[Device]) -> float:

@@ -41,11 +41,11 @@ class Dimension:
             return ENERGY_KWH.get(unit)
         if self.name == "fraction":
             return FRACTION.get(unit)
-        if self.name == "price":  # "EUR/kWh", "EUR/MWh", "/MWh"
+        if self.name in ("price", "power price"):  # "EUR/kWh", "EUR/MWh", "/MWh", "EUR/kW"
             m = re.fullmatch(r"(?P<cur>[A-Z]{3})?\s*/\s*(?P<per>\w+)", unit)
             if not m or (m["cur"] and m["cur"] not in CURRENCIES):
                 return None
-            per = ENERGY_KWH.get(m["per"])
+            per = (ENERGY_KWH if self.name == "price" else POWER_KW).get(m["per"])
             return None if per is None else 1.0 / per
         raise AssertionError(self.name)
 
@@ -54,18 +54,30 @@ POWER = Dimension("power", "'25 kW' or '0.025 MW'")
 ENERGY = Dimension("energy", "'12.1 kWh' or '0.0121 MWh'")
 FRACTION_DIM = Dimension("fraction", "'90%' or 0.9")
 PRICE = Dimension("price", "'0.29 EUR/kWh' or '290 EUR/MWh'")
+POWER_PRICE = Dimension("power price", "'10000 EUR/kW' or '1e7 EUR/MW'")
 
 
-def parse_quantity(value, dim: Dimension, field: str, default_unit: str) -> float:
-    """One quantity in the twin's unit for ``dim``; plain numbers are in ``default_unit``."""
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
+def parse_quantity(value, dim: Dimension, field: str, default_unit: str | None) -> float:
+    """One quantity in the twin's unit for ``dim``; plain numbers are in ``default_unit``
+    (``None``: a plain number is refused, the unit must be written)."""
     if isinstance(value, bool):
-        raise QuantityError(f"{field}: expected a {dim.name} such as {dim.example}, got {value!r}")
+        raise QuantityError(f"{field}: expected {_a(dim.name)} such as {dim.example}, got {value!r}")
     if isinstance(value, int | float):
+        if default_unit is None:
+            raise QuantityError(f"{field}: write the {dim.name} with its unit, e.g. "
+                                f"{dim.example}; got the plain number {value!r}")
         number, unit = float(value), default_unit
     elif isinstance(value, str) and (m := _QUANTITY.match(value)):
         number, unit = float(m["value"]), (m["unit"] or default_unit)
+        if unit is None:
+            raise QuantityError(f"{field}: write the {dim.name} with its unit, e.g. "
+                                f"{dim.example}; got {value!r}")
     else:
-        raise QuantityError(f"{field}: expected a {dim.name} such as {dim.example}, got {value!r}")
+        raise QuantityError(f"{field}: expected {_a(dim.name)} such as {dim.example}, got {value!r}")
     scale = dim.scale(unit)
     if scale is None:
         raise QuantityError(
@@ -74,7 +86,7 @@ def parse_quantity(value, dim: Dimension, field: str, default_unit: str) -> floa
     return number * scale
 
 
-def parse_series(items, dim: Dimension, field: str, default_unit: str) -> list[tuple]:
+def parse_series(items, dim: Dimension, field: str, default_unit: str | None) -> list[tuple]:
     """A FlexMeasures time series: ``[{"start", "end" | "duration", "value"}, ...]``.
 
     Returns ``(start, end, value)`` tuples with timezone-aware timestamps; ``end`` equals

@@ -36,7 +36,7 @@ def test_parse_quantity_units(value, dim, default, expected):
 
 @pytest.mark.parametrize(("value", "dim", "message"), [
     ("25 kWh", POWER, "unit 'kWh' is not a power unit; write e.g. '25 kW'"),
-    ("lots", ENERGY, "expected a energy such as '12.1 kWh'"),
+    ("lots", ENERGY, "expected an energy such as '12.1 kWh'"),
     ("0.29 XYZ/kWh", PRICE, "not a price unit"),
     (True, FRACTION_DIM, "expected a fraction"),
 ])
