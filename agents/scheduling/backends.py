@@ -101,8 +101,9 @@ def diagnose(req: ScheduleRequest, status: str) -> str:
     lines = [f"{head}; relaxed, it breaches:"]
     for b in result.breaches[:10]:
         unit = "kWh" if "breach_kwh" in b else "kW"
+        value, limit = b["value_" + unit.lower()], b["limit_" + unit.lower()]
         lines.append(f"  {b['constraint']} of {b['device']} at {b['time']}: "
-                     f"{b['value_' + unit]:.3f} {unit} against {b['limit_' + unit]:.3f} {unit}")
+                     f"{value:.3f} {unit} against {limit:.3f} {unit}")
     if len(result.breaches) > 10:
         lines.append(f"  ... and {len(result.breaches) - 10} more")
     return "\n".join(lines)

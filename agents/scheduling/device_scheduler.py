@@ -45,6 +45,7 @@ import numpy as np
 from agents.scheduling.lp import INF, LinearProgram
 
 TOL = 1e-9
+COST_SCALE = 1000.0
 
 
 @dataclass
@@ -127,6 +128,10 @@ def schedule_devices(devices: list[Device], n_steps: int,
     """Optimal device flows for the model in the module docstring."""
     n_dev, n = len(devices), n_steps
     lp = LinearProgram()
+    # FlexMeasures works in MW and EUR/MWh, so its cost coefficients are 1000x ours (kW,
+    # EUR/kWh) for the same EUR: scaled alike, tiny tie-breaking prices (prefer-charging-
+    # sooner) stay above the solver's tolerances as they do in FlexMeasures
+    lp.cost_scale = COST_SCALE
     bounds = [_device_bounds(d, n) for d in devices]
     dmin = np.array([b[0] for b in bounds]).reshape(n_dev, n)
     dmax = np.array([b[1] for b in bounds]).reshape(n_dev, n)

@@ -65,6 +65,7 @@ class LinearProgram:
         self.n_vars = 0
         self.n_rows = 0
         self.offset = 0.0
+        self.cost_scale = 1.0  # costs are multiplied by this for the solver only
 
     def add_vars(self, shape, lb=0.0, ub=INF, cost=0.0, integer: bool = False) -> np.ndarray:
         """A block of variables; returns their indices with the given shape."""
@@ -103,12 +104,12 @@ class LinearProgram:
               mip_rel_gap: float = 1e-9) -> Solution:
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = self.n_vars, self.n_rows
-        lp.col_cost_ = np.concatenate(self._cost) if self._cost else np.zeros(0)
+        lp.col_cost_ = (np.concatenate(self._cost) if self._cost else np.zeros(0)) * self.cost_scale
         lp.col_lower_ = np.concatenate(self._lb) if self._lb else np.zeros(0)
         lp.col_upper_ = np.concatenate(self._ub) if self._ub else np.zeros(0)
         lp.row_lower_ = np.concatenate(self._row_lb) if self._row_lb else np.zeros(0)
         lp.row_upper_ = np.concatenate(self._row_ub) if self._row_ub else np.zeros(0)
-        lp.offset_ = self.offset
+        lp.offset_ = self.offset * self.cost_scale
         matrix = sp.csc_matrix(
             (np.concatenate(self._v) if self._v else np.zeros(0),
              (np.concatenate(self._r) if self._r else np.zeros(0, int),
@@ -136,4 +137,5 @@ class LinearProgram:
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolveError(h.modelStatusToString(status))
         x = np.asarray(h.getSolution().col_value)
-        return Solution(x, h.getInfo().objective_function_value, h.modelStatusToString(status), mip)
+        objective = h.getInfo().objective_function_value / self.cost_scale
+        return Solution(x, objective, h.modelStatusToString(status), mip)
