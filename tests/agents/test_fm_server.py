@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,8 @@ import pytest
 
 from agents.scheduling.fm_server import ServerConfig, ServerError, schedule_on_server
 from tests.agents.fm_server_fixture import running_flexmeasures
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytest.importorskip("flexmeasures")
 pytest.importorskip("flexmeasures_client")
@@ -166,3 +170,36 @@ def stored(server, sensor_name: str) -> list[float]:
             await client.close()
 
     return asyncio.run(fetch())
+
+
+def _renamed(body: dict, prefix: str) -> dict:
+    """The same request with device names of its own (sensors are made per name)."""
+    body = json.loads(json.dumps(body))
+    for entry in body["flex-model"]:
+        entry["device"] = f"{prefix} {entry['device']}"
+    return body
+
+
+@pytest.mark.parametrize("case", ["example", "random-3", "random-7", "random-12"])
+def test_server_and_builtin_reach_the_same_cost(server, case):
+    """FlexMeasures' own StorageScheduler (on the server) against the twin's reading of
+    the same request: both schedules, costed alike, cost the same."""
+    from agents.scheduling.backends import solve
+    from agents.scheduling.flex_model import parse_request
+    from tests.agents.fm_requests import random_request
+
+    if case == "example":
+        body = json.loads((ROOT / "examples" / "schedule_request.json").read_text())
+    else:
+        body = random_request(int(case.split("-")[1]), n=16)
+    req = parse_request({**_renamed(body, case), "asset": server.asset_id})
+    ours = solve(req, "builtin")
+    theirs = solve(req, "server", server=server.config())
+    assert theirs.power_kw.shape == ours.power_kw.shape
+    scale = max(1.0, abs(ours.costs["total_eur"]))
+    for kind in ("energy_eur", "peak_eur", "preference_eur"):
+        assert abs(theirs.costs[kind] - ours.costs[kind]) <= 1e-6 * scale, (theirs.costs,
+                                                                            ours.costs)
+    # the server stores schedules rounded (to 1e-6 MW), so a schedule that sits exactly on
+    # a site limit priced at 10000 EUR/kW can come back a hair over it
+    assert abs(theirs.costs["breach_eur"] - ours.costs["breach_eur"]) <= 1e-2
