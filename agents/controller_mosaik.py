@@ -56,6 +56,7 @@ def make_strategy(scenario: Scenario, batteries: list, chargers: list) -> Strate
         replan_on_arrival=s.replan_on_arrival,
         run_steps=scenario.n_steps,
         site_capacity_kw=scenario.grid.trafo_sn_kva,
+        backend=s.backend,
     )
 
 

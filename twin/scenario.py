@@ -344,7 +344,9 @@ class FlexMeasuresScheduling(Strict):
     """FlexMeasures' storage scheduling (its device_scheduler model, built-in HiGHS backend)."""
 
     strategy: Literal["flexmeasures"]
-    backend: Literal["builtin"] = Field("builtin", description="Scheduler implementation")
+    backend: Literal["builtin", "flexmeasures"] = Field(
+        "builtin", description="builtin: HiGHS directly; flexmeasures: FlexMeasures' own "
+        "device_scheduler in process (the flexmeasures extra)")
     horizon: str = Field("PT24H", description="Planning horizon, ISO 8601")
     replan_every: str = Field("PT1H", description="Re-planning cadence, ISO 8601")
     replan_on_arrival: bool = Field(True, description="Also re-plan when an EV plugs in")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from agents.scheduling.device_scheduler import schedule_devices
+from agents.scheduling.device_scheduler import Device, schedule_devices
 from agents.scheduling.evaluate import cost_summary, find_breaches, simulate_stock
 from agents.scheduling.flex_model import ScheduleRequest
 from agents.scheduling.lp import SolveError
@@ -111,24 +111,41 @@ def diagnose(req: ScheduleRequest, status: str) -> str:
 
 def solve_with_flexmeasures(problem: Problem) -> tuple[np.ndarray, float]:
     """FlexMeasures' device_scheduler on the same problem (needs the flexmeasures extra)."""
+    req = problem.request
+    power, cost = flexmeasures_device_scheduler(
+        problem.devices, problem.n, [(c.name, c.commitment) for c in problem.commitments],
+        problem.ems_min, problem.ems_max, req.start, req.resolution)
+    return power[:problem.n_flexible], cost
+
+
+def flexmeasures_device_scheduler(devices: list[Device], n: int, commitments: list,
+                                  ems_min=None, ems_max=None,
+                                  start: pd.Timestamp | None = None,
+                                  resolution: pd.Timedelta | None = None,
+                                  ) -> tuple[np.ndarray, float]:
+    """Run FlexMeasures' own device_scheduler on builtin inputs: devices, ``(name,
+    Commitment)`` pairs and site bounds; returns every device's power and the cost."""
     try:
         from flask import Flask
         from flexmeasures.data.models.planning.linear_optimization import device_scheduler
     except ImportError:
         raise ValueError("backend flexmeasures: FlexMeasures is not installed; "
                          "pip install -e \".[flexmeasures]\"") from None
-    frames, ems, commitments, stocks = to_flexmeasures(problem)
+    idx = pd.date_range(pd.Timestamp("2026-01-01", tz="UTC") if start is None else start,
+                        periods=n, freq=pd.Timedelta("15min") if resolution is None else resolution)
+    frames, ems, fm_commitments, stocks = to_flexmeasures(devices, commitments, ems_min,
+                                                          ems_max, idx)
     app = Flask("cariflex-schedule")
-    app.config.update(FLEXMEASURES_LP_SOLVER="highspy", LOGGING_LEVEL="WARNING")
+    # LOGGING_LEVEL INFO is what makes FlexMeasures switch its HiGHS log off
+    app.config.update(FLEXMEASURES_LP_SOLVER="highspy", LOGGING_LEVEL="INFO")
     with app.app_context(), _stdout_to_stderr():  # its solver log must not mix with results
-        planned, cost, results, _ = device_scheduler(frames, ems, commitments=commitments,
+        planned, cost, results, _ = device_scheduler(frames, ems, commitments=fm_commitments,
                                                      initial_stock=stocks)
     status = str(results.solver.termination_condition)
     if status != "optimal":
         raise SolveError(status)
-    power = np.vstack([np.asarray(planned[d], dtype=float)
-                       for d in range(problem.n_flexible)])
-    return power, float(cost)
+    return np.vstack([np.asarray(planned[d], dtype=float) for d in range(len(devices))]), \
+        float(cost)
 
 
 @contextlib.contextmanager
@@ -149,14 +166,15 @@ COLUMNS = ["equals", "max", "min", "efficiency", "derivative equals", "derivativ
            "stock delta"]
 
 
-def to_flexmeasures(problem: Problem):
-    """The problem as FlexMeasures' device_scheduler arguments (frames, EMS, commitments)."""
+def to_flexmeasures(devices: list[Device], commitments: list, ems_min, ems_max,
+                    idx: pd.DatetimeIndex):
+    """Builtin inputs as FlexMeasures' device_scheduler arguments (frames, EMS,
+    commitments, initial stocks)."""
     from flexmeasures.data.models.planning import FlowCommitment, StockCommitment
 
-    n = problem.n
-    idx = pd.date_range(problem.request.start, periods=n, freq=problem.request.resolution)
+    n = len(idx)
     frames, stocks = [], []
-    for d in problem.devices:
+    for d in devices:
         f = pd.DataFrame(np.nan, index=idx, columns=COLUMNS)
         f["derivative min"], f["derivative max"] = d.derivative_min, d.derivative_max
         for col, v in (("derivative equals", d.derivative_equals), ("min", d.stock_min),
@@ -170,10 +188,10 @@ def to_flexmeasures(problem: Problem):
         frames.append(f)
         stocks.append(d.initial_stock)
     ems = pd.DataFrame(np.nan, index=idx, columns=COLUMNS)
-    ems["derivative min"], ems["derivative max"] = problem.ems_min, problem.ems_max
-    commitments = []
-    for named in problem.commitments:
-        c = named.commitment
+    ems["derivative min"] = np.nan if ems_min is None else ems_min
+    ems["derivative max"] = np.nan if ems_max is None else ems_max
+    out = []
+    for name, c in commitments:
         cls = FlowCommitment if c.kind == "flow" else StockCommitment
         if c.devices is not None and len(c.devices) != 1:
             raise NotImplementedError("commitments on a subset of devices")
@@ -181,13 +199,13 @@ def to_flexmeasures(problem: Problem):
         def series(v, default=0.0):
             return pd.Series(default if v is None else np.broadcast_to(v, (n,)), index=idx)
 
-        commitments.append(cls(
-            name=named.name, quantity=series(c.quantity),
+        out.append(cls(
+            name=name, quantity=series(c.quantity),
             upwards_deviation_price=series(c.up_price),
             downwards_deviation_price=series(c.down_price), index=idx,
             _type="each" if c.each else "any",  # device None: the whole site (EMS level)
             device=None if c.devices is None else pd.Series(c.devices[0], index=idx)))
-    return frames, ems, commitments, stocks
+    return frames, ems, out, stocks
 
 
 def _solve_on_server(req: ScheduleRequest, server) -> np.ndarray:

@@ -82,6 +82,7 @@ class SchedulingStrategy:
     run_steps: int | None = None  # steps in the run: stored energy is valued at its end
     site_capacity_kw: float | None = None  # soft, as FlexMeasures' site capacities
     site_breach_price_eur_per_kw: float = 10000.0  # FlexMeasures' default when relaxing
+    backend: str = "builtin"  # or "flexmeasures": FlexMeasures' own device_scheduler
     plan: np.ndarray | None = field(default=None, init=False)  # (devices, steps)
     plan_start: int = field(default=0, init=False)
     plans_made: int = field(default=0, init=False)
@@ -144,6 +145,11 @@ class SchedulingStrategy:
                                               each=each))
                 commitments.append(Commitment(quantity=-self.site_capacity_kw,
                                               down_price=-breach, each=each))
+        if self.backend == "flexmeasures":
+            from agents.scheduling.backends import flexmeasures_device_scheduler
+
+            named = [(f"commitment {i}", c) for i, c in enumerate(commitments)]
+            return flexmeasures_device_scheduler(devices, n, named)[0][:-1]
         return schedule_devices(devices, n, commitments=commitments).power[:-1]
 
     def _terminal_values(self, state: SiteState, n: int, step_h: float,

@@ -93,3 +93,20 @@ def test_flexmeasures_strategy_beats_rule_based_on_the_baseline_day(tmp_path):
     assert k_fm["power_flow_nonconverged_steps"] == 0
     soc = read_timeseries(planned.run_dir).filter(like="battery_").filter(like="soc_percent")
     assert soc.to_numpy().min() >= 5.0 - 1e-3 and soc.to_numpy().max() <= 95.0 + 1e-9
+
+
+@pytest.mark.flexmeasures
+@pytest.mark.slow
+def test_flexmeasures_backend_in_the_loop(tmp_path):
+    """The same strategy with FlexMeasures' own device_scheduler as its solver: the run
+    completes and, equal optima aside, costs what the builtin backend's run costs."""
+    pytest.importorskip("flexmeasures")
+    runs = {}
+    for backend in ("builtin", "flexmeasures"):
+        scenario = load_scenario(BASELINE, ["scheduling.strategy=flexmeasures", "duration=PT6H",
+                                            f"scheduling.backend={backend}"])
+        runs[backend] = run_scenario(scenario, quiet=True, root=tmp_path / backend)
+        assert runs[backend].status == "completed", runs[backend].error
+    k_b, k_fm = runs["builtin"].kpis, runs["flexmeasures"].kpis
+    assert k_fm["cost_eur"] == pytest.approx(k_b["cost_eur"], rel=0.02)
+    assert k_fm["energy_balance_residual_max_kwh"] < 1e-6
