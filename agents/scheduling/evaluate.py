@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.scheduling.device_scheduler import _any_groups, _arr, loss_coefficients
-from agents.scheduling.storage_problem import Problem
+from agents.scheduling.storage_problem import Problem, _Sampler
 
 TOL_KWH = 1e-6
 
@@ -100,8 +100,6 @@ def find_breaches(problem: Problem, power_kw: np.ndarray,
                   soc_kwh: np.ndarray) -> list[dict]:
     """Every step at which a SoC limit, target or site capacity is not met."""
     req, ctx = problem.request, problem.request.context
-    from agents.scheduling.storage_problem import _Sampler  # noqa: PLC0415
-
     s = _Sampler(req)
     ticks = s.ticks
     out = []

@@ -9,11 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from agents.scheduling import backends
 from agents.scheduling.device_scheduler import Commitment, Device
-
-COLUMNS = ["equals", "max", "min", "efficiency", "derivative equals", "derivative max",
-           "derivative min", "derivative down efficiency", "derivative up efficiency",
-           "stock delta"]
 
 
 def random_problem(seed: int, n: int = 24, n_batteries: int | None = None,
@@ -60,31 +57,7 @@ def random_problem(seed: int, n: int = 24, n_batteries: int | None = None,
 
 def to_flexmeasures(problem: dict):
     """The same problem as FlexMeasures' device_scheduler arguments."""
-    from flexmeasures.data.models.planning import FlowCommitment
-
-    n = problem["n"]
-    idx = pd.date_range("2026-06-01", periods=n, freq="15min", tz="UTC")
-    frames, stocks = [], []
-    for d in problem["devices"]:
-        f = pd.DataFrame(np.nan, index=idx, columns=COLUMNS)
-        f["derivative min"], f["derivative max"] = d.derivative_min, d.derivative_max
-        if d.derivative_equals is not None:
-            f["derivative equals"] = d.derivative_equals
-        for col, v in (("min", d.stock_min), ("max", d.stock_max), ("equals", d.stock_equals)):
-            if v is not None:
-                f[col] = v
-        f["derivative up efficiency"] = d.up_efficiency
-        f["derivative down efficiency"] = d.down_efficiency
-        f["efficiency"] = d.storage_efficiency
-        f["stock delta"] = d.stock_delta
-        frames.append(f)
-        stocks.append(d.initial_stock)
-    ems = pd.DataFrame(np.nan, index=idx, columns=COLUMNS)
-    ems["derivative min"], ems["derivative max"] = problem["ems_min"], problem["ems_max"]
-    commitments = [
-        FlowCommitment(name=f"c{k}", quantity=pd.Series(c.quantity, index=idx),
-                       upwards_deviation_price=pd.Series(c.up_price, index=idx),
-                       downwards_deviation_price=pd.Series(c.down_price, index=idx), index=idx)
-        for k, c in enumerate(problem["commitments"])
-    ]
-    return frames, ems, commitments, stocks
+    idx = pd.date_range("2026-06-01", periods=problem["n"], freq="15min", tz="UTC")
+    named = [(f"c{k}", c) for k, c in enumerate(problem["commitments"])]
+    return backends.to_flexmeasures(problem["devices"], named, problem["ems_min"],
+                                    problem["ems_max"], idx)
