@@ -18,14 +18,14 @@ import dataclasses
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from agents.scheduling.device_scheduler import Device, schedule_devices
 from agents.scheduling.evaluate import cost_summary, find_breaches, simulate_stock
-from agents.scheduling.flex_model import ScheduleRequest
+from agents.scheduling.flex_model import RequestError, ScheduleRequest
 from agents.scheduling.lp import SolveError
 from agents.scheduling.storage_problem import Problem, build_problem
 
@@ -47,7 +47,6 @@ class ScheduleResult:
     breaches: list[dict]
     solve_s: float
     objective_eur: float | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def solve(req: ScheduleRequest, backend: str = "builtin", server=None) -> ScheduleResult:
@@ -211,10 +210,10 @@ def to_flexmeasures(devices: list[Device], commitments: list, ems_min, ems_max,
 def _solve_on_server(req: ScheduleRequest, server) -> np.ndarray:
     from agents.scheduling.fm_server import ServerConfig, schedule_on_server
 
-    config = server or ServerConfig.from_env()
     if req.asset is None:
-        raise ValueError("asset: the server backend needs the asset to trigger the schedule "
-                         "on (\"asset\": id in the request, or --asset)")
+        raise RequestError("asset: the server backend needs the asset to trigger the schedule "
+                           "on (\"asset\": id in the request, or --asset)")
+    config = server or ServerConfig.from_env()
     body = dict(req.raw)
     body.pop("asset", None)
     body.pop("id", None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.scheduling.device_scheduler import _any_groups, _arr, loss_coefficients
-from agents.scheduling.storage_problem import Problem, _Sampler
+from agents.scheduling.storage_problem import Problem
 
 TOL_KWH = 1e-6
 
@@ -99,37 +99,26 @@ def cost_summary(problem: Problem, power_kw: np.ndarray) -> dict[str, float]:
 def find_breaches(problem: Problem, power_kw: np.ndarray,
                   soc_kwh: np.ndarray) -> list[dict]:
     """Every step at which a SoC limit, target or site capacity is not met."""
-    req, ctx = problem.request, problem.request.context
-    s = _Sampler(req)
-    ticks = s.ticks
+    req = problem.request
+    ticks = req.index + req.resolution  # SoC values hold at the end of each step
+    signs = {"soc-minima": -1, "soc-maxima": 1, "soc-targets": 0}
     out = []
-    for d, m in enumerate(req.devices):
-        if problem.soc_at_start_kwh[d] is None:
-            continue
+    for d, limits in problem.soc_limits.items():
         soc = soc_kwh[d]
-        checks = [("soc-minima", s.ticks_values(m.soc_minima, "max"), -1),
-                  ("soc-maxima", s.ticks_values(m.soc_maxima, "min"), 1),
-                  ("soc-targets", s.ticks_values(m.soc_targets, "first"), 0)]
-        for name, limit, sign in checks:
-            if limit is None:
-                continue
-            diff = soc - limit
+        for name, limit in limits.items():
+            diff, sign = soc - limit, signs[name]
             bad = ~np.isnan(limit) & ((diff * sign > TOL_KWH) if sign else
                                       (np.abs(diff) > TOL_KWH))
             for j in np.flatnonzero(bad):
-                out.append({"device": m.name, "constraint": name,
+                out.append({"device": req.devices[d].name, "constraint": name,
                             "time": ticks[j].isoformat(), "limit_kwh": float(limit[j]),
                             "value_kwh": float(soc[j]), "breach_kwh": float(diff[j])})
     net = all_power(problem, power_kw).sum(axis=0)
-    for name, cap, sign in (
-        ("site-consumption-capacity", np.fmin(s.steps(ctx.site_consumption_capacity_kw),
-                                              s.steps(ctx.site_power_capacity_kw)), 1),
-        ("site-production-capacity", np.fmin(s.steps(ctx.site_production_capacity_kw),
-                                             s.steps(ctx.site_power_capacity_kw)), -1),
-    ):
+    for name, cap in problem.site_limits_kw.items():
+        sign = 1 if name == "site-consumption-capacity" else -1
         excess = sign * net - cap
         for j in np.flatnonzero(~np.isnan(cap) & (excess > TOL_KWH)):
             out.append({"device": "site", "constraint": name,
-                        "time": s.starts[j].isoformat(), "limit_kw": float(cap[j]),
+                        "time": req.index[j].isoformat(), "limit_kw": float(cap[j]),
                         "value_kw": float(sign * net[j]), "breach_kw": float(excess[j])})
     return out

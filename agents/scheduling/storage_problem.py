@@ -80,7 +80,10 @@ class Problem:
     commitments: list[NamedCommitment]
     soc_at_start_kwh: list[float | None]
     steps_per_hour: float
-    hard: dict = field(default_factory=dict)  # device index -> hard SoC bounds [kWh]
+    # the SoC constraints as asked, soft or hard: device index -> {"soc-minima": kWh at the
+    # end of each step (NaN: none), ...}; and the site's consumption/production limits [kW]
+    soc_limits: dict = field(default_factory=dict)
+    site_limits_kw: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -180,7 +183,7 @@ def build_problem(req: ScheduleRequest) -> Problem:
                 devices=None if device is None else [device], each=each),
                 f"{'all' if each else 'any'} {name}", "breach"))
 
-    devices, socs, hard = [], [], {}
+    devices, socs, soc_limits = [], [], {}
     for d, m in enumerate(req.devices):
         dev, s0 = _device(m, d, s, k, soft, dev_cons_bp, dev_prod_bp)
         socs.append(s0)
@@ -188,6 +191,8 @@ def build_problem(req: ScheduleRequest) -> Problem:
             minima = s.ticks_values(m.soc_minima, "max")
             maxima = s.ticks_values(m.soc_maxima, "min")
             targets = s.ticks_values(m.soc_targets, "first")
+            soc_limits[d] = {name: v for name, v in (("soc-minima", minima), ("soc-maxima", maxima),
+                                                     ("soc-targets", targets)) if v is not None}
             where = f"flex-model[{d}] ({m.name})"
             if soc_min_bp is not None and minima is not None:
                 bp = s.steps(soc_min_bp, fill_sides=True)
@@ -205,7 +210,6 @@ def build_problem(req: ScheduleRequest) -> Problem:
             lo, hi, eq = _storage_bounds(m, s0, minima, maxima, targets, n)
             dev.stock_min, dev.stock_max = lo * k, hi * k
             dev.stock_equals = None if eq is None else eq * k
-            hard[d] = (lo + s0, hi + s0, None if eq is None else eq + s0)
             if m.prefer_charging_sooner and m.soc_max_kwh is not None:
                 commitments.append(NamedCommitment(Commitment(
                     (m.soc_max_kwh - s0) * k, 0.0, -_tiny_slope(up_price, m), kind="stock",
@@ -245,7 +249,8 @@ def build_problem(req: ScheduleRequest) -> Problem:
     else:
         ems_min = -site_g
     commitments = [c for c in commitments if not np.isnan(_quantity(c, n)).all()]
-    return Problem(req, devices, n_flex, ems_min, ems_max, commitments, socs, k, hard)
+    return Problem(req, devices, n_flex, ems_min, ems_max, commitments, socs, k, soc_limits,
+                   {"site-consumption-capacity": site_c, "site-production-capacity": site_g})
 
 
 def _quantity(c: NamedCommitment, n: int) -> np.ndarray:
