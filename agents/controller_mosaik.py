@@ -9,11 +9,13 @@ output: ``p_set_kw`` for the step). Which strategy runs comes from ``scheduling`
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from mosaik_api_v3.types import Meta
 
 from agents.forecasts import oracle_forecast, persistence_forecast
 from agents.rule_based import RuleBasedStrategy
-from agents.scheduling.strategy import SchedulingStrategy, battery_specs
+from agents.scheduling.live_request import SiteModel
+from agents.scheduling.strategy import SchedulingStrategy
 from agents.strategy import SiteState, Strategy
 from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import PLUGGED_EV_ATTRS
@@ -39,24 +41,38 @@ META: Meta = meta(
 
 
 def make_strategy(scenario: Scenario, batteries: list, chargers: list) -> Strategy:
-    """The scenario's strategy for these battery and charger specs."""
+    """The scenario's strategy for these battery and charger assets (``loading.Asset``)."""
     s = scenario.scheduling
     if s.strategy == "rule_based":
         return RuleBasedStrategy(s.evening_start, s.evening_end, s.ev_full_power)
     step_s = scenario.step_s
     forecast = oracle_forecast if s.forecast == "oracle" else persistence_forecast
+    run_end = pd.Timestamp(scenario.start) + pd.Timedelta(seconds=scenario.duration_s)
+    site = SiteModel(
+        battery_ids=[a.id for a in batteries], batteries=[a.spec for a in batteries],
+        charger_ids=[a.id for a in chargers],
+        charger_p_max_kw=np.array([a.spec.p_max_kw for a in chargers], dtype=float),
+        charger_v2g=np.array([a.spec.v2g for a in chargers], dtype=bool),
+        step_s=step_s, site_capacity_kw=scenario.grid.trafo_sn_kva,
+        run_end=run_end.tz_convert(scenario.site.timezone),
+        flex_model=s.flex_model, flex_context=s.flex_context,
+    )
+    server = None
+    if s.backend == "server":
+        from agents.scheduling.fm_server import ServerConfig
+
+        server = ServerConfig.from_env()
+    day_ahead = None
+    if s.day_ahead_at is not None:
+        t = s.day_ahead_at
+        day_ahead = (t.hour * 3600 + t.minute * 60 + t.second) // step_s
     return SchedulingStrategy(
-        forecast=forecast(scenario),
-        batteries=battery_specs(batteries, step_s),
-        charger_rated_p_kw=np.array([c.p_max_kw for c in chargers], dtype=float),
-        charger_v2g=np.array([c.v2g for c in chargers], dtype=bool),
-        step_s=step_s,
+        site=site, forecast=forecast(scenario),
         horizon_steps=parse_duration_s(s.horizon) // step_s,
-        replan_steps=max(1, parse_duration_s(s.replan_every) // step_s),
-        replan_on_arrival=s.replan_on_arrival,
-        run_steps=scenario.n_steps,
-        site_capacity_kw=scenario.grid.trafo_sn_kva,
-        backend=s.backend,
+        replan_steps=None if s.replan_every is None
+        else max(1, parse_duration_s(s.replan_every) // step_s),
+        day_ahead_step=day_ahead, replan_on_arrival=s.replan_on_arrival,
+        backend=s.backend, server=server, asset=s.server_asset,
     )
 
 
@@ -68,10 +84,8 @@ class ControllerSim(ArraySimulator):
 
     def setup(self):
         sc = self.scenario
-        self.strategy = make_strategy(
-            sc, [a.spec for a in self.assets.get("BatteryCtl", [])],
-            [a.spec for a in self.assets.get("ChargerCtl", [])],
-        )
+        self.strategy = make_strategy(sc, self.assets.get("BatteryCtl", []),
+                                      self.assets.get("ChargerCtl", []))
         times = scenario_inputs.step_starts(sc)
         self.times = times.to_pydatetime()
         self.price = scenario_inputs.import_price_eur_per_kwh(times, sc.tariff)

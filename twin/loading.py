@@ -255,10 +255,29 @@ def validate(data: Any, source: str = "scenario") -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(source, problems_from(exc)) from None
     try:
-        resolve_assets(scenario)
+        assets = resolve_assets(scenario)
     except ScenarioError as exc:
         raise ScenarioError(source, exc.problems) from None
+    problems = _override_problems(scenario, assets)
+    if problems:
+        raise ScenarioError(source, problems)
     return scenario
+
+
+def _override_problems(scenario: Scenario, assets: dict[str, list[Asset]]) -> list:
+    """Flex-model overrides must name a scheduled asset or kind."""
+    keys = getattr(scenario.scheduling, "flex_model", {})
+    allowed = ["battery", "ev_charger"] + [a.id for k in ("battery", "ev_charger")
+                                           for a in assets[k]]
+    problems = []
+    for key in keys:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append((f"scheduling.flex_model.{key}",
+                             f"no battery or EV charger {key!r}; {hint}use a battery or "
+                             "charger id, or 'battery' / 'ev_charger' for all of a kind"))
+    return problems
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:

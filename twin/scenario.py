@@ -341,26 +341,53 @@ class RuleBased(Strict):
 
 
 class FlexMeasuresScheduling(Strict):
-    """FlexMeasures' storage scheduling (its device_scheduler model, built-in HiGHS backend)."""
+    """FlexMeasures' storage scheduling of batteries and EV chargers (see the README)."""
 
     strategy: Literal["flexmeasures"]
-    backend: Literal["builtin", "flexmeasures"] = Field(
+    backend: Literal["builtin", "flexmeasures", "server"] = Field(
         "builtin", description="builtin: HiGHS directly; flexmeasures: FlexMeasures' own "
-        "device_scheduler in process (the flexmeasures extra)")
-    horizon: str = Field("PT24H", description="Planning horizon, ISO 8601")
-    replan_every: str = Field("PT1H", description="Re-planning cadence, ISO 8601")
+        "device_scheduler in process (the flexmeasures extra); server: a FlexMeasures "
+        "server (FLEXMEASURES_URL, FLEXMEASURES_EMAIL, FLEXMEASURES_PASSWORD)")
+    server_asset: int | None = Field(
+        None, description="The server's asset id (backend: server); the twin adds a sensor "
+        "per device under it")
+    horizon: str = Field("PT24H", description="Planning horizon of intraday plans, ISO 8601")
+    replan_every: str | None = Field(
+        "PT1H", description="Intraday re-planning cadence, ISO 8601 (null: none)")
+    day_ahead_at: dt.time | None = Field(
+        None, description="Local time of a day-ahead plan until the end of the next day "
+        "(null: none)")
     replan_on_arrival: bool = Field(True, description="Also re-plan when an EV plugs in")
     forecast: Literal["persistence", "oracle"] = Field(
         "persistence",
         description="persistence: clear-sky PV x a persisted clear-sky index relaxing to "
         "its mean, households of the day before; oracle: the simulated future exactly",
     )
+    flex_model: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Flex-model overrides by asset id or kind (battery, ev_charger): "
+        "FlexMeasures fields and forms, e.g. {battery_00: {soc-min: 20 kWh}}")
+    flex_context: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Flex-context overrides: FlexMeasures fields and forms, e.g. "
+        "{site-peak-consumption-price: 20 EUR/kW}")
 
     @field_validator("horizon", "replan_every")
     @classmethod
-    def _iso(cls, v: str) -> str:
-        parse_duration_s(v)
+    def _iso(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration_s(v)
         return v
+
+    @model_validator(mode="after")
+    def _overrides(self) -> FlexMeasuresScheduling:
+        from agents.scheduling.live_request import check_overrides
+
+        check_overrides(self.flex_model, self.flex_context)
+        if self.backend == "server" and self.server_asset is None:
+            raise ValueError("server_asset: the server backend needs the FlexMeasures asset "
+                             "id to schedule under, e.g. server_asset: 1")
+        return self
 
 
 class Outputs(Strict):

@@ -29,3 +29,14 @@ def parse_duration_s(text: str) -> int:
     if seconds <= 0 or seconds != int(seconds):
         raise ValueError(f"duration {text!r} must be a positive whole number of seconds")
     return int(seconds)
+
+
+def iso_duration(seconds: float) -> str:
+    """``PT15M``, ``PT24H``, ``P2DT6H``: a whole number of seconds as ISO 8601."""
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    time_part = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if v)
+    return "P" + (f"{days}D" if days else "") + (f"T{time_part}" if time_part else "") \
+        if seconds else "PT0S"

@@ -28,6 +28,7 @@ from agents.scheduling.evaluate import cost_summary, find_breaches, simulate_sto
 from agents.scheduling.flex_model import RequestError, ScheduleRequest
 from agents.scheduling.lp import SolveError
 from agents.scheduling.storage_problem import Problem, build_problem
+from twin.timeparse import iso_duration
 
 BACKENDS = ("builtin", "flexmeasures", "server")
 
@@ -228,21 +229,11 @@ def _solve_on_server(req: ScheduleRequest, server) -> np.ndarray:
     return power
 
 
-def iso_duration(td: pd.Timedelta) -> str:
-    """``PT15M``, ``PT24H``, ``P2DT6H``: ISO 8601 as FlexMeasures writes it."""
-    seconds = int(pd.Timedelta(td).total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    time_part = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if v)
-    return "P" + (f"{days}D" if days else "") + (f"T{time_part}" if time_part else "") \
-        if seconds else "PT0S"
-
 
 def to_response(result: ScheduleResult) -> dict:
     """Per device, FlexMeasures' GET schedule form; plus SoC, costs and breaches."""
     req = result.request
-    duration = iso_duration(req.end - req.start)
+    duration = iso_duration((req.end - req.start).total_seconds())
     start = req.start.isoformat()
 
     def block(values, unit):
@@ -253,7 +244,7 @@ def to_response(result: ScheduleResult) -> dict:
            if not np.isnan(result.soc_kwh[d]).all()}
     return {
         "backend": result.backend,
-        "start": start, "duration": duration, "resolution": iso_duration(req.resolution),
+        "start": start, "duration": duration, "resolution": iso_duration(req.resolution.total_seconds()),
         "schedules": {name: block(result.power_kw[d], "kW")
                       for d, name in enumerate(result.names)},
         "soc": soc,

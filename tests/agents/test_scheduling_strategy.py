@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from agents.scheduling.strategy import BatterySpecs, SchedulingStrategy
+from agents.scheduling.live_request import SiteModel
+from agents.scheduling.strategy import SchedulingStrategy
 from agents.strategy import SiteState
 from twin.loading import load_scenario
 from twin.results import read_timeseries
 from twin.runner import run_scenario
+from twin.scenario import BatterySpec
 
 BASELINE = "scenarios/martinique_baseline.yaml"
+
+
+T0 = pd.Timestamp("2026-06-01T00:00:00-04:00")
 
 
 def _state(step, e_kwh, ev_departure_s=np.nan):
     nan = np.array([np.nan])
     return SiteState(
-        time=None, dt_s=900.0, pv_p_kw=np.zeros(1), load_p_kw=np.zeros(1),
+        time=T0 + pd.Timedelta(minutes=15 * step), dt_s=900.0, pv_p_kw=np.zeros(1), load_p_kw=np.zeros(1),
         battery_p_min_kw=np.array([-10.0]), battery_p_max_kw=np.array([10.0]),
         battery_soc_percent=np.array([50.0]), charger_p_min_kw=np.zeros(1),
         charger_p_max_kw=np.array([7.0]), charger_rated_p_kw=np.array([7.0]),
@@ -32,17 +38,19 @@ def _state(step, e_kwh, ev_departure_s=np.nan):
     )
 
 
-def _strategy(price):
+def _strategy(price, **kw):
     n = len(price)
 
     def forecast(k, horizon):
         idx = np.arange(k, min(k + horizon, n))
         return np.full(len(idx), 2.0), price[idx], np.full(len(idx), 0.0)
 
-    specs = BatterySpecs(np.array([10.0]), np.array([10.0]), np.array([1.0]), np.array([1.0]),
-                         np.array([0.0]), np.array([20.0]), np.array([1.0]), np.array([10.0]))
-    return SchedulingStrategy(forecast, specs, np.array([7.0]), np.array([False]), 900.0,
-                              horizon_steps=8, replan_steps=4)
+    battery = BatterySpec(capacity_kwh=20.0, p_charge_max_kw=10.0, p_discharge_max_kw=10.0,
+                          eta_charge=1.0, eta_discharge=1.0, self_discharge_percent_per_day=0.0,
+                          soc_min_percent=0.0, soc_max_percent=100.0, soc_initial_percent=50.0)
+    site = SiteModel(["battery_00"], [battery], ["ev_charger_00"], np.array([7.0]),
+                     np.array([False]), 900, **kw.pop("site", {}))
+    return SchedulingStrategy(site, forecast, **{"horizon_steps": 8, "replan_steps": 4, **kw})
 
 
 def test_strategy_battery_covers_dear_steps_with_cheap_energy():
@@ -50,12 +58,34 @@ def test_strategy_battery_covers_dear_steps_with_cheap_energy():
     strategy = _strategy(price)
     out = strategy.decide(_state(0, 10.0))
     assert strategy.plans_made == 1
-    plan = strategy.plan[0]
-    # the battery covers the 2 kW site load while energy is dear; what it lacks at the
-    # plan's end is valued at the cheapest price, so cheap steps are a tie
-    np.testing.assert_allclose(plan[4:], -2.0, atol=1e-9)
-    assert plan.min() >= -2.0 - 1e-9  # it never exports
+    plan, energy = strategy.plan[0], strategy.plan_e_kwh[0]
+    # the battery covers the 2 kW site load while energy is dear, having bought the
+    # 2 kWh while it was cheap, and ends the plan with its initial 10 kWh (soc-minima)
+    np.testing.assert_allclose(plan[4:], -2.0, atol=1e-6)
+    assert plan[:4].sum() * 0.25 == pytest.approx(2.0, abs=1e-6)
+    assert energy[-1] == pytest.approx(10.0, abs=1e-6)
+    assert energy[3] == pytest.approx(12.0, abs=1e-6)
+    assert plan.min() >= -2.0 - 1e-6  # it never exports
     assert out.battery_p_kw[0] == pytest.approx(plan[0])
+    assert strategy.planned(0)[0][0] == pytest.approx(plan[0])
+    assert np.isnan(strategy.plan_e_kwh[1]).all()  # no EV plugged: no energy planned
+
+
+def test_strategy_day_ahead_plan_runs_to_the_end_of_the_next_day():
+    strategy = _strategy(np.full(400, 0.2), replan_steps=None, day_ahead_step=48,
+                         horizon_steps=8)
+    strategy.decide(_state(0, 10.0))
+    assert strategy.plan.shape[1] == 8
+    for k in range(1, 49):
+        strategy.decide(_state(k, 10.0))
+    # plans: the first (8 steps), each time one ran out (steps 8, 16, ..., 40), and
+    # the day-ahead plan at 12:00 (step 48), which covers until the next day's end
+    assert strategy.stats.reasons == {"start": 1, "plan ran out": 5, "day-ahead": 1}
+    assert strategy.plan_start == 48 and strategy.plan.shape[1] == 2 * 96 - 48
+    strategy.decide(_state(49, 10.0, ev_departure_s=3600.0 * 14))  # an EV plugs in
+    # an event plan keeps the day-ahead window, not the shorter horizon
+    assert strategy.stats.reasons["EV arrival"] == 1
+    assert strategy.plan.shape[1] == 2 * 96 - 49
 
 
 def test_strategy_replans_on_cadence_and_on_arrival():
@@ -85,7 +115,7 @@ def test_flexmeasures_strategy_beats_rule_based_on_the_baseline_day(tmp_path):
     assert rule.status == planned.status == "completed"
     k_rule, k_fm = rule.kpis, planned.kpis
     assert k_fm["cost_eur"] < k_rule["cost_eur"]
-    # ... without ending with less stored energy (the terminal value keeps it fair)
+    # ... without ending with less stored energy (soc-minima at each plan's end)
     assert k_fm["battery_stored_change_kwh"] >= k_rule["battery_stored_change_kwh"] - 1e-6
     assert k_fm["grid_peak_import_kw"] < 1.1 * 250.0  # the soft site capacity holds
     assert k_fm["ev_unmet_at_departure_kwh"] == pytest.approx(0.0, abs=1e-6)
