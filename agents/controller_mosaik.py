@@ -23,18 +23,20 @@ from twin import inputs as scenario_inputs
 from twin.scenario import Scenario
 from twin.timeparse import parse_duration_s
 
+# the plan in force: planned power [kW] and stored energy at the step's end [kWh]
+PLAN_ATTRS = ["p_plan_kw", "e_plan_kwh"]
 META: Meta = meta(
     "Site", ["pv_p_kw", "load_p_kw", "inflexible_forecast_kw"],
     extra={
         "BatteryCtl": {
             "public": True, "params": ["ids"], "trigger": [],
             "attrs": ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh",
-                      "p_set_kw"],
+                      "p_set_kw", *PLAN_ATTRS],
         },
         "ChargerCtl": {
             "public": True, "params": ["ids"], "trigger": [],
             "attrs": ["p_charge_avail_kw", "p_discharge_avail_kw", "p_set_kw",
-                      *PLUGGED_EV_ATTRS],
+                      *PLUGGED_EV_ATTRS, *PLAN_ATTRS],
         },
     },
 )
@@ -120,10 +122,19 @@ class ControllerSim(ArraySimulator):
         )
         out = self.strategy.decide(state)
         self.setpoints = {"BatteryCtl": out.battery_p_kw, "ChargerCtl": out.charger_p_kw}
+        n_bat = len(out.battery_p_kw)
+        if hasattr(self.strategy, "planned"):
+            p, e = self.strategy.planned(k)
+            self.plan = {"BatteryCtl": (p[:n_bat], e[:n_bat]),
+                         "ChargerCtl": (p[n_bat:], e[n_bat:])}
         expected = getattr(self.strategy, "inflexible_forecast_kw", None)
         self.site_forecast_kw = expected(k) if expected else float("nan")
 
     def outputs(self, model, attr):
         if model == "Site":
             return [self.site_forecast_kw]
+        if attr in PLAN_ATTRS:
+            plan = getattr(self, "plan", None)
+            n = len(self.setpoints[model])
+            return plan[model][PLAN_ATTRS.index(attr)] if plan else np.full(n, np.nan)
         return self.setpoints[model]

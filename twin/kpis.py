@@ -65,6 +65,20 @@ def _forecast_errors(ts: pd.DataFrame, p: pd.DataFrame) -> dict:
             "forecast_bias_kw": float(error.mean())}
 
 
+def _plan_tracking(ts: pd.DataFrame, ids: dict) -> dict:
+    """How closely the devices followed the plan in force (strategies with plans)."""
+    devices = [(d, "e_kwh") for d in ids["battery"]] + [(d, "ev_e_kwh") for d in ids["ev_charger"]]
+    if not devices or f"{devices[0][0]}.p_plan_kw" not in ts:
+        return {}
+    dp = np.concatenate([(ts[f"{d}.p_kw"].astype(float) - ts[f"{d}.p_plan_kw"].astype(float))
+                         .to_numpy() for d, _ in devices])
+    de = np.concatenate([(ts[f"{d}.{e}"].astype(float) - ts[f"{d}.e_plan_kwh"].astype(float))
+                         .to_numpy() for d, e in devices])
+    dp, de = dp[np.isfinite(dp)], de[np.isfinite(de)]
+    return {"plan_power_rmse_kw": float(np.sqrt(np.mean(dp ** 2))) if len(dp) else float("nan"),
+            "plan_energy_max_error_kwh": float(np.abs(de).max()) if len(de) else float("nan")}
+
+
 def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict:
     """All KPIs of a run as a flat dict of plain numbers."""
     dt_h = scenario.step_s / 3600.0
@@ -122,6 +136,7 @@ def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
         "power_flow_nonconverged_steps": int((~converged).sum()),
         "energy_balance_residual_max_kwh": float(p["residual"].abs().max() * dt_h),
         **_forecast_errors(ts, p),
+        **_plan_tracking(ts, ids),
         "cost_eur": float((imp * price).sum() * dt_h
                           - exp.sum() * dt_h * scenario.tariff.feed_in_price_eur_per_kwh),
         "co2_kg": import_kwh * scenario.tariff.co2_g_per_kwh / 1000.0,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from twin import plots
 from twin.kpis import asset_ids, columns, site_powers_kw
+from twin.plan_plots import planned_vs_realised
 from twin.scenario import Scenario
 
 KPI_LABELS = {
@@ -47,6 +48,8 @@ KPI_LABELS = {
     "energy_balance_residual_max_kwh": "Energy balance residual, max [kWh]",
     "forecast_mae_kw": "Forecast error of households + PV, MAE [kW]",
     "forecast_rmse_kw": "Forecast error of households + PV, RMSE [kW]",
+    "plan_power_rmse_kw": "Realised against planned device power, RMSE [kW]",
+    "plan_energy_max_error_kwh": "Realised against planned stored energy, max error [kWh]",
     "cost_eur": "Energy cost, import - feed-in [EUR]",
     "co2_kg": "CO2 of imports [kg]",
 }
@@ -90,6 +93,8 @@ def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
         "loading": _png(plots.loading(ts["grid.trafo_loading_percent"].astype(float),
                                       ts["grid.line_loading_max_percent"].astype(float),
                                       g.loading_max_percent)),
+        **({"plan": _png(planned_vs_realised(ts, ids["battery"], ids["ev_charger"]))}
+           if any(c.endswith(".p_plan_kw") for c in ts.columns) else {}),
     }
 
 
@@ -99,8 +104,34 @@ def _fmt(value) -> str:
     return html.escape(str(value))
 
 
+COMPARED = ["cost_eur", "grid_import_kwh", "grid_export_kwh", "grid_peak_import_kw",
+            "self_consumption_ratio", "self_sufficiency_ratio", "ev_unmet_at_departure_kwh",
+            "ev_sessions_with_unmet_energy", "battery_stored_change_kwh", "battery_losses_kwh",
+            "hours_outside_voltage_limits", "hours_over_loading_limit",
+            "trafo_loading_max_percent", "feeder_losses_kwh", "co2_kg"]
+
+
+def _comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
+    """This run's key figures beside the rule-based baseline's on the same scenario."""
+    if not baseline:
+        return ""
+    rows = "".join(
+        f"<tr><td>{KPI_LABELS[k]}</td><td>{_fmt(kpis[k])}</td><td>{_fmt(baseline[k])}</td>"
+        f"<td>{_fmt(kpis[k] - baseline[k])}</td></tr>"
+        for k in COMPARED if k in kpis and k in baseline
+    )
+    saving = baseline.get("cost_eur", 0.0) - kpis.get("cost_eur", 0.0)
+    verdict = (f"{scenario.scheduling.strategy} costs {_fmt(abs(saving))} EUR "
+               f"{'less' if saving >= 0 else 'more'} than the rule-based baseline")
+    return (f"<div><h2>Against the rule-based baseline</h2><p><b>{html.escape(verdict)}</b>"
+            f"</p><table><tr><td></td><td><b>{html.escape(scenario.scheduling.strategy)}</b>"
+            "</td><td><b>rule-based</b></td><td><b>difference</b></td></tr>"
+            f"{rows}</table></div>")
+
+
 def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
-                 kpis: dict, provenance: dict, inputs: pd.DataFrame | None = None) -> Path:
+                 kpis: dict, provenance: dict, inputs: pd.DataFrame | None = None,
+                 baseline: dict | None = None) -> Path:
     """Write plots/*.png and report.html into ``run_dir``; returns the report's path."""
     inputs = inputs if inputs is not None else pd.DataFrame()
     figures = make_figures(scenario, ts, events, inputs) if len(ts) else {}
@@ -150,7 +181,8 @@ Start {scenario.start.isoformat()} · duration {scenario.duration} · step {scen
 seed {scenario.seed} · strategy {scenario.scheduling.strategy} ·
 {html.escape(counts)} · wall time {provenance.get("wall_time_s", 0):.1f} s</p>
 {banner}
-<div class="cols"><div><h2>Key figures</h2><table>{rows}</table></div></div>
+<div class="cols"><div><h2>Key figures</h2><table>{rows}</table></div>
+{_comparison(scenario, kpis, baseline)}</div>
 <h2>Plots</h2>{imgs}
 <h2>Provenance</h2><pre>{html.escape(json.dumps(provenance, indent=2, default=str))}</pre>
 </body></html>"""

@@ -28,7 +28,7 @@ from twin.results import (
     write_json,
     write_scenario,
 )
-from twin.scenario import Scenario
+from twin.scenario import RuleBased, Scenario
 from twin.world import build_world
 
 
@@ -44,6 +44,19 @@ def quiet_mosaik() -> None:
     """mosaik logs every simulator start at INFO; keep warnings and errors only."""
     logger.remove()
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+
+
+def run_baseline(scenario: Scenario, run_dir: Path, quiet: bool) -> dict:
+    """The rule-based baseline on the same scenario and seed, in ``run_dir/baseline``;
+    returns its KPIs (also written to ``baseline_kpis.json``)."""
+    if not quiet:
+        print("rule-based baseline on the same scenario:", file=sys.stderr)
+    outputs = scenario.outputs.model_copy(update={"report": False, "compare_baseline": False})
+    base = scenario.model_copy(update={"scheduling": RuleBased(), "outputs": outputs})
+    result = run_scenario(base, quiet=quiet, root=run_dir / "baseline")
+    kpis = {**result.kpis, "status": result.status, "run_dir": str(result.run_dir)}
+    write_json(run_dir / "baseline_kpis.json", kpis)
+    return kpis
 
 
 def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
@@ -76,7 +89,12 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
         finished_at=dt.datetime.now(dt.UTC).isoformat(),
     )
     write_json(run_dir / "kpis.json", kpis)
+    baseline = None
+    if status == "completed" and scenario.scheduling.strategy != "rule_based" \
+            and scenario.outputs.compare_baseline:
+        baseline = run_baseline(scenario, run_dir, quiet)
     if scenario.outputs.report and len(ts):
-        write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir))
+        write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
+                     baseline)
     write_json(run_dir / "provenance.json", prov)
     return RunResult(run_dir, status, kpis, error)

@@ -395,6 +395,9 @@ class Outputs(Strict):
     flush_every_steps: int = Field(960, ge=1, description="Steps per Parquet part (at most)")
     flush_interval_s: float = Field(10.0, gt=0, description="Wall time between writes (at most)")
     report: bool = Field(True, description="Write report.html")
+    compare_baseline: bool = Field(
+        True, description="With a strategy other than rule_based, also run the rule-based "
+        "baseline on the same scenario and seed (in baseline/) and compare in the report")
     detail: Literal["standard", "full"] = Field(
         "standard",
         description="standard: the attributes KPIs and report use; full: every device output",

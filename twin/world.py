@@ -18,6 +18,7 @@ from pathlib import Path
 
 import mosaik
 
+from agents.controller_mosaik import PLAN_ATTRS
 from simulators.battery.mosaik import ATTRS as BATTERY_ATTRS
 from simulators.battery.mosaik import initial_outputs as battery_initial
 from simulators.ev.mosaik import CHARGER_ATTRS, EV_ATTRS, PLUGGED_EV_ATTRS
@@ -43,14 +44,14 @@ RECORDED = {
         "pv": ["p_kw", "p_avail_kw"],
         "load": ["p_kw"],
         "battery": ["p_set_kw", "p_kw", "soc_percent", "e_kwh", "e_loss_kwh"],
-        "ev_charger": ["p_set_kw", "p_kw", "plugged"],
+        "ev_charger": ["p_set_kw", "p_kw", "plugged", "ev_e_kwh"],
         "ev": ["soc_percent", "on_site"],
     },
     "full": {
         "pv": ["p_kw", "p_avail_kw", "p_limit_kw"],
         "load": ["p_kw", "q_kvar"],
         "battery": BATTERY_ATTRS,
-        "ev_charger": CHARGER_ATTRS,
+        "ev_charger": [*CHARGER_ATTRS, "ev_e_kwh"],
         "ev": EV_ATTRS,
     },
 }
@@ -126,6 +127,9 @@ def build_world(
     connect(fleet, recorder, "n_plugged", "n_waiting", "events")
     connect(grid, recorder, *GRID_ATTRS)
     connect(site, recorder, "inflexible_forecast_kw")
+    if scenario.scheduling.strategy != "rule_based":  # the plan in force, per device
+        for entity in [*bat_ctl, *ch_ctl]:
+            connect(entity, recorder, *PLAN_ATTRS)
     return world, scenario.duration_s
 
 
