@@ -1,0 +1,1 @@
+"""Local energy market: order books, clearing rules (pure functions), market time."""
