@@ -14,6 +14,9 @@ matching algorithms so that the same book gives the same trades, pairing for pai
   a bid rate. The cleared energy (the smaller of that demand and supply) is then filled
   bids descending from offers ascending, at that one rate.
 
+- ``pay_as_offer`` (one-sided) and ``pda_uniform`` (HAMLET's periodic double auction
+  with uniform pricing): see their docstrings.
+
 Self-trades: gsy's pay-as-clear step can pair a trader with its own offer and leaves
 it to the market to drop that pair. ``pay_as_clear`` here returns the step's pairs as
 gsy does (``self_trades=True``); with ``self_trades=False`` (what the market uses)
@@ -124,3 +127,56 @@ def pay_as_clear(bids: list[Order], offers: list[Order], self_trades: bool = Tru
     if not self_trades:
         trades = [t for t in trades if t.buyer != t.seller]
     return rate, trades
+
+
+def pay_as_offer(bids: list[Order], offers: list[Order], rng) -> list[Trade]:
+    """One-sided pay-as-offer: each buyer in turn (the order of ``bids``) takes the
+    cheapest offers whose rate is at or below its bid rate, until its energy is met.
+    Ties among the cheapest are broken by ``rng`` (a seeded numpy Generator); a partial
+    fill splits the offer; the trade rate is the offer's. No one buys its own offer."""
+    offer_left = {o.id: o.energy_kwh for o in offers}
+    trades = []
+    for bid in bids:
+        need = bid.energy_kwh
+        while need > ENERGY_EPS_KWH:
+            open_ = [o for o in offers if offer_left[o.id] > ENERGY_EPS_KWH
+                     and o.trader != bid.trader
+                     and o.rate_ct_per_kwh <= bid.rate_ct_per_kwh + RATE_TOLERANCE_CT]
+            if not open_:
+                break
+            cheapest = min(o.rate_ct_per_kwh for o in open_)
+            ties = [o for o in open_ if o.rate_ct_per_kwh <= cheapest + RATE_TOLERANCE_CT]
+            offer = ties[int(rng.integers(len(ties)))] if len(ties) > 1 else ties[0]
+            energy = min(need, offer_left[offer.id])
+            trades.append(Trade(bid.id, offer.id, bid.trader, offer.trader, energy,
+                                offer.rate_ct_per_kwh))
+            need -= energy
+            offer_left[offer.id] -= energy
+    return trades
+
+
+def pda_uniform(bids: list[Order], offers: list[Order]) -> tuple[float | None, list[Trade]]:
+    """HAMLET's periodic double auction with uniform pricing: bids descending meet offers
+    ascending while bid rate >= offer rate (no self-pairs); every trade is priced at the
+    average of the last matched bid's and offer's rates."""
+    bid_left = {b.id: b.energy_kwh for b in bids}
+    offer_left = {o.id: o.energy_kwh for o in offers}
+    pairs = []
+    sorted_offers = ascending(offers)
+    for bid in descending(bids):
+        for offer in sorted_offers:
+            if bid_left[bid.id] <= ENERGY_EPS_KWH:
+                break
+            if offer_left[offer.id] <= ENERGY_EPS_KWH or offer.trader == bid.trader:
+                continue
+            if offer.rate_ct_per_kwh > bid.rate_ct_per_kwh + RATE_TOLERANCE_CT:
+                break  # offers ascend: none further is cheap enough
+            energy = min(bid_left[bid.id], offer_left[offer.id])
+            pairs.append((bid, offer, energy))
+            bid_left[bid.id] -= energy
+            offer_left[offer.id] -= energy
+    if not pairs:
+        return None, []
+    last_bid, last_offer, _ = pairs[-1]
+    rate = (last_bid.rate_ct_per_kwh + last_offer.rate_ct_per_kwh) / 2.0
+    return rate, [Trade(b.id, o.id, b.trader, o.trader, e, rate) for b, o, e in pairs]
