@@ -92,6 +92,7 @@ class ControllerSim(ArraySimulator):
         self.times = times.to_pydatetime()
         self.price = scenario_inputs.import_price_eur_per_kwh(times, sc.tariff)
         self.setpoints = {"BatteryCtl": np.zeros(0), "ChargerCtl": np.zeros(0)}
+        self.plan = None  # the strategy's plan in force, where it has one
         self.charger_rated_p_kw = np.array(
             [a.spec.p_max_kw for a in self.assets.get("ChargerCtl", [])], dtype=float
         )
@@ -134,7 +135,7 @@ class ControllerSim(ArraySimulator):
         if model == "Site":
             return [self.site_forecast_kw]
         if attr in PLAN_ATTRS:
-            plan = getattr(self, "plan", None)
-            n = len(self.setpoints[model])
-            return plan[model][PLAN_ATTRS.index(attr)] if plan else np.full(n, np.nan)
+            if self.plan is None:
+                return np.full(len(self.setpoints[model]), np.nan)
+            return self.plan[model][PLAN_ATTRS.index(attr)]
         return self.setpoints[model]

@@ -65,9 +65,15 @@ def _forecast_errors(ts: pd.DataFrame, p: pd.DataFrame) -> dict:
             "forecast_bias_kw": float(error.mean())}
 
 
+def plan_devices(ids: dict) -> list[tuple[str, str]]:
+    """The planned devices with the column of their realised stored energy: batteries
+    their own, chargers their plugged EV's."""
+    return [(d, "e_kwh") for d in ids["battery"]] + [(d, "ev_e_kwh") for d in ids["ev_charger"]]
+
+
 def _plan_tracking(ts: pd.DataFrame, ids: dict) -> dict:
     """How closely the devices followed the plan in force (strategies with plans)."""
-    devices = [(d, "e_kwh") for d in ids["battery"]] + [(d, "ev_e_kwh") for d in ids["ev_charger"]]
+    devices = plan_devices(ids)
     if not devices or f"{devices[0][0]}.p_plan_kw" not in ts:
         return {}
     dp = np.concatenate([(ts[f"{d}.p_kw"].astype(float) - ts[f"{d}.p_plan_kw"].astype(float))

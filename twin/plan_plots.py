@@ -17,13 +17,12 @@ from matplotlib.figure import Figure
 SHOWN_DAYS = 7
 
 
-def planned_vs_realised(ts: pd.DataFrame, battery_ids: list[str],
-                        charger_ids: list[str]) -> Figure:
+def planned_vs_realised(ts: pd.DataFrame, devices: list[tuple[str, str]]) -> Figure:
     """Per battery its stored energy, per charger its plugged EV's energy [kWh] (left
-    axis), and each device's power [kW] (right axis), planned dashed, realised solid."""
+    axis), and each device's power [kW] (right axis), planned dashed, realised solid.
+    ``devices``: (device id, column of its realised stored energy), see kpis.plan_devices."""
     if ts.index[-1] - ts.index[0] > pd.Timedelta(days=SHOWN_DAYS):
         ts = ts[ts.index > ts.index[-1] - pd.Timedelta(days=SHOWN_DAYS)]
-    devices = [(d, "e_kwh") for d in battery_ids] + [(d, "ev_e_kwh") for d in charger_ids]
     cols = 4
     rows = max(1, math.ceil(len(devices) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(13, 1.9 * rows + 0.8), sharex=True,

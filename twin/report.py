@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from twin import plots
-from twin.kpis import asset_ids, columns, site_powers_kw
+from twin.kpis import asset_ids, columns, plan_devices, site_powers_kw
 from twin.plan_plots import planned_vs_realised
 from twin.scenario import Scenario
 
@@ -93,7 +93,7 @@ def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
         "loading": _png(plots.loading(ts["grid.trafo_loading_percent"].astype(float),
                                       ts["grid.line_loading_max_percent"].astype(float),
                                       g.loading_max_percent)),
-        **({"plan": _png(planned_vs_realised(ts, ids["battery"], ids["ev_charger"]))}
+        **({"plan": _png(planned_vs_realised(ts, plan_devices(ids)))}
            if any(c.endswith(".p_plan_kw") for c in ts.columns) else {}),
     }
 
