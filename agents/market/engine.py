@@ -1,0 +1,193 @@
+"""The market operator's book for one delivery slot: ticks, forwarding, fees, lapse.
+
+Pure (no mosaik, no Mesa). Rates in ct/kWh, energies in kWh.
+
+Market time: each delivery slot is traded in ``ticks`` ticks. On every tick
+
+1. the traders' live orders are synced (:meth:`SlotBook.sync`): a new order enters its
+   trader's house market; a re-priced order keeps its market and restarts its wait;
+   an order no longer listed is withdrawn;
+2. every market clears its own book with the rule, deepest markets first (a house
+   before its feeder, a feeder before the MV root);
+3. every order still open has waited one more tick where it is; one that has waited
+   ``forward_after_ticks`` (2, as gsy-e's inter-area agents) moves to the parent market,
+   its rate carrying the grid fees of the move (see ``areas``).
+
+At slot close (:meth:`SlotBook.close`) what is left lapses. A market maker can sit in
+the root: an offer at the regulated tariff and a bid at the feed-in price, of unbounded
+energy, so that nobody who reaches the root at those rates is stranded; its orders
+pay the root market's fee like any other.
+
+Self-trades: a trader (a device) never trades with itself; two devices of the same
+participant may (a house's battery buying its own PV, as in gsy-e's house markets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from agents.market import clearing
+from agents.market.areas import AreaTree
+
+RULES = ("pay_as_offer", "pay_as_bid", "pay_as_clear", "pda_uniform")
+MARKET_MAKER = "market_maker"
+UNBOUNDED_KWH = 1e9
+
+
+@dataclass(frozen=True)
+class OrderIn:
+    """A trader's live order as the trader sees it (remaining energy, current rate)."""
+    id: str
+    device: str
+    participant: str
+    side: str  # "bid" | "offer"
+    energy_kwh: float
+    rate_ct_per_kwh: float
+    house: str
+
+
+@dataclass
+class _Live:
+    order: OrderIn
+    energy_kwh: float
+    rate_ct_per_kwh: float
+    path: list[str]  # markets entered, its house first; the last is where it sits
+    age_ticks: int = 0
+    market_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class SettledTrade:
+    slot: int
+    tick: int
+    market: str
+    bid_id: str
+    offer_id: str
+    buyer: str
+    seller: str
+    buyer_device: str
+    seller_device: str
+    energy_kwh: float
+    rate_ct_per_kwh: float  # in the market where it matched
+    buyer_rate_ct_per_kwh: float  # paid, the fees on the bid's side included
+    seller_rate_ct_per_kwh: float  # received, after the fees on the offer's side
+    fees_ct_per_kwh: dict = field(default_factory=dict)  # market -> its share
+
+
+@dataclass
+class SlotBook:
+    tree: AreaTree
+    rule: str
+    rng: np.random.Generator
+    forward_after_ticks: int = 2
+    market_maker: bool = True
+    live: dict[str, _Live] = field(default_factory=dict)
+    slot: int = -1
+    mm_sell_ct_per_kwh: float = 0.0
+    mm_buy_ct_per_kwh: float = 0.0
+
+    def __post_init__(self):
+        if self.rule not in RULES:
+            raise ValueError(f"rule: {self.rule!r} is not one of {', '.join(RULES)}")
+        self._bottom_up = self.tree.bottom_up()
+        self._root = self.tree.root
+
+    # ----------------------------------------------------------------- slot life
+    def open(self, slot: int, tariff_ct_per_kwh: float, feed_in_ct_per_kwh: float) -> None:
+        self.live.clear()
+        self.slot = slot
+        self.mm_sell_ct_per_kwh, self.mm_buy_ct_per_kwh = tariff_ct_per_kwh, feed_in_ct_per_kwh
+
+    def close(self) -> dict[str, float]:
+        """Slot close: every open order lapses; returns its unmatched energy by id."""
+        lapsed = {oid: lv.energy_kwh for oid, lv in self.live.items()}
+        self.live.clear()
+        return lapsed
+
+    def sync(self, orders: list[OrderIn]) -> None:
+        seen = set()
+        for o in orders:
+            seen.add(o.id)
+            lv = self.live.get(o.id)
+            if lv is None:
+                if o.energy_kwh > clearing.ENERGY_EPS_KWH:
+                    lv = _Live(o, o.energy_kwh, o.rate_ct_per_kwh, [o.house])
+                    self._reprice(lv)
+                    self.live[o.id] = lv
+                continue
+            lv.order, lv.energy_kwh = o, o.energy_kwh
+            if o.rate_ct_per_kwh != lv.rate_ct_per_kwh:
+                lv.rate_ct_per_kwh, lv.age_ticks = o.rate_ct_per_kwh, 0
+                self._reprice(lv)
+        for oid in [oid for oid in self.live if oid not in seen]:
+            del self.live[oid]
+
+    def _reprice(self, lv: _Live) -> None:
+        if lv.order.side == "offer":
+            lv.market_rate = self.tree.offer_rate(lv.rate_ct_per_kwh, lv.path)
+        else:
+            lv.market_rate = self.tree.bid_rate(lv.rate_ct_per_kwh, lv.path[:-1])
+
+    # ----------------------------------------------------------------- one tick
+    def tick(self, tick: int) -> list[SettledTrade]:
+        by_market: dict[str, tuple[list, list]] = {}
+        for lv in self.live.values():
+            books = by_market.setdefault(lv.path[-1], ([], []))
+            books[0 if lv.order.side == "bid" else 1].append(lv)
+        trades: list[SettledTrade] = []
+        for market in self._bottom_up:
+            bids, offers = by_market.get(market, ([], []))
+            mm = self.market_maker and market == self._root
+            if (bids or mm) and (offers or mm) and (bids or offers):
+                trades += self._clear(market, bids, offers, mm, tick)
+        for oid in [oid for oid, lv in self.live.items()
+                    if lv.energy_kwh <= clearing.ENERGY_EPS_KWH]:
+            del self.live[oid]
+        for lv in self.live.values():
+            lv.age_ticks += 1
+            market = lv.path[-1]
+            if lv.age_ticks >= self.forward_after_ticks and market != self._root:
+                lv.path.append(self.tree.parent[market])
+                lv.age_ticks = 0
+                self._reprice(lv)
+        return trades
+
+    def _clear(self, market, bids, offers, mm, tick) -> list[SettledTrade]:
+        index = {lv.order.id: lv for lv in (*bids, *offers)}
+        b = [clearing.Order(lv.order.id, lv.order.device, lv.energy_kwh, lv.market_rate)
+             for lv in bids]
+        o = [clearing.Order(lv.order.id, lv.order.device, lv.energy_kwh, lv.market_rate)
+             for lv in offers]
+        if mm:
+            sell = self.tree.offer_rate(self.mm_sell_ct_per_kwh, [market])
+            o.append(clearing.Order("mm_offer", MARKET_MAKER, UNBOUNDED_KWH, sell))
+            b.append(clearing.Order("mm_bid", MARKET_MAKER, UNBOUNDED_KWH,
+                                    self.mm_buy_ct_per_kwh))
+        if self.rule == "pay_as_bid":
+            raw = clearing.pay_as_bid(b, o)
+        elif self.rule == "pay_as_clear":
+            raw = clearing.pay_as_clear(b, o, self_trades=False)[1]
+        elif self.rule == "pda_uniform":
+            raw = clearing.pda_uniform(b, o)[1]
+        else:  # one-sided: buyers act in a random order each tick
+            raw = clearing.pay_as_offer([b[i] for i in self.rng.permutation(len(b))], o,
+                                        self.rng)
+        out = []
+        for t in raw:
+            bid_lv, offer_lv = index.get(t.bid_id), index.get(t.offer_id)
+            bid_left = bid_lv.path[:-1] if bid_lv else []
+            offer_in = offer_lv.path if offer_lv else [market]
+            buyer_rate, seller_rate, fees = self.tree.settle(t.rate_ct_per_kwh, bid_left,
+                                                             offer_in)
+            for lv in (bid_lv, offer_lv):
+                if lv is not None:
+                    lv.energy_kwh -= t.energy_kwh
+            out.append(SettledTrade(
+                self.slot, tick, market, t.bid_id, t.offer_id,
+                bid_lv.order.participant if bid_lv else MARKET_MAKER,
+                offer_lv.order.participant if offer_lv else MARKET_MAKER,
+                bid_lv.order.device if bid_lv else "", offer_lv.order.device if offer_lv else "",
+                t.energy_kwh, t.rate_ct_per_kwh, buyer_rate, seller_rate, fees))
+        return out

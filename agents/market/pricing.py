@@ -1,0 +1,73 @@
+"""Order pricing strategies: the rate a trader asks or bids at each tick of a slot.
+
+Pure (no mosaik, no Mesa). Rates in ct/kWh. Every strategy prices inside the trader's
+``Limits``: ``low`` is what the market maker pays (the feed-in price, net of the grid
+fees an offer pays on its way to the root) and ``high`` what it charges (the tariff,
+plus the fees a bid loses on its way up), as gsy-e's ``use_market_maker_rate`` does, so
+that an order at its limit still finds the market maker. Storage prices buying in
+``[low, mid)`` and selling in ``(mid, high]`` so that it never trades with itself at a
+loss.
+
+- ``gsy_ramp``: gsy-e's ramps (:class:`agents.market.ramps.RateRamp`): sellers from
+  ``high`` down to ``low``, buyers from ``low`` up to ``high``, updated every
+  ``update_interval`` (fit_to_limit or a fixed step);
+- ``linear`` (HAMLET): the rate moves linearly with the share of the trading window
+  gone, ``low + (high - low) x elapsed / (slot - tick)`` for a buyer (the last tick
+  bids ``high``), the mirror for a seller;
+- ``zero_intelligence`` (HAMLET, Gode and Sunder): uniform random in the range, drawn
+  afresh at each tick from the trader's seeded generator;
+- ``retailer`` (HAMLET): buyers bid ``high``, sellers ask ``low``, at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.market.ramps import RateRamp
+
+STRATEGIES = ("gsy_ramp", "linear", "zero_intelligence", "retailer")
+STORAGE_BUY_SHARE = 0.45  # a battery buys up to low + 45 % of the range ...
+STORAGE_SELL_SHARE = 0.55  # ... and sells down to low + 55 %
+
+
+@dataclass(frozen=True)
+class Limits:
+    low_ct_per_kwh: float
+    high_ct_per_kwh: float
+
+    def for_storage(self, side: str) -> Limits:
+        span = self.high_ct_per_kwh - self.low_ct_per_kwh
+        if side == "bid":
+            return Limits(self.low_ct_per_kwh, self.low_ct_per_kwh + STORAGE_BUY_SHARE * span)
+        return Limits(self.low_ct_per_kwh + STORAGE_SELL_SHARE * span, self.high_ct_per_kwh)
+
+
+@dataclass(frozen=True)
+class Pricing:
+    strategy: str = "gsy_ramp"
+    update_interval_s: float = 300.0
+    fit_to_limit: bool = True
+    change_per_update_ct_per_kwh: float | None = None
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy: {self.strategy!r} is not one of {', '.join(STRATEGIES)}")
+
+    def rate(self, side: str, limits: Limits, elapsed_s: float, slot_s: float,
+             tick_s: float, rng: np.random.Generator) -> float:
+        """The rate of a ``side`` ("bid" or "offer") order ``elapsed_s`` into the trading
+        window of a slot ``slot_s`` long traded in ticks of ``tick_s``. [ct/kWh]"""
+        low, high = limits.low_ct_per_kwh, limits.high_ct_per_kwh
+        start, end = (low, high) if side == "bid" else (high, low)
+        if self.strategy == "gsy_ramp":
+            return RateRamp(start, end, min(self.update_interval_s, slot_s), slot_s,
+                            self.fit_to_limit, self.change_per_update_ct_per_kwh
+                            ).rate(elapsed_s)
+        if self.strategy == "linear":
+            share = min(max(elapsed_s / max(slot_s - tick_s, tick_s), 0.0), 1.0)
+            return start + (end - start) * share
+        if self.strategy == "zero_intelligence":
+            return float(rng.uniform(low, high)) if high > low else low
+        return end  # retailer
