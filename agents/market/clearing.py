@@ -1,7 +1,8 @@
 """Clearing rules as pure functions: an order book in, trades out (no mosaik, no Mesa).
 
-Rates in ct/kWh, energies in kWh. The rules follow Grid Singularity's gsy-framework
-matching algorithms so that the same book gives the same trades, pairing for pairing:
+Rates in ct/kWh, energies in kWh (>= 0, finite; ids unique within a side). The rules
+follow Grid Singularity's gsy-framework matching algorithms so that the same book gives
+the same trades, pairing for pairing:
 
 - ordering: "descending by rate" is gsy's reverse of a stable ascending sort, so among
   equal rates the later order comes first; "ascending" keeps input order;
@@ -21,14 +22,28 @@ Self-trades: gsy's pay-as-clear step can pair a trader with its own offer and le
 it to the market to drop that pair. ``pay_as_clear`` here returns the step's pairs as
 gsy does (``self_trades=True``); with ``self_trades=False`` (what the market uses)
 those pairs are dropped afterwards, as gsy's market does, and the rest is unchanged.
+
+Implementation: the rules read as nested loops (each offer walks all bids, each rate
+sums all orders); here they run in O(n log n). Sorted orders are walked with pointers
+that skip filled orders and runs of the walking trader's own orders (``_Walk``, union-
+find), the clearing rate comes from cumulative sums and binary search, and pay-as-offer
+draws its tie-breaks through Fenwick trees of the unfilled offers. The trades, their
+order and their floats are those of the nested loops (``tests/agents/market/oracle.py``):
+every energy is computed by the same operations in the same order, and a clearing-rate
+comparison that falls within the rounding bound of the sums is redone by summing in
+input order, as the loops do.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+
+import numpy as np
 
 RATE_TOLERANCE_CT = 2e-5  # gsy-framework's FLOATING_POINT_TOLERANCE on rates
 ENERGY_EPS_KWH = 1e-9
+_U = 2.0 ** -53  # unit roundoff of float64
 
 
 @dataclass(frozen=True)
@@ -58,26 +73,124 @@ def ascending(orders: list[Order]) -> list[Order]:
     return sorted(orders, key=lambda o: o.rate_ct_per_kwh)
 
 
+class _Walk:
+    """Positions ``0..n-1`` of orders in a fixed walk order, some of them filled.
+
+    ``first(i)`` is the first unfilled position >= i (``n`` when none), ``other(i, t)``
+    the first unfilled one >= i whose trader is not ``t``. Filled positions are skipped
+    by a union-find with path compression; a trader's own orders by runs of one trader
+    (consecutive in the walk order, or separated only by filled positions), which are
+    merged as the positions between them fill. Both are amortised near-constant time.
+    """
+
+    def __init__(self, traders: list[str], unfilled: list[bool]):
+        n = self.n = len(traders)
+        self.traders = traders
+        self.skip = [i if ok else i + 1 for i, ok in enumerate(unfilled)] + [n]
+        self.run_of = [0] * n  # the run (of one trader) holding each position
+        self.run_end: list[int] = []  # one past the run's last position
+        for i in range(n):
+            if i and traders[i] == traders[i - 1]:
+                self.run_of[i] = len(self.run_end) - 1
+                self.run_end[-1] = i + 1
+            else:
+                self.run_of[i] = len(self.run_end)
+                self.run_end.append(i + 1)
+        self.run_up = list(range(len(self.run_end)))  # union-find of merged runs
+
+    def fill(self, i: int) -> None:
+        self.skip[i] = i + 1
+
+    def first(self, i: int) -> int:
+        skip = self.skip
+        root = i
+        while skip[root] != root:
+            root = skip[root]
+        while skip[i] != root:
+            skip[i], i = root, skip[i]
+        return root
+
+    def _run(self, r: int) -> int:
+        up = self.run_up
+        while up[r] != r:
+            up[r] = up[up[r]]
+            r = up[r]
+        return r
+
+    def other(self, i: int, trader: str) -> int:
+        i = self.first(i)
+        traders, n = self.traders, self.n
+        while i < n and traders[i] == trader:
+            r = self._run(self.run_of[i])
+            j = self.first(self.run_end[r])
+            if j < n and traders[j] == trader:  # only filled positions between: merge
+                r2 = self._run(self.run_of[j])
+                self.run_up[r2] = r
+                self.run_end[r] = self.run_end[r2]
+            i = j
+        return i
+
+
+def _match(outer: list[Order], pool: list[Order], ends: list[int]) -> list[tuple]:
+    """Each ``outer`` order in turn fills from ``pool``'s unfilled orders of other traders,
+    in pool order, up to (not including) position ``ends[k]``: (outer, pool, kWh) triples."""
+    left = [o.energy_kwh for o in pool]
+    walk = _Walk([o.trader for o in pool], [e > ENERGY_EPS_KWH for e in left])
+    pairs = []
+    for o, end in zip(outer, ends, strict=True):
+        need, trader = o.energy_kwh, o.trader
+        i = walk.other(0, trader)
+        while need > ENERGY_EPS_KWH and i < end:
+            energy = min(need, left[i])
+            pairs.append((o, pool[i], energy))
+            need -= energy
+            left[i] -= energy
+            if left[i] <= ENERGY_EPS_KWH:
+                walk.fill(i)
+            i = walk.other(i + 1, trader)
+    return pairs
+
+
 def pay_as_bid(bids: list[Order], offers: list[Order]) -> list[Trade]:
     """Two-sided pay-as-bid (see the module docstring)."""
-    bid_left = {b.id: b.energy_kwh for b in bids}
-    trades = []
     sorted_bids = descending(bids)
-    for offer in descending(offers):
-        left = offer.energy_kwh
-        for bid in sorted_bids:
-            if left <= ENERGY_EPS_KWH:
-                break
-            if bid_left[bid.id] <= ENERGY_EPS_KWH or bid.trader == offer.trader:
-                continue
-            if offer.rate_ct_per_kwh > bid.rate_ct_per_kwh + RATE_TOLERANCE_CT:
-                continue
-            energy = min(left, bid_left[bid.id])
-            trades.append(Trade(bid.id, offer.id, bid.trader, offer.trader, energy,
-                                bid.rate_ct_per_kwh))
-            left -= energy
-            bid_left[bid.id] -= energy
-    return trades
+    sorted_offers = descending(offers)
+    # the bids an offer may match are a prefix of the descending bids, growing as the
+    # offer rates fall: offer rate <= bid rate + tolerance
+    limits = [b.rate_ct_per_kwh + RATE_TOLERANCE_CT for b in sorted_bids]
+    ends, end = [], 0
+    for offer in sorted_offers:
+        while end < len(limits) and not offer.rate_ct_per_kwh > limits[end]:
+            end += 1
+        ends.append(end)
+    return [Trade(b.id, o.id, b.trader, o.trader, e, b.rate_ct_per_kwh)
+            for o, b, e in _match(sorted_offers, sorted_bids, ends)]
+
+
+def _sums(rates: list[float], bids: list[Order], offers: list[Order]):
+    """Demand bid at or above and supply offered at or below each rate, by cumulative
+    sums over the sorted orders, with a bound on how far each may lie from the same sum
+    taken in input order (0 when every partial sum is exact: multiples of 2**-20)."""
+    r = np.asarray(rates, dtype=float)
+    b_rate = np.fromiter((b.rate_ct_per_kwh for b in bids), float, len(bids))
+    b_e = np.fromiter((b.energy_kwh for b in bids), float, len(bids))
+    o_rate = np.fromiter((o.rate_ct_per_kwh for o in offers), float, len(offers))
+    o_e = np.fromiter((o.energy_kwh for o in offers), float, len(offers))
+    ib, io = np.argsort(b_rate, kind="stable"), np.argsort(o_rate, kind="stable")
+    n_d = len(bids) - np.searchsorted(b_rate[ib], r - RATE_TOLERANCE_CT, side="left")
+    n_s = np.searchsorted(o_rate[io], r + RATE_TOLERANCE_CT, side="right")
+    demand = np.concatenate(([0.0], np.cumsum(b_e[ib][::-1])))[n_d]
+    supply = np.concatenate(([0.0], np.cumsum(o_e[io])))[n_s]
+    e = np.concatenate((b_e, o_e))
+    scaled = e * 2.0 ** 20
+    if np.all(np.floor(scaled) == scaled) and np.abs(e).sum() < 2.0 ** 32:
+        return demand, supply, np.zeros_like(demand), np.zeros_like(supply)
+    abs_d = np.concatenate(([0.0], np.cumsum(np.abs(b_e[ib][::-1]))))[n_d]
+    abs_s = np.concatenate(([0.0], np.cumsum(np.abs(o_e[io]))))[n_s]
+    # a naive sum of m terms lies within (m + 1) u sum|x| of the exact sum, both ways
+    err_d = 2.0 * (n_d + 1) * _U * abs_d * 1.01
+    err_s = 2.0 * (n_s + 1) * _U * abs_s * 1.01
+    return demand, supply, err_d, err_s
 
 
 def clearing_rate(bids: list[Order], offers: list[Order]) -> float | None:
@@ -86,17 +199,26 @@ def clearing_rate(bids: list[Order], offers: list[Order]) -> float | None:
     if not rates or not offers:
         return None
 
-    def demand(r):
+    def demand_at(r):  # the definition, summed in input order: only near ties
         return sum(b.energy_kwh for b in bids if b.rate_ct_per_kwh >= r - RATE_TOLERANCE_CT)
 
-    def supply(r):
+    def supply_at(r):
         return sum(o.energy_kwh for o in offers if o.rate_ct_per_kwh <= r + RATE_TOLERANCE_CT)
 
-    for r in rates:  # lowest first
-        if supply(r) > ENERGY_EPS_KWH and supply(r) >= demand(r) - ENERGY_EPS_KWH:
+    demand, supply, err_d, err_s = _sums(rates, bids, offers)
+    eps = ENERGY_EPS_KWH
+    covers = (supply > eps) & (supply >= demand - eps)
+    err = err_s + err_d + 4.0 * _U * (np.abs(demand) + eps)
+    unsure = (np.abs(supply - eps) <= err_s) | (np.abs(supply - (demand - eps)) <= err)
+    for k in np.flatnonzero(covers | unsure):  # lowest rate first
+        r = rates[int(k)]
+        if not unsure[k] or (supply_at(r) > eps and supply_at(r) >= demand_at(r) - eps):
             return r
-    for r in reversed(rates):  # supply short everywhere: highest rate with some supply
-        if supply(r) > ENERGY_EPS_KWH:
+    some = supply > eps
+    unsure = np.abs(supply - eps) <= err_s
+    for k in np.flatnonzero(some | unsure)[::-1]:  # supply short everywhere: highest rate
+        r = rates[int(k)]
+        if not unsure[k] or supply_at(r) > eps:
             return r
     return None
 
@@ -110,48 +232,136 @@ def pay_as_clear(bids: list[Order], offers: list[Order], self_trades: bool = Tru
     in_bids = [b for b in descending(bids) if b.rate_ct_per_kwh >= rate - RATE_TOLERANCE_CT]
     in_offers = [o for o in ascending(offers) if o.rate_ct_per_kwh <= rate + RATE_TOLERANCE_CT]
     cleared = min(sum(b.energy_kwh for b in in_bids), sum(o.energy_kwh for o in in_offers))
-    offer_left = {o.id: o.energy_kwh for o in in_offers}
+    left = [o.energy_kwh for o in in_offers]
+    p, m = 0, len(in_offers)  # offers before p are filled: each bid fills from the first
     trades = []
     for bid in in_bids:
         need = bid.energy_kwh
-        for offer in in_offers:
-            if need <= ENERGY_EPS_KWH or cleared <= ENERGY_EPS_KWH:
-                break
-            if offer_left[offer.id] <= ENERGY_EPS_KWH:
+        while p < m and need > ENERGY_EPS_KWH and cleared > ENERGY_EPS_KWH:
+            if left[p] <= ENERGY_EPS_KWH:
+                p += 1
                 continue
-            energy = min(need, offer_left[offer.id], cleared)
+            offer = in_offers[p]
+            energy = min(need, left[p], cleared)
             trades.append(Trade(bid.id, offer.id, bid.trader, offer.trader, energy, rate))
             need -= energy
-            offer_left[offer.id] -= energy
+            left[p] -= energy
             cleared -= energy
     if not self_trades:
         trades = [t for t in trades if t.buyer != t.seller]
     return rate, trades
 
 
+class _Counts:
+    """Fenwick tree of 0/1 flags: count in a prefix, find the k-th set flag."""
+
+    def __init__(self, flags: list[bool]):
+        n = self.n = len(flags)
+        tree = self.tree = [0] + [int(f) for f in flags]
+        for i in range(1, n + 1):
+            j = i + (i & -i)
+            if j <= n:
+                tree[j] += tree[i]
+
+    def unset(self, i: int) -> None:
+        i += 1
+        while i <= self.n:
+            self.tree[i] -= 1
+            i += i & -i
+
+    def prefix(self, i: int) -> int:
+        """Set flags among positions ``0..i-1``."""
+        s, tree = 0, self.tree
+        while i > 0:
+            s += tree[i]
+            i -= i & -i
+        return s
+
+    def kth(self, k: int) -> int:
+        """Position of the k-th (1-based) set flag."""
+        pos, step, tree = 0, 1 << self.n.bit_length(), self.tree
+        while step:
+            nxt = pos + step
+            if nxt <= self.n and tree[nxt] < k:
+                pos, k = nxt, k - tree[nxt]
+            step >>= 1
+        return pos
+
+
 def pay_as_offer(bids: list[Order], offers: list[Order], rng) -> list[Trade]:
     """One-sided pay-as-offer: each buyer in turn (the order of ``bids``) takes the
     cheapest offers whose rate is at or below its bid rate, until its energy is met.
     Ties among the cheapest are broken by ``rng`` (a seeded numpy Generator); a partial
-    fill splits the offer; the trade rate is the offer's. No one buys its own offer."""
-    offer_left = {o.id: o.energy_kwh for o in offers}
+    fill splits the offer; the trade rate is the offer's. No one buys its own offer.
+
+    Ties are the unfilled offers of other traders within 2e-5 ct/kWh of the cheapest;
+    ``rng.integers(len(ties))`` picks one of them, listed in input order, whenever there
+    is more than one. O((n + m) log m), except for ties spanning several distinct rates
+    (closer together than the tolerance), which are listed one by one.
+    """
+    order = sorted(range(len(offers)), key=lambda k: offers[k].rate_ct_per_kwh)
+    srt = [offers[k] for k in order]  # equal rates stay in input order
+    rates = [o.rate_ct_per_kwh for o in srt]
+    left = [o.energy_kwh for o in srt]
+    unfilled = [e > ENERGY_EPS_KWH for e in left]
+    walk, counts = _Walk([o.trader for o in srt], unfilled), _Counts(unfilled)
+    own: dict[str, tuple[list[int], _Counts]] = {}  # each trader's positions, unfilled
+    for p, o in enumerate(srt):
+        own.setdefault(o.trader, ([], []))[0].append(p)
+    own = {t: (ps, _Counts([unfilled[p] for p in ps])) for t, (ps, _) in own.items()}
+    no_own = ([], _Counts([]))
+
+    def count(a, b, mine):  # unfilled offers of other traders at positions a..b-1
+        ps, c = mine
+        return (counts.prefix(b) - counts.prefix(a)
+                - c.prefix(bisect_left(ps, b)) + c.prefix(bisect_left(ps, a)))
+
     trades = []
     for bid in bids:
-        need = bid.energy_kwh
+        need, limit = bid.energy_kwh, bid.rate_ct_per_kwh + RATE_TOLERANCE_CT
+        mine = own.get(bid.trader, no_own)
         while need > ENERGY_EPS_KWH:
-            open_ = [o for o in offers if offer_left[o.id] > ENERGY_EPS_KWH
-                     and o.trader != bid.trader
-                     and o.rate_ct_per_kwh <= bid.rate_ct_per_kwh + RATE_TOLERANCE_CT]
-            if not open_:
+            i = walk.other(0, bid.trader)  # the cheapest open offer
+            if i == walk.n or rates[i] > limit:
                 break
-            cheapest = min(o.rate_ct_per_kwh for o in open_)
-            ties = [o for o in open_ if o.rate_ct_per_kwh <= cheapest + RATE_TOLERANCE_CT]
-            offer = ties[int(rng.integers(len(ties)))] if len(ties) > 1 else ties[0]
-            energy = min(need, offer_left[offer.id])
+            end = min(bisect_right(rates, rates[i] + RATE_TOLERANCE_CT),
+                      bisect_right(rates, limit))  # the ties: positions i..end-1
+            pos = i
+            if end - i > 1 and rates[i] == rates[end - 1]:  # one rate: input order
+                n_open = counts.prefix(end) - counts.prefix(i)
+                n_ties = count(i, end, mine)
+                if n_ties > 1:
+                    j = int(rng.integers(n_ties))
+                    if n_ties == n_open:  # none of the buyer's own among them
+                        pos = counts.kth(counts.prefix(i) + j + 1)
+                    else:  # the first position with j + 1 open offers up to it
+                        lo, hi = i, end - 1
+                        while lo < hi:
+                            mid = (lo + hi) // 2
+                            if count(i, mid + 1, mine) > j:
+                                hi = mid
+                            else:
+                                lo = mid + 1
+                        pos = lo
+            elif end - i > 1:  # several rates within the tolerance: list the ties
+                ties, p = [], i
+                while p < end:
+                    ties.append(p)
+                    p = walk.other(p + 1, bid.trader)
+                ties.sort(key=order.__getitem__)
+                if len(ties) > 1:
+                    pos = ties[int(rng.integers(len(ties)))]
+            offer = srt[pos]
+            energy = min(need, left[pos])
             trades.append(Trade(bid.id, offer.id, bid.trader, offer.trader, energy,
                                 offer.rate_ct_per_kwh))
             need -= energy
-            offer_left[offer.id] -= energy
+            left[pos] -= energy
+            if left[pos] <= ENERGY_EPS_KWH:
+                walk.fill(pos)
+                counts.unset(pos)
+                ps, c = own[offer.trader]
+                c.unset(bisect_left(ps, pos))
     return trades
 
 
@@ -159,22 +369,11 @@ def pda_uniform(bids: list[Order], offers: list[Order]) -> tuple[float | None, l
     """HAMLET's periodic double auction with uniform pricing: bids descending meet offers
     ascending while bid rate >= offer rate (no self-pairs); every trade is priced at the
     average of the last matched bid's and offer's rates."""
-    bid_left = {b.id: b.energy_kwh for b in bids}
-    offer_left = {o.id: o.energy_kwh for o in offers}
-    pairs = []
     sorted_offers = ascending(offers)
-    for bid in descending(bids):
-        for offer in sorted_offers:
-            if bid_left[bid.id] <= ENERGY_EPS_KWH:
-                break
-            if offer_left[offer.id] <= ENERGY_EPS_KWH or offer.trader == bid.trader:
-                continue
-            if offer.rate_ct_per_kwh > bid.rate_ct_per_kwh + RATE_TOLERANCE_CT:
-                break  # offers ascend: none further is cheap enough
-            energy = min(bid_left[bid.id], offer_left[offer.id])
-            pairs.append((bid, offer, energy))
-            bid_left[bid.id] -= energy
-            offer_left[offer.id] -= energy
+    rates = [o.rate_ct_per_kwh for o in sorted_offers]
+    sorted_bids = descending(bids)
+    ends = [bisect_right(rates, b.rate_ct_per_kwh + RATE_TOLERANCE_CT) for b in sorted_bids]
+    pairs = _match(sorted_bids, sorted_offers, ends)
     if not pairs:
         return None, []
     last_bid, last_offer, _ = pairs[-1]
