@@ -32,15 +32,11 @@ from pydantic import (
     model_validator,
 )
 
+from twin.scenario_base import Strict
+from twin.scenario_market import Market
 from twin.timeparse import parse_duration_s
 
 MARTINIQUE_TZ = "America/Martinique"
-
-
-class Strict(BaseModel):
-    """Base: unknown keys are errors, values are validated on assignment."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 # ----------------------------------------------------------------------------- site, grid
@@ -428,6 +424,9 @@ class Scenario(Strict):
     scheduling: Annotated[RuleBased | FlexMeasuresScheduling, Field(discriminator="strategy")] = (
         Field(default_factory=RuleBased)
     )
+    market: Market | None = Field(
+        None, description="Peer-to-peer market of prosumer agents (null: no market; the "
+        "scheduling strategy drives the batteries and chargers)")
     outputs: Outputs = Field(default_factory=Outputs)
 
     @field_validator("start")
@@ -458,6 +457,19 @@ class Scenario(Strict):
         if dur_s % step_s:
             raise ValueError(f"duration ({duration}) must be a whole number of steps ({step})")
         return step
+
+    @model_validator(mode="after")
+    def _market_fits(self) -> Scenario:
+        if self.market is None:
+            return self
+        if self.market.slot_s != self.step_s:
+            raise ValueError(f"market.slot: {self.market.slot} must equal the step "
+                             f"({self.step}): one delivery slot per power-flow step")
+        if self.scheduling.strategy != "rule_based":
+            raise ValueError("scheduling.strategy: with a market the prosumer agents drive "
+                             "the batteries and chargers from their trades; leave scheduling "
+                             f"out (got {self.scheduling.strategy!r})")
+        return self
 
     @property
     def step_s(self) -> int:

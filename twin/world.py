@@ -34,6 +34,8 @@ SIM_CONFIG = {
     "EV": {"python": "simulators.ev.mosaik:EvSim"},
     "Feeder": {"python": "simulators.feeder.mosaik:FeederSim"},
     "Controller": {"python": "agents.controller_mosaik:ControllerSim"},
+    "Community": {"python": "agents.community.mosaik:CommunitySim"},
+    "Market": {"python": "agents.market.mosaik:MarketSim"},
     "Recorder": {"python": "twin.recorder:RecorderSim"},
 }
 
@@ -86,10 +88,20 @@ def build_world(
     bus_names = scenario.grid.lv_bus_names()
     buses = dict(zip(bus_names, feeder_sim.Bus.create(len(bus_names)), strict=True))
     grid = feeder_sim.Grid.create(1)[0]
-    ctl = start("Controller")
-    site = ctl.Site.create(1)[0]
-    bat_ctl = ctl.BatteryCtl.create(len(ids["battery"]), ids=ids["battery"])
-    ch_ctl = ctl.ChargerCtl.create(len(ids["ev_charger"]), ids=ids["ev_charger"])
+    if scenario.market is None:
+        ctl = start("Controller")
+        site = ctl.Site.create(1)[0]
+        bat_ctl = ctl.BatteryCtl.create(len(ids["battery"]), ids=ids["battery"])
+        ch_ctl = ctl.ChargerCtl.create(len(ids["ev_charger"]), ids=ids["ev_charger"])
+    else:  # prosumer agents (Mesa) trading on the market drive the devices instead
+        community_sim = start("Community")
+        community = community_sim.Community.create(1)[0]
+        bat_ctl = community_sim.BatteryAgent.create(len(ids["battery"]), ids=ids["battery"])
+        ch_ctl = community_sim.ChargerAgent.create(len(ids["ev_charger"]), ids=ids["ev_charger"])
+        operator = start("Market", run_dir=str(run_dir)).Operator.create(1)[0]
+        world.connect(community, operator, "orders")
+        world.connect(operator, community, "trades", time_shifted=True,
+                      initial_data={"trades": []})
     recorder = world.start(
         "Recorder", run_dir=str(run_dir), start=scenario.start.isoformat(),
         step_s=scenario.step_s, flush_every_steps=scenario.outputs.flush_every_steps,
@@ -101,13 +113,19 @@ def build_world(
 
     connect = world.connect
     rec = RECORDED[scenario.outputs.detail]
+    market = scenario.market is not None
     for asset, pv in zip(assets["pv"], pvs, strict=True):
         connect(pv, buses[asset.bus], "p_kw")
-        connect(pv, site, ("p_avail_kw", "pv_p_kw"))
+        if not market:
+            connect(pv, site, ("p_avail_kw", "pv_p_kw"))
     for asset, load in zip(assets["load"], loads, strict=True):
         connect(load, buses[asset.bus], "p_kw", "q_kvar")
-        connect(load, site, ("p_kw", "load_p_kw"))
-    state_attrs = ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh"]
+        if not market:
+            connect(load, site, ("p_kw", "load_p_kw"))
+    state_attrs = (["e_kwh"] if market else
+                   ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh"])
+    ev_attrs = PLUGGED_EV_ATTRS if market else \
+        ["p_charge_avail_kw", "p_discharge_avail_kw", *PLUGGED_EV_ATTRS]
     for asset, bat, bctl in zip(assets["battery"], batteries, bat_ctl, strict=True):
         initial = battery_initial(asset.spec, scenario.step_s)
         connect(bat, bctl, *state_attrs, time_shifted=True,
@@ -118,15 +136,16 @@ def build_world(
     for asset, ch, cctl, initial in zip(
         assets["ev_charger"], chargers, ch_ctl, ev_initial, strict=True
     ):
-        connect(ch, cctl, "p_charge_avail_kw", "p_discharge_avail_kw", *PLUGGED_EV_ATTRS,
-                time_shifted=True, initial_data=initial)
+        connect(ch, cctl, *ev_attrs, time_shifted=True,
+                initial_data={a: initial[a] for a in ev_attrs})
         connect(cctl, ch, "p_set_kw")
         connect(ch, buses[asset.bus], "p_kw")
     for kind, entity in sets.items():
         connect(entity, recorder, *rec[kind])
     connect(fleet, recorder, "n_plugged", "n_waiting", "events")
     connect(grid, recorder, *GRID_ATTRS)
-    connect(site, recorder, "inflexible_forecast_kw")
+    if not market:
+        connect(site, recorder, "inflexible_forecast_kw")
     if scenario.scheduling.strategy != "rule_based":  # the plan in force, per device
         for entity in [*bat_ctl, *ch_ctl]:
             connect(entity, recorder, *PLAN_ATTRS)

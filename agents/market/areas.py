@@ -99,6 +99,20 @@ class AreaTree:
         return seller + sum(fees.values()), seller, fees
 
 
+    def limits_at(self, house: str, mm_sell_ct_per_kwh: float, mm_buy_ct_per_kwh: float
+                  ) -> tuple[float, float]:
+        """(low, high) rates at ``house``: the offer rate that reaches the root at the market
+        maker's bid, and the bid rate that reaches the market maker's offer there."""
+        path = self.path_up(house)
+        low = (mm_buy_ct_per_kwh - sum(self.fee[a].constant_ct_per_kwh for a in path)) \
+            / (1.0 + sum(self.fee[a].fraction for a in path))
+        left = path[:-1]
+        high = (self.offer_rate(mm_sell_ct_per_kwh, [self.root])
+                + sum(self.fee[a].constant_ct_per_kwh for a in left)) \
+            / (1.0 - sum(self.fee[a].fraction for a in left))
+        return low, high
+
+
 def feeder_tree(bus_of_house: dict[str, str], fees_by_level: dict[str, GridFee]) -> AreaTree:
     """The tree of the ``lv_radial`` feeder: the MV root, one market per LV feeder
     (``f<k>``) that hosts a house, and one house market per participant. Houses on

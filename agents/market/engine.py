@@ -9,9 +9,12 @@ Market time: each delivery slot is traded in ``ticks`` ticks. On every tick
    an order no longer listed is withdrawn;
 2. every market clears its own book with the rule, deepest markets first (a house
    before its feeder, a feeder before the MV root);
-3. every order still open has waited one more tick where it is; one that has waited
-   ``forward_after_ticks`` (2, as gsy-e's inter-area agents) moves to the parent market,
-   its rate carrying the grid fees of the move (see ``areas``).
+3. every order still open has waited one more tick; one that has waited
+   ``forward_after_ticks`` (2, as gsy-e's inter-area agents) since it last moved or was
+   re-priced is forwarded to the next market up, its rate there carrying the grid fees
+   of the way (see ``areas``). As with gsy-e's inter-area agents, forwarding copies:
+   the order stays open in the markets below, and since markets clear deepest first a
+   local match still comes first; energy traded anywhere leaves every copy.
 
 At slot close (:meth:`SlotBook.close`) what is left lapses. A market maker can sit in
 the root: an offer at the regulated tariff and a bid at the feed-in price, of unbounded
@@ -53,9 +56,9 @@ class _Live:
     order: OrderIn
     energy_kwh: float
     rate_ct_per_kwh: float
-    path: list[str]  # markets entered, its house first; the last is where it sits
+    path: list[str]  # markets it is open in, its house first, then up the tree
     age_ticks: int = 0
-    market_rate: float = 0.0
+    market_rates: list[float] = field(default_factory=list)  # its rate in each
 
 
 @dataclass(frozen=True)
@@ -125,17 +128,19 @@ class SlotBook:
             del self.live[oid]
 
     def _reprice(self, lv: _Live) -> None:
+        p, r = lv.path, lv.rate_ct_per_kwh
         if lv.order.side == "offer":
-            lv.market_rate = self.tree.offer_rate(lv.rate_ct_per_kwh, lv.path)
+            lv.market_rates = [self.tree.offer_rate(r, p[:i + 1]) for i in range(len(p))]
         else:
-            lv.market_rate = self.tree.bid_rate(lv.rate_ct_per_kwh, lv.path[:-1])
+            lv.market_rates = [self.tree.bid_rate(r, p[:i]) for i in range(len(p))]
 
     # ----------------------------------------------------------------- one tick
     def tick(self, tick: int) -> list[SettledTrade]:
         by_market: dict[str, tuple[list, list]] = {}
         for lv in self.live.values():
-            books = by_market.setdefault(lv.path[-1], ([], []))
-            books[0 if lv.order.side == "bid" else 1].append(lv)
+            side = 0 if lv.order.side == "bid" else 1
+            for i, market in enumerate(lv.path):
+                by_market.setdefault(market, ([], []))[side].append((lv, i))
         trades: list[SettledTrade] = []
         for market in self._bottom_up:
             bids, offers = by_market.get(market, ([], []))
@@ -149,17 +154,21 @@ class SlotBook:
             lv.age_ticks += 1
             market = lv.path[-1]
             if lv.age_ticks >= self.forward_after_ticks and market != self._root:
+                # a copy goes up; the order stays open below
                 lv.path.append(self.tree.parent[market])
                 lv.age_ticks = 0
                 self._reprice(lv)
         return trades
 
     def _clear(self, market, bids, offers, mm, tick) -> list[SettledTrade]:
-        index = {lv.order.id: lv for lv in (*bids, *offers)}
-        b = [clearing.Order(lv.order.id, lv.order.device, lv.energy_kwh, lv.market_rate)
-             for lv in bids]
-        o = [clearing.Order(lv.order.id, lv.order.device, lv.energy_kwh, lv.market_rate)
-             for lv in offers]
+        eps = clearing.ENERGY_EPS_KWH
+        index = {lv.order.id: (lv, i) for lv, i in (*bids, *offers) if lv.energy_kwh > eps}
+        b = [clearing.Order(lv.order.id, lv.order.device, lv.energy_kwh, lv.market_rates[i])
+             for lv, i in bids if lv.energy_kwh > eps]
+        o = [clearing.Order(lv.order.id, lv.order.device, lv.energy_kwh, lv.market_rates[i])
+             for lv, i in offers if lv.energy_kwh > eps]
+        if not mm and not (b and o):
+            return []
         if mm:
             sell = self.tree.offer_rate(self.mm_sell_ct_per_kwh, [market])
             o.append(clearing.Order("mm_offer", MARKET_MAKER, UNBOUNDED_KWH, sell))
@@ -176,9 +185,10 @@ class SlotBook:
                                         self.rng)
         out = []
         for t in raw:
-            bid_lv, offer_lv = index.get(t.bid_id), index.get(t.offer_id)
-            bid_left = bid_lv.path[:-1] if bid_lv else []
-            offer_in = offer_lv.path if offer_lv else [market]
+            (bid_lv, bi), (offer_lv, oi) = (index.get(t.bid_id, (None, 0)),
+                                            index.get(t.offer_id, (None, 0)))
+            bid_left = bid_lv.path[:bi] if bid_lv else []
+            offer_in = offer_lv.path[:oi + 1] if offer_lv else [market]
             buyer_rate, seller_rate, fees = self.tree.settle(t.rate_ct_per_kwh, bid_left,
                                                              offer_in)
             for lv in (bid_lv, offer_lv):

@@ -12,10 +12,11 @@ loss.
   ``high`` down to ``low``, buyers from ``low`` up to ``high``, updated every
   ``update_interval`` (fit_to_limit or a fixed step);
 - ``linear`` (HAMLET): the rate moves linearly with the share of the trading window
-  gone, ``low + (high - low) x elapsed / (slot - tick)`` for a buyer (the last tick
-  bids ``high``), the mirror for a seller;
+  gone, ``low + (high - low) x elapsed / (slot - u)`` for a buyer, ``u`` the update
+  interval (or the tick, if longer), so the last update bids ``high``; the mirror for
+  a seller;
 - ``zero_intelligence`` (HAMLET, Gode and Sunder): uniform random in the range, drawn
-  afresh at each tick from the trader's seeded generator;
+  afresh at each call from the trader's seeded generator;
 - ``retailer`` (HAMLET): buyers bid ``high``, sellers ask ``low``, at once.
 """
 
@@ -66,7 +67,8 @@ class Pricing:
                             self.fit_to_limit, self.change_per_update_ct_per_kwh
                             ).rate(elapsed_s)
         if self.strategy == "linear":
-            share = min(max(elapsed_s / max(slot_s - tick_s, tick_s), 0.0), 1.0)
+            last = max(slot_s - max(self.update_interval_s, tick_s), tick_s)
+            share = min(max(elapsed_s / last, 0.0), 1.0)
             return start + (end - start) * share
         if self.strategy == "zero_intelligence":
             return float(rng.uniform(low, high)) if high > low else low

@@ -27,9 +27,11 @@ def test_gsy_ramp_fixed_step_stops_at_the_limit():
 
 
 def test_linear_moves_from_one_limit_to_the_other_over_the_window():
-    r = rates(Pricing("linear"), "offer")
+    r = rates(Pricing("linear", 90.0), "offer")  # updated every tick: reaches low at the last
     assert r[0] == 30.0 and r[-1] == pytest.approx(10.0)
     assert np.all(np.diff(r) < 0)
+    r = rates(Pricing("linear", 300.0), "bid")  # last update point at 600 s (tick 7)
+    assert r[4] == pytest.approx(10.0 + 20.0 * 360 / 600) and r[7:] == [30.0] * 3
 
 
 def test_zero_intelligence_is_uniform_in_range_and_seeded():

@@ -1,0 +1,113 @@
+"""mosaik adapter of the prosumer community (Mesa model). No strategy logic here.
+
+Entities: one ``Community`` (input: the market's ``trades`` of the last tick,
+time-shifted; output: the agents' ``orders`` of this tick), one ``BatteryAgent`` per
+battery (input: ``e_kwh`` at the slot start, time-shifted; output: ``p_set_kw``) and
+one ``ChargerAgent`` per EV charger (input: the plugged EV's view; output:
+``p_set_kw``). It steps once per market tick.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mosaik_api_v3.types import Meta
+
+from agents.community.agents import BatteryUnit, ChargerUnit, Prosumer
+from agents.community.model import Community
+from agents.market.pricing import Limits, Pricing
+from simulators.base import ArraySimulator, meta
+from simulators.ev.mosaik import PLUGGED_EV_ATTRS
+from twin import inputs as scenario_inputs
+from twin.participants import market_tree, resolve_participants
+
+META: Meta = meta(
+    "Community", ["orders", "trades"],
+    extra={
+        "BatteryAgent": {"public": True, "params": ["ids"], "trigger": [],
+                         "attrs": ["e_kwh", "p_set_kw"]},
+        "ChargerAgent": {"public": True, "params": ["ids"], "trigger": [],
+                         "attrs": [*PLUGGED_EV_ATTRS, "p_set_kw"]},
+    },
+)
+
+
+def slot_prices_ct(scenario) -> tuple[np.ndarray, float]:
+    """Tariff of every slot and the feed-in price. [ct/kWh]"""
+    times = scenario_inputs.step_starts(scenario)
+    tariff = scenario_inputs.import_price_eur_per_kwh(times, scenario.tariff) * 100.0
+    return tariff, scenario.tariff.feed_in_price_eur_per_kwh * 100.0
+
+
+def battery_unit(asset) -> BatteryUnit:
+    s = asset.spec
+    return BatteryUnit(asset.id, s.capacity_kwh * s.soc_min_percent / 100.0,
+                       s.capacity_kwh * s.soc_max_percent / 100.0, s.p_charge_max_kw,
+                       s.p_discharge_max_kw, s.eta_charge, s.eta_discharge,
+                       s.capacity_kwh * s.soc_initial_percent / 100.0)
+
+
+class CommunitySim(ArraySimulator):
+    kinds = {"BatteryAgent": "battery", "ChargerAgent": "ev_charger"}
+
+    def __init__(self):
+        super().__init__(META)
+        self.orders: list = []
+
+    def setup(self):
+        sc, mk = self.scenario, self.scenario.market
+        self.step_s = mk.tick_s
+        participants = resolve_participants(sc)
+        tree = market_tree(sc, participants)
+        tariff, feed_in = slot_prices_ct(sc)
+
+        def limits(slot: int) -> dict[str, Limits]:
+            rate = tariff[min(slot, len(tariff) - 1)]
+            return {p.id: Limits(*tree.limits_at(p.id, rate, feed_in)) for p in participants}
+
+        self.model = Community(mk.slot_s, mk.ticks_per_slot, limits, seed=sc.seed)
+        dt_h = sc.step_s / 3600.0
+        load_kwh = scenario_inputs.household_load_kw(sc) * dt_h
+        pv_kwh = scenario_inputs.pv_available_kw(sc) * dt_h
+        columns = {kind: {a.id: i for i, a in enumerate(group)}
+                   for kind, group in (("load", self._all("load")), ("pv", self._all("pv")))}
+        strategies = {s.strategy: s for s in mk.strategies}
+        self.units: dict[str, BatteryUnit | ChargerUnit] = {}
+        for i, p in enumerate(participants):
+            s = strategies[p.strategy]
+            pricing = Pricing(s.strategy, s.update_interval_s, s.fit_to_limit,
+                              s.change_per_update_ct_per_kwh)
+            bats = [battery_unit(a) for a in p.assets.get("battery", [])]
+            chs = [ChargerUnit(a.id, a.spec.p_max_kw) for a in p.assets.get("ev_charger", [])]
+            self.units.update({u.id: u for u in (*bats, *chs)})
+            self.model.add(Prosumer(
+                self.model, p.id, p.type, p.id, pricing,
+                load_kwh[:, [columns["load"][a] for a in p.ids("load")]].sum(axis=1),
+                pv_kwh[:, [columns["pv"][a] for a in p.ids("pv")]].sum(axis=1),
+                bats, chs, seed=np.random.SeedSequence([sc.seed, 11, i]).generate_state(1)[0]))
+        self.owner = {u: agent for agent in self.model.by_pid.values()
+                      for u in agent.setpoint_kw}
+
+    def _all(self, kind: str) -> list:
+        from twin.loading import resolve_assets
+
+        return resolve_assets(self.scenario)[kind]
+
+    def advance(self, time, inputs):
+        for i, eid in enumerate(self.eids.get("BatteryAgent", [])):
+            e = inputs.get(eid, {}).get("e_kwh")
+            if e:
+                self.units[self.assets["BatteryAgent"][i].id].e_kwh = sum(e.values())
+        for i, eid in enumerate(self.eids.get("ChargerAgent", [])):
+            got = inputs.get(eid, {})
+            if got:
+                self.units[self.assets["ChargerAgent"][i].id].ev = {
+                    a[3:]: float(sum(v.values())) for a, v in got.items()}
+        trades = [t for v in inputs.get("community", {}).get("trades", {}).values()
+                  for t in (v or [])]
+        self.orders = self.model.step_at(time, trades)
+
+    def outputs(self, model, attr):
+        if model == "Community":
+            return [self.orders if attr == "orders" else []]
+        ids = [a.id for a in self.assets[model]]
+        return np.array([self.owner[i].setpoint_kw[i] for i in ids], dtype=float)

@@ -1,0 +1,92 @@
+"""mosaik adapter of the market operator. No clearing logic here.
+
+One ``Operator`` entity (input: the agents' ``orders`` of this tick; output: the
+``trades`` of this tick). It steps once per tick: at the first tick of slot ``k``
+the book of slot ``k`` closes (what is left lapses) and the book of slot ``k + 1``
+opens. Trades and the grid fees each market booked are written as Parquet parts
+under ``market/`` in the run folder as the run goes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from mosaik_api_v3.types import Meta
+
+from agents.community.mosaik import slot_prices_ct
+from agents.market.engine import SlotBook
+from simulators.base import ArraySimulator, meta
+from twin.participants import market_tree, resolve_participants
+from twin.results import PartWriter
+
+META: Meta = meta("Operator", ["orders", "trades"])
+TRADE_COLUMNS = [
+    "slot_start", "tick", "market", "bid_id", "offer_id", "buyer", "seller", "buyer_device",
+    "seller_device", "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
+    "seller_rate_ct_per_kwh",
+]
+FLUSH_EVERY_SLOTS = 16
+
+
+class MarketSim(ArraySimulator):
+    def __init__(self):
+        super().__init__(META)
+        self.trades: list = []
+
+    def setup(self):
+        sc, mk = self.scenario, self.scenario.market
+        self.step_s = mk.tick_s
+        self.tree = market_tree(sc, resolve_participants(sc))
+        self.book = SlotBook(self.tree, mk.rule, np.random.default_rng([sc.seed, 23]),
+                             mk.forward_after_ticks, mk.market_maker)
+        self.tariff, self.feed_in = slot_prices_ct(sc)
+        self.start = pd.Timestamp(sc.start)
+        folder = self.params["run_dir"] + "/market"
+        self.writers = {name: PartWriter(f"{folder}/{name}") for name in ("trades", "fees")}
+        self.rows: dict[str, list] = {"trades": [], "fees": []}
+        self.slots_buffered = 0
+
+    def advance(self, time, inputs):
+        mk = self.scenario.market
+        k, into = divmod(time, mk.slot_s)
+        tick, slot = into // mk.tick_s, k + 1
+        if tick == 0:
+            self.book.close()
+            self.slots_buffered += 1
+            if self.slots_buffered >= FLUSH_EVERY_SLOTS:
+                self.flush()
+            if slot < len(self.tariff):
+                self.book.open(slot, float(self.tariff[slot]), self.feed_in)
+        self.trades = []
+        if slot < len(self.tariff):
+            orders = [o for v in inputs.get("operator", {}).get("orders", {}).values()
+                      for o in (v or [])]
+            self.book.sync(orders)
+            self.trades = self.book.tick(tick)
+            self._record(self.trades)
+
+    def _record(self, trades) -> None:
+        for t in trades:
+            start = self.start + pd.Timedelta(seconds=t.slot * self.scenario.market.slot_s)
+            self.rows["trades"].append((start, t.tick, t.market, t.bid_id, t.offer_id, t.buyer,
+                                        t.seller, t.buyer_device, t.seller_device, t.energy_kwh,
+                                        t.rate_ct_per_kwh, t.buyer_rate_ct_per_kwh,
+                                        t.seller_rate_ct_per_kwh))
+            for market, fee in t.fees_ct_per_kwh.items():
+                self.rows["fees"].append((start, market, t.energy_kwh, fee * t.energy_kwh))
+
+    def flush(self) -> None:
+        self.slots_buffered = 0
+        columns = {"trades": TRADE_COLUMNS,
+                   "fees": ["slot_start", "market", "energy_kwh", "fee_ct"]}
+        for name, rows in self.rows.items():
+            if rows:
+                self.writers[name].write(pd.DataFrame(rows, columns=columns[name]))
+            self.rows[name] = []
+
+    def outputs(self, model, attr):
+        return [self.trades if attr == "trades" else []]
+
+    def finalize(self):
+        if self._ready:
+            self.flush()
