@@ -1,0 +1,421 @@
+"""Local energy market KPIs with Grid Singularity's own definitions (pure pandas).
+
+Units: energies kWh, rates ct/kWh, money EUR cents (``_ct``); gsy-e's units (Wh, EUR)
+appear only in the exported files (``twin.gsy_export``). Sign convention of ``energy``:
+positive = consumption / charging, negative = production / discharging.
+
+The market is a tree of areas (house -> LV feeder -> MV root). As in gsy-e, a trade is
+recorded in every market on its path from the seller's area to the buyer's area; the
+inter-area agent that carries it across a boundary is named after its area, so in the
+LV market a house appears by its area name and in the house market the same name is
+the house's link to the outside (gsy-framework ``area_name_from_area_or_ma_name``).
+``market_legs`` expands our one-row-per-trade record into those per-market legs. The
+externals "market_maker" and "utility" sit in the root like gsy-e's InfiniteBus (sells
+at the tariff, buys at the feed-in rate). A leg's price is what its buyer pays: the
+seller's net amount plus the fees of the markets from the seller's end up to and
+including that market, so every market keeps its own fee (gsy-e's ``fee_price``).
+
+Definitions followed (gridsingularity/gsy-framework, ``gsy_framework/sim_results/``):
+
+- ``kpi.py`` ``KPIState`` / ``SavingsKPI`` / ``KPI._post_process_savings_kpis`` and
+  ``kpi_calculation_helper.py``. Per area, over its devices at any depth: produced =
+  energy sold by producers; self-consumed = producer -> consumer inside the area; a
+  producer -> storage trade inside the area fills ``self_consumption_buffer``, a storage
+  -> consumer trade inside the area empties it into self-consumption (at most what is in
+  it), a storage sale to anyone else empties it uncounted; an InfiniteBus inside the
+  area (our externals, at the root only) counts as production when it sells to a
+  consumer and as ``demanded_buffer`` when it buys from a producer, both self-consumed.
+  Demand = consumers' energy + demanded buffer. Ratios are None without demand or
+  production, capped at 1. Savings (every area but the root, summed up the tree):
+  ``utility_bill`` = consumption x tariff, ``fit_revenue`` = production x feed-in,
+  ``base_case_cost`` = their difference, ``gsy_e_cost`` = the market bill,
+  ``saving_absolute`` = base - market bill, ``saving_percentage`` = |saving / base| x 100.
+- Node types (``sim_results/__init__.py``): pv = producer, load = consumer, battery =
+  storage ("prosumer"); the externals = InfiniteBus ("buffer").
+- ``bills.py`` ``MarketEnergyBills``: per market, each child's bought/sold/spent/earned/
+  total_energy/total_cost/market_fee; a buyer's ``spent`` = price - fee_price, its
+  ``market_fee`` = fee_price, a seller's ``earned`` = price - fee_price; the area's own
+  link as "External Trades" seen from outside.
+- ``market_price_energy_day.py``: per market and slot, min / max of the trades' rates
+  (older versions also ``av_price``, the plain mean); ``energy_trade_profile.py``.
+
+Deviations and why:
+
+- ev counts as a consumer (gsy-e has no EV type); a V2G sale is neither production nor
+  buffer dissipation. Override with ``roles``.
+- Demand is the consumers' delivered ``energy`` (gsy-e: the load profile's demand).
+- Trades are processed in time order (slot, tick); gsy-e walks markets one by one within
+  a slot. gsy-e's code checks a trade once per traced house market, which counts a
+  producer -> storage trade twice when both houses have loads and almost never reaches
+  the "sold outside" branch; we apply the rule once per trade, as its comments state.
+- The base case uses the delivered ``energy`` per device and slot at ``prices`` (gsy-e:
+  the devices' traded energy at the market-maker rate / feed-in tariff plus / minus the
+  grid fees from root to the area). Like gsy-e it is gross per device, no netting.
+- Imbalance settlements (market "imbalance") are money and energy flows: they enter the
+  bills, savings and KPIs (a named device is its origin; without one the pseudo device
+  "<participant>/imbalance", which has no role) but not the price statistics or the
+  trade profile, which describe the market only. gsy-e has no such settlement.
+- Externals in the root make the root's KPIs ~1.0, as in gsy-e (its integration test
+  "root area self sufficient with InfiniteBus"); ``externals_in_root=False`` puts them
+  outside every area, giving the community's own figures at the root.
+- Fees per leg come from ``fees`` rows with the trade's ``trade_id`` when both tables
+  carry one; else from the slot's average fee rate of that market. Whatever differs from
+  energy x (buyer rate - seller rate) goes to the matching market (root for imbalance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+MARKET_MAKER = "market_maker"
+UTILITY = "utility"
+EXTERNALS = (MARKET_MAKER, UTILITY)
+IMBALANCE = "imbalance"
+KIND_ROLE = {"load": "consumer", "pv": "producer", "battery": "storage", "ev": "consumer"}
+ROLE_TYPE = {"consumer": "Load", "producer": "PV", "storage": "Storage",
+             "buffer": "MarketMaker"}  # gsy-framework get_unified_area_type
+TOL_KWH = 1e-8  # gsy-framework FLOATING_POINT_TOLERANCE is 1e-5 Wh
+
+
+@dataclass(frozen=True, eq=False)
+class MarketRecord:
+    """Everything the market recorded in a run (tables as in the module docstring).
+
+    areas [area, parent, level]; devices [device, participant, kind, area];
+    participants [participant, type, area]; trades [slot_start, tick, market, buyer,
+    seller, buyer_device, seller_device, energy_kwh, rate_ct_per_kwh,
+    buyer_rate_ct_per_kwh, seller_rate_ct_per_kwh] (+ optional trade_id); fees
+    [slot_start, market, energy_kwh, fee_ct] (+ optional trade_id); energy [slot_start,
+    device, energy_kwh]; prices [slot_start, tariff_ct_per_kwh, feed_in_ct_per_kwh].
+    """
+
+    areas: pd.DataFrame
+    devices: pd.DataFrame
+    participants: pd.DataFrame
+    trades: pd.DataFrame
+    fees: pd.DataFrame
+    energy: pd.DataFrame
+    prices: pd.DataFrame
+
+    @cached_property
+    def parents(self) -> dict[str, str | None]:
+        return {a: (p if isinstance(p, str) and p else None)
+                for a, p in zip(self.areas["area"], self.areas["parent"], strict=True)}
+
+    @cached_property
+    def root(self) -> str:
+        return next(a for a, p in self.parents.items() if p is None)
+
+    @cached_property
+    def lineages(self) -> dict[str, list[str]]:
+        """Each area and its ancestors up to the root."""
+        out = {}
+        for area in self.parents:
+            line = [area]
+            while self.parents[line[-1]] is not None:
+                line.append(self.parents[line[-1]])
+            out[area] = line
+        return out
+
+    def lineage(self, area: str) -> list[str]:
+        return self.lineages[area]
+
+    def slots(self) -> list[pd.Timestamp]:
+        return sorted(set(self.prices["slot_start"]) | set(self.trades["slot_start"]))
+
+
+def _sorted_trades(record: MarketRecord) -> pd.DataFrame:
+    t = record.trades.copy()
+    if "trade_id" not in t.columns:
+        t["trade_id"] = t.index
+    return t.sort_values(["slot_start", "tick"], kind="stable").reset_index(drop=True)
+
+
+def _origin(device: str, party: str) -> str:
+    if isinstance(device, str) and device:
+        return device
+    return party if party in EXTERNALS else f"{party}/imbalance"
+
+
+def trade_origins(record: MarketRecord, trades: pd.DataFrame) -> pd.DataFrame:
+    """Seller / buyer origin (device, external or pseudo device), its area and role."""
+    dev = record.devices.set_index("device")
+    home = dict(zip(record.participants["participant"], record.participants["area"],
+                    strict=True))
+    out = pd.DataFrame(index=trades.index)
+    for side in ("seller", "buyer"):
+        origin = [_origin(d, p) for d, p in zip(trades[f"{side}_device"], trades[side],
+                                                 strict=True)]
+        out[f"{side}_origin"] = origin
+        out[f"{side}_loc"] = [dev.at[o, "area"] if o in dev.index else
+                              record.root if o in EXTERNALS else home[p]
+                              for o, p in zip(origin, trades[side], strict=True)]
+        out[f"{side}_role"] = [KIND_ROLE[dev.at[o, "kind"]] if o in dev.index else
+                               "buffer" if o in EXTERNALS else None for o in origin]
+    return out
+
+
+def _storage_buffer(energy, fill, to_local, to_other) -> tuple[float, float]:
+    """gsy-e's self-consumption buffer over the trades in order: (left, self-consumed)."""
+    left = counted = 0.0
+    for e, f, loc, oth in zip(energy, fill, to_local, to_other, strict=True):
+        if f:
+            left += e
+        elif (loc or oth) and left > 0:
+            used = min(e, left)
+            left -= used
+            counted += used if loc else 0.0
+    return left, counted
+
+
+def _ratio(part: float, whole: float) -> float:
+    return float("nan") if whole <= TOL_KWH else min(part / whole, 1.0)
+
+
+def area_kpis(record: MarketRecord, externals_in_root: bool = True,
+              roles: dict[str, str] | None = None) -> pd.DataFrame:
+    """gsy-e's KPIs of every area (index: area). Energies [kWh], money [ct]."""
+    roles = {**KIND_ROLE, **(roles or {})}
+    t = _sorted_trades(record)
+    o = trade_origins(record, t)
+    kinds = dict(zip(record.devices["device"], record.devices["kind"], strict=True))
+    for side in ("seller", "buyer"):
+        o[f"{side}_role"] = [roles[kinds[d]] if d in kinds else r
+                             for d, r in zip(o[f"{side}_origin"], o[f"{side}_role"],
+                                             strict=True)]
+        if not externals_in_root:
+            o.loc[o[f"{side}_origin"].isin(EXTERNALS), f"{side}_loc"] = None
+    e = t["energy_kwh"].to_numpy()
+    dev = record.devices.assign(role=record.devices["kind"].map(roles))
+    delivered = (record.energy.assign(e=record.energy["energy_kwh"].clip(lower=0))
+                 .groupby("device")["e"].sum())
+    dev["demand_kwh"] = dev["device"].map(delivered).fillna(0.0)
+    bills = participant_bills(record)
+    rows = {}
+    for area in record.parents:
+        inside = [x for x in record.parents if area in record.lineage(x)]
+        s_in = o["seller_loc"].isin(inside).to_numpy()
+        b_in = o["buyer_loc"].isin(inside).to_numpy()
+        s = {r: s_in & (o["seller_role"] == r).to_numpy() for r in ROLE_TYPE}
+        b = {r: b_in & (o["buyer_role"] == r).to_numpy() for r in ROLE_TYPE}
+        from_bus, to_bus = s["buffer"] & b["consumer"], b["buffer"] & s["producer"]
+        left, from_storage = _storage_buffer(
+            e, s["producer"] & b["storage"], s["storage"] & b["consumer"],
+            s["storage"] & ~b["storage"] & ~b["consumer"])
+        produced = e[s["producer"]].sum() + e[from_bus].sum()
+        self_cons = (e[s["producer"] & b["consumer"]].sum() + e[from_bus].sum()
+                     + e[to_bus].sum() + from_storage)
+        demand = dev.loc[dev["area"].isin(inside) & (dev["role"] == "consumer"),
+                         "demand_kwh"].sum()
+        demand += e[to_bus].sum()
+        row = {"self_sufficiency": _ratio(self_cons, demand),
+               "self_consumption": _ratio(self_cons, produced),
+               "total_energy_demanded_kwh": demand,
+               "demanded_buffer_kwh": e[to_bus].sum(),
+               "self_consumption_buffer_kwh": left,
+               "total_energy_produced_kwh": produced,
+               "total_self_consumption_kwh": self_cons}
+        rows[area] = row | _area_savings(record, bills, area)
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+SAVING_COLUMNS = ["utility_bill_ct", "fit_revenue_ct", "gsy_e_cost_ct", "base_case_cost_ct",
+                  "saving_absolute_ct", "saving_percentage"]
+
+
+def _area_savings(record: MarketRecord, bills: pd.DataFrame, area: str) -> dict:
+    if area == record.root:  # gsy-e skips the root: the market maker lives there
+        return dict.fromkeys(SAVING_COLUMNS, float("nan"))
+    members = bills[bills["area"].map(
+        lambda a: isinstance(a, str) and area in record.lineage(a))]
+    util, fit = members["utility_bill_ct"].sum(), members["fit_revenue_ct"].sum()
+    cost = members["total_cost_ct"].sum()
+    base = util - fit
+    saving = base - cost
+    pct = abs(saving / base) * 100 if base else float("nan")  # gsy-e: abs()
+    return dict(zip(SAVING_COLUMNS, [util, fit, cost, base, saving, pct], strict=True))
+
+
+def participant_bills(record: MarketRecord) -> pd.DataFrame:
+    """Each participant's and external's market bill and base case (index: party).
+
+    ``spent_ct`` = bought energy x market rate, ``market_fee_ct`` = fees on its purchases
+    (buyer rate - rate), ``earned_ct`` = sold energy x seller rate (net of the fees on
+    its side), ``fee_ct`` = all grid fees it bore, ``total_cost_ct`` = paid - earned.
+    Base case per participant: its devices' delivered energy per slot, consumption at the
+    tariff, production at the feed-in rate; ``saving_percent`` keeps the sign (gsy-e's
+    ``saving_percentage`` in ``area_kpis`` is an absolute value).
+    """
+    t = record.trades
+    e = t["energy_kwh"]
+    buy = pd.DataFrame({"party": t["buyer"], "bought_kwh": e,
+                        "spent_ct": e * t["rate_ct_per_kwh"],
+                        "market_fee_ct": e * (t["buyer_rate_ct_per_kwh"] - t["rate_ct_per_kwh"]),
+                        "paid_ct": e * t["buyer_rate_ct_per_kwh"]})
+    sell = pd.DataFrame({"party": t["seller"], "sold_kwh": e,
+                         "earned_ct": e * t["seller_rate_ct_per_kwh"],
+                         "seller_fee_ct": e * (t["rate_ct_per_kwh"]
+                                               - t["seller_rate_ct_per_kwh"])})
+    parties = list(record.participants["participant"]) + list(EXTERNALS)
+    b = pd.concat([buy, sell]).groupby("party").sum().reindex(parties).fillna(0.0)
+    out = pd.DataFrame(index=pd.Index(parties, name="party"))
+    info = record.participants.set_index("participant")
+    out["type"] = [info.at[p, "type"] if p in info.index else "external" for p in parties]
+    out["area"] = [info.at[p, "area"] if p in info.index else None for p in parties]
+    for col in ("bought_kwh", "sold_kwh", "spent_ct", "earned_ct", "market_fee_ct"):
+        out[col] = b[col]
+    out["fee_ct"] = b["market_fee_ct"] + b["seller_fee_ct"]
+    out["total_energy_kwh"] = b["bought_kwh"] - b["sold_kwh"]
+    out["total_cost_ct"] = b["paid_ct"] - b["earned_ct"]
+    en = record.energy.merge(record.devices[["device", "participant"]], on="device")
+    en = en.merge(record.prices, on="slot_start", how="left")
+    en["utility_bill_ct"] = en["energy_kwh"].clip(lower=0) * en["tariff_ct_per_kwh"]
+    en["fit_revenue_ct"] = (-en["energy_kwh"]).clip(lower=0) * en["feed_in_ct_per_kwh"]
+    base = en.groupby("participant")[["utility_bill_ct", "fit_revenue_ct"]].sum()
+    for col in ("utility_bill_ct", "fit_revenue_ct"):
+        out[col] = base[col].reindex(parties)
+        out.loc[out["type"] != "external", col] = out[col].fillna(0.0)
+    out["base_case_cost_ct"] = out["utility_bill_ct"] - out["fit_revenue_ct"]
+    out["saving_absolute_ct"] = out["base_case_cost_ct"] - out["total_cost_ct"]
+    base_ct = out["base_case_cost_ct"].where(out["base_case_cost_ct"] != 0)
+    out["saving_percent"] = out["saving_absolute_ct"] / base_ct.abs() * 100
+    return out
+
+
+def grid_fees(record: MarketRecord) -> pd.Series:
+    """Grid fees booked per market over the run. [ct]"""
+    return record.fees.groupby("market")["fee_ct"].sum().rename("fee_ct")
+
+
+def _path(record: MarketRecord, a: str, b: str) -> list[str]:
+    """Areas from a up to the lowest common ancestor and down to b."""
+    up_a, up_b = record.lineage(a), record.lineage(b)
+    common = next(x for x in up_a if x in up_b)
+    return up_a[:up_a.index(common) + 1] + up_b[:up_b.index(common)][::-1]
+
+
+def _leg_fees(record: MarketRecord, t: pd.DataFrame):
+    """fee(trade_id, slot, market, energy) -> this market's fee on the trade. [ct]"""
+    f = record.fees
+    if "trade_id" in f.columns and "trade_id" in record.trades.columns:
+        linked = f.groupby(["trade_id", "market"])["fee_ct"].sum().to_dict()
+        return lambda tid, slot, market, e: linked.get((tid, market), 0.0)
+    g = f.groupby(["slot_start", "market"])[["fee_ct", "energy_kwh"]].sum()
+    rate = (g["fee_ct"] / g["energy_kwh"]).to_dict()
+    return lambda tid, slot, market, e: rate.get((slot, market), 0.0) * e
+
+
+def market_legs(record: MarketRecord) -> pd.DataFrame:
+    """The trades as gsy-e records them, one row per market on each trade's path.
+
+    Columns: trade_id, slot_start, tick, market, seller, buyer (the child, device,
+    external or the market's own link named after it), seller_origin, buyer_origin,
+    energy_kwh, price_ct (what the leg's buyer pays), fee_ct (this market's fee),
+    rate_ct_per_kwh (price / energy, gsy-e's ``energy_rate``), imbalance.
+    """
+    t = _sorted_trades(record)
+    o = trade_origins(record, t)
+    parents, fee_of = record.parents, _leg_fees(record, t)
+    rows = []
+    for i, tr in t.iterrows():
+        path = _path(record, o.at[i, "seller_loc"], o.at[i, "buyer_loc"])
+        e, imb = tr["energy_kwh"], tr["market"] == IMBALANCE
+        fees = [0.0 if imb else fee_of(tr["trade_id"], tr["slot_start"], m, e) for m in path]
+        rest = e * (tr["buyer_rate_ct_per_kwh"] - tr["seller_rate_ct_per_kwh"]) - sum(fees)
+        home = tr["market"] if tr["market"] in path else record.root
+        fees[path.index(home) if home in path else 0] += rest
+        price = e * tr["seller_rate_ct_per_kwh"]
+        for k, m in enumerate(path):
+            price += fees[k]
+            seller = o.at[i, "seller_origin"] if k == 0 else (
+                path[k - 1] if parents[path[k - 1]] == m else m)
+            buyer = o.at[i, "buyer_origin"] if k == len(path) - 1 else (
+                path[k + 1] if parents[path[k + 1]] == m else m)
+            rows.append((tr["trade_id"], tr["slot_start"], tr["tick"], m, seller, buyer,
+                         o.at[i, "seller_origin"], o.at[i, "buyer_origin"], e, price,
+                         fees[k], price / e if e else 0.0, imb))
+    return pd.DataFrame(rows, columns=[
+        "trade_id", "slot_start", "tick", "market", "seller", "buyer", "seller_origin",
+        "buyer_origin", "energy_kwh", "price_ct", "fee_ct", "rate_ct_per_kwh", "imbalance"])
+
+
+def price_stats(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per market and slot: rates of the legs traded there (imbalance excluded). [ct/kWh]
+
+    ``mean`` is the plain mean of the trade rates (gsy-e's ``av_price``); ``vwap`` the
+    energy-weighted one (ours). Markets and slots without trades have count 0, NaN rates.
+    """
+    legs = market_legs(record) if legs is None else legs
+    m = legs[~legs["imbalance"]].groupby(["market", "slot_start"])
+    stats = m["rate_ct_per_kwh"].agg(["min", "max", "mean", "median", "count"])
+    stats["energy_kwh"] = m["energy_kwh"].sum()
+    stats["vwap"] = m["price_ct"].sum() / stats["energy_kwh"]
+    full = pd.MultiIndex.from_product([list(record.parents), record.slots()],
+                                      names=["market", "slot_start"])
+    stats = stats.reindex(full)
+    stats[["count", "energy_kwh"]] = stats[["count", "energy_kwh"]].fillna(0)
+    return stats.astype({"count": int})
+
+
+def trade_profile(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Energy sold from seller to buyer per market and slot (imbalance excluded). [kWh]"""
+    legs = market_legs(record) if legs is None else legs
+    return (legs[~legs["imbalance"]]
+            .groupby(["market", "slot_start", "seller", "buyer"], sort=False)["energy_kwh"]
+            .sum().reset_index())
+
+
+BILL_COLUMNS = ["bought_kwh", "sold_kwh", "spent_ct", "earned_ct", "total_energy_kwh",
+                "total_cost_ct", "market_fee_ct"]
+
+
+def market_children(record: MarketRecord, legs: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Each market's children and their gsy-e type (sub-areas, devices, externals)."""
+    kids: dict[str, dict[str, str]] = {a: {} for a in record.parents}
+    for a, p in record.parents.items():
+        if p is not None:
+            kids[p][a] = "Area"
+    for d, k, a in zip(record.devices["device"], record.devices["kind"],
+                       record.devices["area"], strict=True):
+        kids[a][d] = ROLE_TYPE[KIND_ROLE[k]]
+    kids[record.root].update(dict.fromkeys(EXTERNALS, "MarketMaker"))
+    for m, s, b in zip(legs["market"], legs["seller"], legs["buyer"], strict=True):
+        for x in (s, b):
+            if x != m and x not in kids[m]:
+                kids[m][x] = "Imbalance"
+    return kids
+
+
+def market_bills(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """gsy-e's bills of every market (``MarketEnergyBills._energy_bills``), tidy.
+
+    One row per (market, party): every child of the market, plus the market's own link
+    to the outside (``external`` True). The link's own account is gsy-e's "External
+    Trades" after its spent/earned swap: it bought what the children sold out of the
+    area. A leg's buyer pays the price incl. the market's fee (``market_fee``), its
+    seller earns price - fee. Energies [kWh], money [ct].
+    """
+    legs = market_legs(record) if legs is None else legs
+    acc: dict[tuple[str, str], dict[str, float]] = {}
+
+    def book(market, party, **amounts):
+        row = acc.setdefault((market, party), dict.fromkeys(BILL_COLUMNS, 0.0))
+        for k, v in amounts.items():
+            row[k] += v
+
+    for m, s, b, e, p, f in zip(legs["market"], legs["seller"], legs["buyer"],
+                                legs["energy_kwh"], legs["price_ct"], legs["fee_ct"],
+                                strict=True):
+        book(m, b, bought_kwh=e, spent_ct=p - f, total_cost_ct=p, total_energy_kwh=e,
+             market_fee_ct=f)
+        book(m, s, sold_kwh=e, earned_ct=p - f, total_cost_ct=-(p - f), total_energy_kwh=-e)
+    rows = []
+    for m, kids in market_children(record, legs).items():
+        for party, typ in [*kids.items(), (m, "External")]:
+            r = acc.get((m, party), dict.fromkeys(BILL_COLUMNS, 0.0))
+            rows.append({"market": m, "party": party, "type": typ,
+                         "external": party == m, **{c: r[c] for c in BILL_COLUMNS}})
+    return pd.DataFrame(rows)
