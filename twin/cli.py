@@ -13,10 +13,12 @@ import os
 import sys
 from pathlib import Path
 
+from twin import clear_cmd
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = ROOT / "scenarios" / "martinique_baseline.yaml"
 SCHEMA_PATH = ROOT / "scenarios" / "scenario.schema.json"
-COMMANDS = ("run", "validate", "schema", "report", "schedule")
+COMMANDS = ("run", "validate", "schema", "report", "schedule", "clear")
 
 DESCRIPTION = """\
 Cariflex Twin: co-simulation of the Cariflex site on a Martinique LV feeder
@@ -35,12 +37,15 @@ commands:
   schedule REQUEST.json schedule storage devices from a FlexMeasures trigger body
                         (flex-model + flex-context) and print each device's
                         schedule as FlexMeasures' GET schedule response, plus costs
+  clear BOOK.json       clear an order book with a market rule (--rule pay_as_bid,
+                        pay_as_clear, pay_as_offer or pda_uniform) and print the trades
 
 examples:
   python run.py
   python run.py scenarios/martinique_baseline.yaml --set duration=P7D --set seed=3
   python run.py validate my.yaml --set assets.battery.count=4
   python run.py schedule examples/schedule_request.json --backend flexmeasures
+  python run.py clear examples/order_book.json --rule pay_as_clear
 """
 
 
@@ -81,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     sched.add_argument("--asset", type=int, default=None,
                        help="server backend: the asset to trigger on (else the request's)")
     sched.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    clear_cmd.add_parser(sub)
     return parser
 
 
@@ -205,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema,
-                "report": cmd_report, "schedule": cmd_schedule}[args.command](args)
+                "report": cmd_report, "schedule": cmd_schedule,
+                "clear": clear_cmd.run}[args.command](args)
     except ScenarioError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
