@@ -4,16 +4,15 @@ Units: energies kWh, rates ct/kWh, money EUR cents (``_ct``); gsy-e's units (Wh,
 appear only in the exported files (``twin.gsy_export``). Sign convention of ``energy``:
 positive = consumption / charging, negative = production / discharging.
 
-The market is a tree of areas (house -> LV feeder -> MV root). As in gsy-e, a trade is
-recorded in every market on its path from the seller's area to the buyer's area; the
-inter-area agent that carries it across a boundary is named after its area, so in the
-LV market a house appears by its area name and in the house market the same name is
-the house's link to the outside (gsy-framework ``area_name_from_area_or_ma_name``).
-``market_legs`` expands our one-row-per-trade record into those per-market legs. The
-externals "market_maker" and "utility" sit in the root like gsy-e's InfiniteBus (sells
-at the tariff, buys at the feed-in rate). A leg's price is what its buyer pays: the
-seller's net amount plus the fees of the markets from the seller's end up to and
-including that market, so every market keeps its own fee (gsy-e's ``fee_price``).
+Areas form a tree (house -> LV feeder -> MV root). As in gsy-e, a trade is recorded in
+every market on its path from the seller's area to the buyer's; the inter-area agent
+carrying it across a boundary is named after its area (gsy-framework
+``area_name_from_area_or_ma_name``): a house is a child in its feeder's market and its
+own link in its house market. ``market_legs`` expands our one-row-per-trade record into
+those legs. A leg's price is what its buyer pays: the seller's net amount plus the fees
+of the markets from the seller's end up to and including that market, so each market
+keeps its own fee (gsy-e's ``fee_price``). "market_maker" and "utility" sit in the root
+like gsy-e's InfiniteBus (sells at the tariff, buys at the feed-in rate).
 
 Definitions followed (gridsingularity/gsy-framework, ``gsy_framework/sim_results/``):
 
@@ -41,13 +40,14 @@ Definitions followed (gridsingularity/gsy-framework, ``gsy_framework/sim_results
 
 Deviations and why:
 
-- ev counts as a consumer (gsy-e has no EV type); a V2G sale is neither production nor
-  buffer dissipation. Override with ``roles``.
-- Demand is the consumers' delivered ``energy`` (gsy-e: the load profile's demand).
+- ev counts as a consumer (gsy-e has no EV type; a V2G sale is then neither production
+  nor buffer dissipation; override with ``roles``). Demand is the consumers' delivered
+  ``energy`` (gsy-e: the load profile's demand).
 - Trades are processed in time order (slot, tick); gsy-e walks markets one by one within
-  a slot. gsy-e's code checks a trade once per traced house market, which counts a
-  producer -> storage trade twice when both houses have loads and almost never reaches
-  the "sold outside" branch; we apply the rule once per trade, as its comments state.
+  a slot. gsy-e's code checks a trade in each traced house market (houses with a PV or
+  load): a PV -> storage trade counts twice in a feeder when the storage's own house is
+  traced too, and the "sold outside" branch is almost never reached (it needs the
+  buyer's own market to be traced). We apply the rule once per trade, as its comments say.
 - The base case uses the delivered ``energy`` per device and slot at ``prices`` (gsy-e:
   the devices' traded energy at the market-maker rate / feed-in tariff plus / minus the
   grid fees from root to the area). Like gsy-e it is gross per device, no netting.
@@ -55,9 +55,9 @@ Deviations and why:
   bills, savings and KPIs (a named device is its origin; without one the pseudo device
   "<participant>/imbalance", which has no role) but not the price statistics or the
   trade profile, which describe the market only. gsy-e has no such settlement.
-- Externals in the root make the root's KPIs ~1.0, as in gsy-e (its integration test
+- Externals in the root push the root's KPIs to ~1.0, as in gsy-e (integration test
   "root area self sufficient with InfiniteBus"); ``externals_in_root=False`` puts them
-  outside every area, giving the community's own figures at the root.
+  outside every area: the community's own figures at the root.
 - Fees per leg come from ``fees`` rows with the trade's ``trade_id`` when both tables
   carry one; else from the slot's average fee rate of that market. Whatever differs from
   energy x (buyer rate - seller rate) goes to the matching market (root for imbalance).
@@ -70,9 +70,7 @@ from functools import cached_property
 
 import pandas as pd
 
-MARKET_MAKER = "market_maker"
-UTILITY = "utility"
-EXTERNALS = (MARKET_MAKER, UTILITY)
+EXTERNALS = ("market_maker", "utility")
 IMBALANCE = "imbalance"
 KIND_ROLE = {"load": "consumer", "pv": "producer", "battery": "storage", "ev": "consumer"}
 ROLE_TYPE = {"consumer": "Load", "producer": "PV", "storage": "Storage",
@@ -82,7 +80,7 @@ TOL_KWH = 1e-8  # gsy-framework FLOATING_POINT_TOLERANCE is 1e-5 Wh
 
 @dataclass(frozen=True, eq=False)
 class MarketRecord:
-    """Everything the market recorded in a run (tables as in the module docstring).
+    """Everything the market recorded in a run.
 
     areas [area, parent, level]; devices [device, participant, kind, area];
     participants [participant, type, area]; trades [slot_start, tick, market, buyer,
@@ -110,7 +108,7 @@ class MarketRecord:
         return next(a for a, p in self.parents.items() if p is None)
 
     @cached_property
-    def lineages(self) -> dict[str, list[str]]:
+    def lineage(self) -> dict[str, list[str]]:
         """Each area and its ancestors up to the root."""
         out = {}
         for area in self.parents:
@@ -119,9 +117,6 @@ class MarketRecord:
                 line.append(self.parents[line[-1]])
             out[area] = line
         return out
-
-    def lineage(self, area: str) -> list[str]:
-        return self.lineages[area]
 
     def slots(self) -> list[pd.Timestamp]:
         return sorted(set(self.prices["slot_start"]) | set(self.trades["slot_start"]))
@@ -135,16 +130,15 @@ def _sorted_trades(record: MarketRecord) -> pd.DataFrame:
 
 
 def _origin(device: str, party: str) -> str:
-    if isinstance(device, str) and device:
-        return device
-    return party if party in EXTERNALS else f"{party}/imbalance"
+    named = isinstance(device, str) and device
+    return device if named else party if party in EXTERNALS else f"{party}/imbalance"
 
 
-def trade_origins(record: MarketRecord, trades: pd.DataFrame) -> pd.DataFrame:
+def trade_origins(record: MarketRecord, trades: pd.DataFrame,
+                  roles: dict[str, str] = KIND_ROLE) -> pd.DataFrame:
     """Seller / buyer origin (device, external or pseudo device), its area and role."""
     dev = record.devices.set_index("device")
-    home = dict(zip(record.participants["participant"], record.participants["area"],
-                    strict=True))
+    home = record.participants.set_index("participant")["area"]
     out = pd.DataFrame(index=trades.index)
     for side in ("seller", "buyer"):
         origin = [_origin(d, p) for d, p in zip(trades[f"{side}_device"], trades[side],
@@ -153,7 +147,7 @@ def trade_origins(record: MarketRecord, trades: pd.DataFrame) -> pd.DataFrame:
         out[f"{side}_loc"] = [dev.at[o, "area"] if o in dev.index else
                               record.root if o in EXTERNALS else home[p]
                               for o, p in zip(origin, trades[side], strict=True)]
-        out[f"{side}_role"] = [KIND_ROLE[dev.at[o, "kind"]] if o in dev.index else
+        out[f"{side}_role"] = [roles[dev.at[o, "kind"]] if o in dev.index else
                                "buffer" if o in EXTERNALS else None for o in origin]
     return out
 
@@ -180,23 +174,17 @@ def area_kpis(record: MarketRecord, externals_in_root: bool = True,
     """gsy-e's KPIs of every area (index: area). Energies [kWh], money [ct]."""
     roles = {**KIND_ROLE, **(roles or {})}
     t = _sorted_trades(record)
-    o = trade_origins(record, t)
-    kinds = dict(zip(record.devices["device"], record.devices["kind"], strict=True))
-    for side in ("seller", "buyer"):
-        o[f"{side}_role"] = [roles[kinds[d]] if d in kinds else r
-                             for d, r in zip(o[f"{side}_origin"], o[f"{side}_role"],
-                                             strict=True)]
-        if not externals_in_root:
-            o.loc[o[f"{side}_origin"].isin(EXTERNALS), f"{side}_loc"] = None
+    o = trade_origins(record, t, roles)
+    for side in ("seller", "buyer") if not externals_in_root else ():
+        o.loc[o[f"{side}_origin"].isin(EXTERNALS), f"{side}_loc"] = None
     e = t["energy_kwh"].to_numpy()
-    dev = record.devices.assign(role=record.devices["kind"].map(roles))
-    delivered = (record.energy.assign(e=record.energy["energy_kwh"].clip(lower=0))
-                 .groupby("device")["e"].sum())
-    dev["demand_kwh"] = dev["device"].map(delivered).fillna(0.0)
+    en = record.energy.merge(record.devices, on="device")
+    en = en[en["kind"].map(roles) == "consumer"]
+    consumed = en["energy_kwh"].clip(lower=0).groupby(en["area"]).sum()  # per house
     bills = participant_bills(record)
     rows = {}
     for area in record.parents:
-        inside = [x for x in record.parents if area in record.lineage(x)]
+        inside = [x for x in record.parents if area in record.lineage[x]]
         s_in = o["seller_loc"].isin(inside).to_numpy()
         b_in = o["buyer_loc"].isin(inside).to_numpy()
         s = {r: s_in & (o["seller_role"] == r).to_numpy() for r in ROLE_TYPE}
@@ -208,17 +196,13 @@ def area_kpis(record: MarketRecord, externals_in_root: bool = True,
         produced = e[s["producer"]].sum() + e[from_bus].sum()
         self_cons = (e[s["producer"] & b["consumer"]].sum() + e[from_bus].sum()
                      + e[to_bus].sum() + from_storage)
-        demand = dev.loc[dev["area"].isin(inside) & (dev["role"] == "consumer"),
-                         "demand_kwh"].sum()
-        demand += e[to_bus].sum()
-        row = {"self_sufficiency": _ratio(self_cons, demand),
-               "self_consumption": _ratio(self_cons, produced),
-               "total_energy_demanded_kwh": demand,
-               "demanded_buffer_kwh": e[to_bus].sum(),
-               "self_consumption_buffer_kwh": left,
-               "total_energy_produced_kwh": produced,
-               "total_self_consumption_kwh": self_cons}
-        rows[area] = row | _area_savings(record, bills, area)
+        demand = consumed.reindex(inside).sum() + e[to_bus].sum()
+        rows[area] = {
+            "self_sufficiency": _ratio(self_cons, demand),
+            "self_consumption": _ratio(self_cons, produced), "total_energy_demanded_kwh":
+            demand, "demanded_buffer_kwh": e[to_bus].sum(), "self_consumption_buffer_kwh":
+            left, "total_energy_produced_kwh": produced, "total_self_consumption_kwh":
+            self_cons} | _area_savings(record, bills, area)
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -230,7 +214,7 @@ def _area_savings(record: MarketRecord, bills: pd.DataFrame, area: str) -> dict:
     if area == record.root:  # gsy-e skips the root: the market maker lives there
         return dict.fromkeys(SAVING_COLUMNS, float("nan"))
     members = bills[bills["area"].map(
-        lambda a: isinstance(a, str) and area in record.lineage(a))]
+        lambda a: isinstance(a, str) and area in record.lineage[a])]
     util, fit = members["utility_bill_ct"].sum(), members["fit_revenue_ct"].sum()
     cost = members["total_cost_ct"].sum()
     base = util - fit
@@ -259,14 +243,13 @@ def participant_bills(record: MarketRecord) -> pd.DataFrame:
                          "earned_ct": e * t["seller_rate_ct_per_kwh"],
                          "seller_fee_ct": e * (t["rate_ct_per_kwh"]
                                                - t["seller_rate_ct_per_kwh"])})
-    parties = list(record.participants["participant"]) + list(EXTERNALS)
+    members = list(record.participants["participant"])
+    parties = pd.Index(members + list(EXTERNALS), name="party")
     b = pd.concat([buy, sell]).groupby("party").sum().reindex(parties).fillna(0.0)
-    out = pd.DataFrame(index=pd.Index(parties, name="party"))
-    info = record.participants.set_index("participant")
-    out["type"] = [info.at[p, "type"] if p in info.index else "external" for p in parties]
-    out["area"] = [info.at[p, "area"] if p in info.index else None for p in parties]
-    for col in ("bought_kwh", "sold_kwh", "spent_ct", "earned_ct", "market_fee_ct"):
-        out[col] = b[col]
+    out = record.participants.set_index("participant")[["type", "area"]].reindex(parties)
+    out["type"] = out["type"].fillna("external")
+    cols = ["bought_kwh", "sold_kwh", "spent_ct", "earned_ct", "market_fee_ct"]
+    out[cols] = b[cols]
     out["fee_ct"] = b["market_fee_ct"] + b["seller_fee_ct"]
     out["total_energy_kwh"] = b["bought_kwh"] - b["sold_kwh"]
     out["total_cost_ct"] = b["paid_ct"] - b["earned_ct"]
@@ -274,10 +257,8 @@ def participant_bills(record: MarketRecord) -> pd.DataFrame:
     en = en.merge(record.prices, on="slot_start", how="left")
     en["utility_bill_ct"] = en["energy_kwh"].clip(lower=0) * en["tariff_ct_per_kwh"]
     en["fit_revenue_ct"] = (-en["energy_kwh"]).clip(lower=0) * en["feed_in_ct_per_kwh"]
-    base = en.groupby("participant")[["utility_bill_ct", "fit_revenue_ct"]].sum()
-    for col in ("utility_bill_ct", "fit_revenue_ct"):
-        out[col] = base[col].reindex(parties)
-        out.loc[out["type"] != "external", col] = out[col].fillna(0.0)
+    cols = ["utility_bill_ct", "fit_revenue_ct"]  # externals: NaN
+    out[cols] = en.groupby("participant")[cols].sum().reindex(members, fill_value=0.0)
     out["base_case_cost_ct"] = out["utility_bill_ct"] - out["fit_revenue_ct"]
     out["saving_absolute_ct"] = out["base_case_cost_ct"] - out["total_cost_ct"]
     base_ct = out["base_case_cost_ct"].where(out["base_case_cost_ct"] != 0)
@@ -292,12 +273,12 @@ def grid_fees(record: MarketRecord) -> pd.Series:
 
 def _path(record: MarketRecord, a: str, b: str) -> list[str]:
     """Areas from a up to the lowest common ancestor and down to b."""
-    up_a, up_b = record.lineage(a), record.lineage(b)
+    up_a, up_b = record.lineage[a], record.lineage[b]
     common = next(x for x in up_a if x in up_b)
     return up_a[:up_a.index(common) + 1] + up_b[:up_b.index(common)][::-1]
 
 
-def _leg_fees(record: MarketRecord, t: pd.DataFrame):
+def _leg_fees(record: MarketRecord):
     """fee(trade_id, slot, market, energy) -> this market's fee on the trade. [ct]"""
     f = record.fees
     if "trade_id" in f.columns and "trade_id" in record.trades.columns:
@@ -318,7 +299,7 @@ def market_legs(record: MarketRecord) -> pd.DataFrame:
     """
     t = _sorted_trades(record)
     o = trade_origins(record, t)
-    parents, fee_of = record.parents, _leg_fees(record, t)
+    parents, fee_of = record.parents, _leg_fees(record)
     rows = []
     for i, tr in t.iterrows():
         path = _path(record, o.at[i, "seller_loc"], o.at[i, "buyer_loc"])
@@ -339,15 +320,15 @@ def market_legs(record: MarketRecord) -> pd.DataFrame:
                          fees[k], price / e if e else 0.0, imb))
     return pd.DataFrame(rows, columns=[
         "trade_id", "slot_start", "tick", "market", "seller", "buyer", "seller_origin",
-        "buyer_origin", "energy_kwh", "price_ct", "fee_ct", "rate_ct_per_kwh", "imbalance"])
+        "buyer_origin", "energy_kwh", "price_ct", "fee_ct", "rate_ct_per_kwh", "imbalance"]
+    ).astype({"energy_kwh": float, "price_ct": float, "fee_ct": float, "imbalance": bool})
 
 
 def price_stats(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per market and slot: rates of the legs traded there (imbalance excluded). [ct/kWh]
 
-    ``mean`` is the plain mean of the trade rates (gsy-e's ``av_price``); ``vwap`` the
-    energy-weighted one (ours). Markets and slots without trades have count 0, NaN rates.
-    """
+    ``mean``: plain mean (gsy-e's ``av_price``); ``vwap``: energy-weighted (ours). No
+    trades: count 0, NaN rates."""
     legs = market_legs(record) if legs is None else legs
     m = legs[~legs["imbalance"]].groupby(["market", "slot_start"])
     stats = m["rate_ct_per_kwh"].agg(["min", "max", "mean", "median", "count"])
@@ -375,9 +356,8 @@ BILL_COLUMNS = ["bought_kwh", "sold_kwh", "spent_ct", "earned_ct", "total_energy
 def market_children(record: MarketRecord, legs: pd.DataFrame) -> dict[str, dict[str, str]]:
     """Each market's children and their gsy-e type (sub-areas, devices, externals)."""
     kids: dict[str, dict[str, str]] = {a: {} for a in record.parents}
-    for a, p in record.parents.items():
-        if p is not None:
-            kids[p][a] = "Area"
+    for a, p in [(a, p) for a, p in record.parents.items() if p is not None]:
+        kids[p][a] = "Area"
     for d, k, a in zip(record.devices["device"], record.devices["kind"],
                        record.devices["area"], strict=True):
         kids[a][d] = ROLE_TYPE[KIND_ROLE[k]]
@@ -392,11 +372,10 @@ def market_children(record: MarketRecord, legs: pd.DataFrame) -> dict[str, dict[
 def market_bills(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.DataFrame:
     """gsy-e's bills of every market (``MarketEnergyBills._energy_bills``), tidy.
 
-    One row per (market, party): every child of the market, plus the market's own link
-    to the outside (``external`` True). The link's own account is gsy-e's "External
-    Trades" after its spent/earned swap: it bought what the children sold out of the
-    area. A leg's buyer pays the price incl. the market's fee (``market_fee``), its
-    seller earns price - fee. Energies [kWh], money [ct].
+    One row per (market, party): each child, and the market's own link (``external``),
+    whose account is gsy-e's "External Trades" after its swap (it bought what the
+    children sold out of the area). A leg's buyer pays the price incl. the market's fee
+    (``market_fee``), its seller earns price - fee. Energies [kWh], money [ct].
     """
     legs = market_legs(record) if legs is None else legs
     acc: dict[tuple[str, str], dict[str, float]] = {}
