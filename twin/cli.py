@@ -13,12 +13,12 @@ import os
 import sys
 from pathlib import Path
 
-from twin import clear_cmd
+from twin import clear_cmd, compare
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = ROOT / "scenarios" / "martinique_baseline.yaml"
 SCHEMA_PATH = ROOT / "scenarios" / "scenario.schema.json"
-COMMANDS = ("run", "validate", "schema", "report", "schedule", "clear")
+COMMANDS = ("run", "validate", "schema", "report", "schedule", "clear", "compare")
 
 DESCRIPTION = """\
 Cariflex Twin: co-simulation of the Cariflex site on a Martinique LV feeder
@@ -39,6 +39,8 @@ commands:
                         schedule as FlexMeasures' GET schedule response, plus costs
   clear BOOK.json       clear an order book with a market rule (--rule pay_as_bid,
                         pay_as_clear, pay_as_offer or pda_uniform) and print the trades
+  compare SCENARIO      run a market scenario once per clearing rule (--rules ...), in
+                        parallel processes, and write comparison.html side by side
 
 examples:
   python run.py
@@ -46,6 +48,8 @@ examples:
   python run.py validate my.yaml --set assets.battery.count=4
   python run.py schedule examples/schedule_request.json --backend flexmeasures
   python run.py clear examples/order_book.json --rule pay_as_clear
+  python run.py scenarios/martinique_p2p.yaml
+  python run.py compare scenarios/martinique_p2p.yaml --rules pay_as_bid pay_as_clear
 """
 
 
@@ -87,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="server backend: the asset to trigger on (else the request's)")
     sched.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     clear_cmd.add_parser(sub)
+    compare.add_parser(sub)
     return parser
 
 
@@ -116,6 +121,10 @@ def cmd_run(args) -> int:
               f"  PV {k['pv_production_kwh']:.0f} kWh, import {k['grid_import_kwh']:.0f} kWh, "
               f"export {k['grid_export_kwh']:.0f} kWh, voltage {k['vm_min_pu']:.3f}-"
               f"{k['vm_max_pu']:.3f} pu, cost {k['cost_eur']:.2f} EUR\n"
+              + (f"  market: {k['market_p2p_traded_kwh']:.0f} kWh peer to peer at "
+                 f"{k['market_p2p_rate_mean_ct_per_kwh']:.1f} ct/kWh on average, savings "
+                 f"{k['market_savings_eur']:.2f} EUR against the utility only\n"
+                 if "market_p2p_traded_kwh" in k else "") +
               f"  report: {result.run_dir / 'report.html'}")
     return 0
 
@@ -130,6 +139,17 @@ def cmd_validate(args) -> int:
     for kind, items in assets.items():
         where = sorted({a.bus for a in items if a.bus})
         print(f"  {kind:<10} {len(items):>3}" + (f"  on {', '.join(where)}" if where else ""))
+    if scenario.market is not None:
+        from collections import Counter
+
+        from twin.participants import resolve_participants
+
+        people = resolve_participants(scenario)
+        types = Counter(p.type for p in people)
+        mix = Counter(p.strategy for p in people)
+        print(f"  market: {scenario.market.rule}, {len(people)} participants ("
+              + ", ".join(f"{n} {t}" for t, n in types.items()) + "); strategies "
+              + ", ".join(f"{n} {s}" for s, n in mix.items()))
     return 0
 
 
@@ -161,6 +181,10 @@ def cmd_report(args) -> int:
     prov_path = run_dir / "provenance.json"
     prov = json.loads(prov_path.read_text()) if prov_path.is_file() else {}
     kpis = compute_kpis(scenario, ts, events)
+    if scenario.market is not None:
+        from twin.market_report import finish_market
+
+        kpis.update(finish_market(scenario, run_dir, ts)[1])
     write_json(run_dir / "kpis.json", kpis)
     path = write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir))
     print(f"wrote {path} ({len(ts)} steps)")
@@ -212,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema,
                 "report": cmd_report, "schedule": cmd_schedule,
-                "clear": clear_cmd.run}[args.command](args)
+                "clear": clear_cmd.run, "compare": compare.run}[args.command](args)
     except ScenarioError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:

@@ -135,6 +135,15 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
     """Write plots/*.png and report.html into ``run_dir``; returns the report's path."""
     inputs = inputs if inputs is not None else pd.DataFrame()
     figures = make_figures(scenario, ts, events, inputs) if len(ts) else {}
+    market_html = ""
+    if scenario.market is not None and len(ts):
+        from twin.market_report import market_figures, market_table
+        from twin.market_results import market_record
+
+        record = market_record(scenario, run_dir, ts)
+        figures = {**{k: _png(f) for k, f in market_figures(scenario, record).items()},
+                   **figures}
+        market_html = market_table(scenario, kpis, _fmt)
     plot_dir = run_dir / "plots"
     plot_dir.mkdir(exist_ok=True)
     for name, data in figures.items():
@@ -153,6 +162,8 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
         f"<tr><td>{label}</td><td>{_fmt(kpis[key])}</td></tr>"
         for key, label in KPI_LABELS.items() if key in kpis
     )
+    strategy = "market " + scenario.market.rule if scenario.market else \
+        scenario.scheduling.strategy
     imgs = "".join(
         f'<figure><img alt="{name}" src="data:image/png;base64,'
         f'{base64.b64encode(data).decode()}"></figure>'
@@ -178,11 +189,11 @@ pre {{ background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.8em; 
 <h1>{html.escape(scenario.name)}</h1>
 <p class="meta">{html.escape(scenario.description)}<br>
 Start {scenario.start.isoformat()} · duration {scenario.duration} · step {scenario.step} ·
-seed {scenario.seed} · strategy {scenario.scheduling.strategy} ·
+seed {scenario.seed} · strategy {html.escape(strategy)} ·
 {html.escape(counts)} · wall time {provenance.get("wall_time_s", 0):.1f} s</p>
 {banner}
 <div class="cols"><div><h2>Key figures</h2><table>{rows}</table></div>
-{_comparison(scenario, kpis, baseline)}</div>
+{market_html}{_comparison(scenario, kpis, baseline)}</div>
 <h2>Plots</h2>{imgs}
 <h2>Provenance</h2><pre>{html.escape(json.dumps(provenance, indent=2, default=str))}</pre>
 </body></html>"""

@@ -83,6 +83,10 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
 
     ts, events = read_timeseries(run_dir), read_events(run_dir)
     kpis = compute_kpis(scenario, ts, events) if len(ts) else {}
+    if scenario.market is not None and len(ts):
+        from twin.market_report import finish_market
+
+        kpis.update(finish_market(scenario, run_dir, ts)[1])
     prov.update(
         status=status, error=error, wall_time_s=wall_s, steps_recorded=len(ts),
         steps_per_s=len(ts) / wall_s if wall_s > 0 else None,

@@ -1,0 +1,167 @@
+"""The comparison report of ``python run.py compare``: one page, the rules side by side.
+
+Sections: KPI table (market and grid), price and volume per slot, saving by
+participant type, the distribution of participants' bills, and the grid's response
+(voltage envelope, transformer loading, losses). Written as ``comparison.html`` (PNGs
+embedded and under ``plots/``) and ``comparison.json`` (every run's KPIs).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from twin.market_kpis import participant_bills  # noqa: E402
+from twin.market_plots import p2p_rate  # noqa: E402
+from twin.market_results import market_record  # noqa: E402
+from twin.market_summary import MARKET_KPI_LABELS, p2p_trades  # noqa: E402
+from twin.report import KPI_LABELS, _fmt, _png  # noqa: E402
+from twin.results import read_timeseries  # noqa: E402
+from twin.scenario import Scenario  # noqa: E402
+
+GRID_KPIS = ["cost_eur", "grid_import_kwh", "grid_export_kwh", "grid_peak_import_kw",
+             "battery_stored_change_kwh", "ev_unmet_at_departure_kwh", "vm_min_pu",
+             "vm_max_pu", "hours_outside_voltage_limits", "trafo_loading_max_percent",
+             "line_loading_max_percent", "hours_over_loading_limit", "feeder_losses_kwh",
+             "power_flow_nonconverged_steps"]
+
+
+def _load(run: dict, scenario: Scenario) -> dict:
+    d = Path(run["run_dir"])
+    kpis = json.loads((d / "kpis.json").read_text()) if (d / "kpis.json").is_file() else {}
+    ts = read_timeseries(d)
+    rec = market_record(scenario, d, ts) if len(ts) else None
+    return {**run, "kpis": kpis, "ts": ts, "record": rec}
+
+
+def _local(index, tz):
+    return pd.DatetimeIndex(index).tz_convert(tz).tz_localize(None)
+
+
+def _curves(runs, tz):
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
+    p = runs[0]["record"].prices.set_index("slot_start")
+    for r in runs:  # slots without trades are gaps in the rate, zeros in the volume
+        t = r["record"].trades
+        rate = p2p_rate(t).reindex(p.index)
+        a1.plot(_local(p.index, tz), rate.to_numpy(), lw=1.2, label=r["rule"])
+        vol = p2p_trades(t).groupby("slot_start")["energy_kwh"].sum().reindex(p.index)
+        a2.plot(_local(p.index, tz), vol.fillna(0.0).to_numpy(), lw=1.2, label=r["rule"])
+    for ax in (a1,):
+        ax.step(_local(p.index, tz), p["tariff_ct_per_kwh"], where="post", color="#999",
+                ls="--", lw=1, label="tariff")
+        ax.step(_local(p.index, tz), p["feed_in_ct_per_kwh"], where="post", color="#999",
+                ls=":", lw=1, label="feed-in")
+    a1.set_ylabel("mean P2P rate [ct/kWh]")
+    a2.set_ylabel("P2P energy [kWh per slot]")
+    a1.set_title("Peer-to-peer price and volume per slot")
+    for ax in (a1, a2):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, ncol=6)
+    fig.tight_layout()
+    return fig
+
+
+def _savings(runs):
+    bills = {r["rule"]: participant_bills(r["record"]) for r in runs}
+    types = sorted({k for b in bills.values() for k in b["type"] if k != "external"})
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
+    width = 0.8 / len(runs)
+    for i, (rule, b) in enumerate(bills.items()):
+        saving = [b.loc[b["type"] == k, "saving_absolute_ct"].sum() / 100 for k in types]
+        a1.bar(np.arange(len(types)) + i * width, saving, width, label=rule)
+    a1.set_xticks(np.arange(len(types)) + 0.4 - width / 2, types)
+    a1.set_ylabel("saving against utility-only [EUR]")
+    a1.set_title("Surplus by participant type")
+    a1.axhline(0, color="#888", lw=0.8)
+    a1.legend(fontsize=8)
+    data = [b.loc[b["type"] != "external", "total_cost_ct"].to_numpy() / 100
+            for b in bills.values()]
+    a2.boxplot(data)
+    a2.set_xticks(range(1, len(bills) + 1), list(bills))
+    a2.set_ylabel("net bill per participant [EUR]")
+    a2.set_title("Bills distribution")
+    for ax in (a1, a2):
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def _grid(runs, scenario: Scenario, tz):
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
+    for r in runs:
+        ts = r["ts"]
+        t = _local(ts.index, tz)
+        vm = ts[[c for c in ts.columns if c.startswith("vm_pu_bus.")]].astype(float)
+        line, = a1.plot(t, vm.min(axis=1), lw=1, label=f"{r['rule']}")
+        a1.plot(t, vm.max(axis=1), lw=1, color=line.get_color())
+        a2.plot(t, ts["grid.trafo_loading_percent"].astype(float), lw=1, label=r["rule"])
+    a1.axhline(scenario.grid.vm_min_pu, color="#c1121f", ls="--", lw=0.8)
+    a1.axhline(scenario.grid.vm_max_pu, color="#c1121f", ls="--", lw=0.8)
+    a1.set_ylabel("bus voltage, min and max [pu]")
+    a1.set_title("Grid impact")
+    a2.axhline(scenario.grid.loading_max_percent, color="#c1121f", ls="--", lw=0.8)
+    a2.set_ylabel("transformer loading [%]")
+    for ax in (a1, a2):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, ncol=4)
+    fig.tight_layout()
+    return fig
+
+
+def write_comparison(folder: Path, scenario: Scenario, runs: list[dict]) -> Path:
+    loaded = [_load(r, scenario) for r in runs]
+    ok = [r for r in loaded if r["record"] is not None]
+    tz = scenario.site.timezone
+    figures = {}
+    if ok:
+        figures = {"price_volume": _png(_curves(ok, tz)), "surplus_bills": _png(_savings(ok)),
+                   "grid": _png(_grid(ok, scenario, tz))}
+    plot_dir = folder / "plots"
+    plot_dir.mkdir(exist_ok=True)
+    for name, data in figures.items():
+        (plot_dir / f"{name}.png").write_bytes(data)
+    labels = {**MARKET_KPI_LABELS, **{k: KPI_LABELS[k] for k in GRID_KPIS}}
+    head = "".join(f"<th>{html.escape(r['rule'])}</th>" for r in loaded)
+    rows = "".join(
+        f"<tr><td>{label}</td>"
+        + "".join(f"<td>{_fmt(r['kpis'].get(key, ''))}</td>" for r in loaded) + "</tr>"
+        for key, label in labels.items())
+    status = "".join(f"<li>{html.escape(r['rule'])}: {html.escape(r['status'])} "
+                     f"{html.escape(r.get('error') or '')} — <code>{html.escape(r['run_dir'])}"
+                     f"</code> ({r['wall_time_s']:.1f} s)</li>" for r in loaded)
+    imgs = "".join(f'<figure><img alt="{n}" src="data:image/png;base64,'
+                   f'{base64.b64encode(d).decode()}"></figure>' for n, d in figures.items())
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Cariflex Twin — {html.escape(scenario.name)}: clearing rules compared</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1250px; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 0.25em 1em; }}
+td + td {{ text-align: right; font-variant-numeric: tabular-nums; }}
+img {{ max-width: 100%; }} .meta {{ color: #555; }}
+</style></head><body>
+<h1>{html.escape(scenario.name)}: clearing rules compared</h1>
+<p class="meta">Same scenario and seed ({scenario.seed}) for every rule; start
+{scenario.start.isoformat()}, duration {scenario.duration}, slot {scenario.market.slot},
+{scenario.market.ticks_per_slot} ticks.</p>
+<ul>{status}</ul>
+<h2>Key figures</h2><table><tr><th></th>{head}</tr>{rows}</table>
+<h2>Plots</h2>{imgs}
+</body></html>"""
+    path = folder / "comparison.html"
+    path.write_text(page, encoding="utf-8")
+    (folder / "comparison.json").write_text(json.dumps(
+        {r["rule"]: {"run_dir": r["run_dir"], "status": r["status"], "kpis": r["kpis"]}
+         for r in loaded}, indent=2, default=str))
+    return path

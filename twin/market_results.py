@@ -1,0 +1,113 @@
+"""A market run's record: its trades and fees, the devices' delivered energy, and the
+utility's settlement of every deviation from the trades.
+
+Sign convention: positive = consumption / charging / import. Energies in kWh per slot,
+rates in ct/kWh.
+
+Trader (device) ids: a participant's loads trade together as ``<participant>/load``
+and its PV systems as ``<participant>/pv``; each battery and EV charger under its own
+asset id. The utility settles each participant's slot at the end: what it consumed
+beyond its trades' net purchase is sold to it at the tariff, what it produced beyond
+its net sale is bought at the feed-in price (rows with market ``imbalance``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agents.community.mosaik import slot_prices_ct
+from twin.market_kpis import MarketRecord
+from twin.participants import market_tree, resolve_participants
+from twin.results import read_parts
+from twin.scenario import Scenario
+
+UTILITY = "utility"
+EPS_KWH = 1e-6
+KIND = {"load": "load", "pv": "pv", "battery": "battery", "ev_charger": "ev"}
+
+
+def _devices(participants) -> list[tuple[str, str, str, list[str]]]:
+    """(trader id, participant, kind, asset ids) for every trading device."""
+    out = []
+    for p in participants:
+        for kind in ("load", "pv"):
+            if p.ids(kind):
+                out.append((f"{p.id}/{kind}", p.id, kind, p.ids(kind)))
+        for kind in ("battery", "ev_charger"):
+            out += [(aid, p.id, KIND[kind], [aid]) for aid in p.ids(kind)]
+    return out
+
+
+def device_energy(scenario: Scenario, ts: pd.DataFrame, devices) -> pd.DataFrame:
+    """Energy each trading device delivered per slot (from the recorded ``p_kw``)."""
+    dt_h = scenario.step_s / 3600.0
+    frames = []
+    for device, _, _, assets in devices:
+        cols = [f"{a}.p_kw" for a in assets if f"{a}.p_kw" in ts]
+        e = ts[cols].astype(float).fillna(0.0).sum(axis=1) * dt_h
+        frames.append(pd.DataFrame({"slot_start": ts.index, "device": device,
+                                    "energy_kwh": e.to_numpy()}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["slot_start", "device", "energy_kwh"])
+
+
+def imbalance_trades(trades: pd.DataFrame, energy: pd.DataFrame, owner: dict[str, str],
+                     prices: pd.DataFrame) -> pd.DataFrame:
+    """The utility's settlement of each participant's deviation from its trades."""
+    e = energy.assign(participant=energy["device"].map(owner))
+    actual = e.groupby(["slot_start", "participant"])["energy_kwh"].sum()
+    bought = trades.groupby(["slot_start", "buyer"])["energy_kwh"].sum()
+    sold = trades.groupby(["slot_start", "seller"])["energy_kwh"].sum()
+    bought.index.names = sold.index.names = actual.index.names
+    net = actual.sub(bought.reindex(actual.index, fill_value=0.0), fill_value=0.0) \
+        .add(sold.reindex(actual.index, fill_value=0.0), fill_value=0.0)
+    net = net[net.abs() > EPS_KWH].reset_index(name="dev_kwh")
+    p = prices.set_index("slot_start")
+    tariff = p["tariff_ct_per_kwh"].reindex(net["slot_start"]).to_numpy()
+    feed_in = p["feed_in_ct_per_kwh"].reindex(net["slot_start"]).to_numpy()
+    short = net["dev_kwh"].to_numpy() > 0
+    rate = np.where(short, tariff, feed_in)
+    return pd.DataFrame({
+        "slot_start": net["slot_start"], "tick": -1, "market": "imbalance",
+        "bid_id": "", "offer_id": "",
+        "buyer": np.where(short, net["participant"], UTILITY),
+        "seller": np.where(short, UTILITY, net["participant"]),
+        "buyer_device": "", "seller_device": "", "energy_kwh": net["dev_kwh"].abs(),
+        "rate_ct_per_kwh": rate, "buyer_rate_ct_per_kwh": rate, "seller_rate_ct_per_kwh": rate,
+    })
+
+
+def market_record(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> MarketRecord:
+    participants = resolve_participants(scenario)
+    tree = market_tree(scenario, participants)
+    devices = _devices(participants)
+    tariff, feed_in = slot_prices_ct(scenario)
+    prices = pd.DataFrame({"slot_start": ts.index, "tariff_ct_per_kwh": tariff[:len(ts)],
+                           "feed_in_ct_per_kwh": feed_in})
+    energy = device_energy(scenario, ts, devices)
+    trades = read_parts(Path(run_dir) / "market" / "trades")
+    fees = read_parts(Path(run_dir) / "market" / "fees")
+    if trades.empty:
+        trades = pd.DataFrame(columns=["slot_start", "tick", "market", "bid_id", "offer_id",
+                                       "buyer", "seller", "buyer_device", "seller_device",
+                                       "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
+                                       "seller_rate_ct_per_kwh"])
+    if fees.empty:
+        fees = pd.DataFrame(columns=["slot_start", "market", "energy_kwh", "fee_ct"])
+    for frame in (trades, fees):  # recorded in the scenario's offset; match the series
+        frame["slot_start"] = pd.to_datetime(frame["slot_start"]).dt.tz_convert(ts.index.tz)
+    owner = {d: p for d, p, _, _ in devices}
+    settle = imbalance_trades(trades, energy, owner, prices)
+    return MarketRecord(
+        areas=pd.DataFrame({"area": list(tree.parent), "parent": list(tree.parent.values()),
+                            "level": [tree.level[a] for a in tree.parent]}),
+        devices=pd.DataFrame([(d, p, k, p) for d, p, k, _ in devices],
+                             columns=["device", "participant", "kind", "area"]),
+        participants=pd.DataFrame([(p.id, p.type, p.id) for p in participants],
+                                  columns=["participant", "type", "area"]),
+        trades=pd.concat([trades, settle], ignore_index=True) if len(settle) else trades,
+        fees=fees, energy=energy, prices=prices,
+    )
