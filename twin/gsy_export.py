@@ -69,6 +69,7 @@ from twin.market_kpis import (
     MarketRecord,
     area_kpis,
     market_bills,
+    market_legs,
     price_stats,
     trade_profile,
 )
@@ -128,9 +129,9 @@ def _sum_bills(bills: list[dict[str, float]]) -> dict[str, float]:
     return {key: sum(b[key] for b in bills) for key, _, _ in BILL_FIELDS}
 
 
-def bills_results(record: MarketRecord) -> dict:
+def bills_results(record: MarketRecord, legs: pd.DataFrame | None = None) -> dict:
     """bills.json's content (see the module docstring)."""
-    rows = market_bills(record)
+    rows = market_bills(record, legs)
     out: dict[str, dict] = {}
 
     def visit(area: str) -> None:
@@ -156,9 +157,9 @@ def bills_results(record: MarketRecord) -> dict:
     return out
 
 
-def price_energy_day_results(record: MarketRecord) -> dict:
+def price_energy_day_results(record: MarketRecord, legs: pd.DataFrame | None = None) -> dict:
     """price_energy_day.json's content (see the module docstring)."""
-    stats = price_stats(record)
+    stats = price_stats(record, legs)
     f = record.fees.groupby(["market", "slot_start"])[["fee_ct", "energy_kwh"]].sum()
     fee_rate = (f["fee_ct"] / f["energy_kwh"]).to_dict()
 
@@ -183,10 +184,10 @@ def price_energy_day_results(record: MarketRecord) -> dict:
     return out
 
 
-def trade_profile_results(record: MarketRecord) -> dict:
+def trade_profile_results(record: MarketRecord, legs: pd.DataFrame | None = None) -> dict:
     """trade_profile.json's content (see the module docstring)."""
     out = {m: {"sold_energy": {}, "bought_energy": {}} for m in record.parents}
-    for market, slot, seller, buyer, e in trade_profile(record).itertuples(index=False):
+    for market, slot, seller, buyer, e in trade_profile(record, legs).itertuples(index=False):
         t = gsy_ui_time(slot)
         for side, one, other in (("sold_energy", seller, buyer),
                                  ("bought_energy", buyer, seller)):
@@ -200,9 +201,11 @@ def trade_profile_results(record: MarketRecord) -> dict:
 
 def gsy_results(record: MarketRecord, externals_in_root: bool = True) -> dict[str, dict]:
     """The four files' contents, by file stem."""
-    return {"kpi": kpi_results(record, externals_in_root), "bills": bills_results(record),
-            "price_energy_day": price_energy_day_results(record),
-            "trade_profile": trade_profile_results(record)}
+    legs = market_legs(record)
+    return {"kpi": kpi_results(record, externals_in_root),
+            "bills": bills_results(record, legs),
+            "price_energy_day": price_energy_day_results(record, legs),
+            "trade_profile": trade_profile_results(record, legs)}
 
 
 def write_gsy_results(record: MarketRecord, out_dir: str | Path,

@@ -301,23 +301,23 @@ def market_legs(record: MarketRecord) -> pd.DataFrame:
     o = trade_origins(record, t)
     parents, fee_of = record.parents, _leg_fees(record)
     rows = []
-    for i, tr in t.iterrows():
-        path = _path(record, o.at[i, "seller_loc"], o.at[i, "buyer_loc"])
-        e, imb = tr["energy_kwh"], tr["market"] == IMBALANCE
-        fees = [0.0 if imb else fee_of(tr["trade_id"], tr["slot_start"], m, e) for m in path]
-        rest = e * (tr["buyer_rate_ct_per_kwh"] - tr["seller_rate_ct_per_kwh"]) - sum(fees)
-        home = tr["market"] if tr["market"] in path else record.root
-        fees[path.index(home) if home in path else 0] += rest
-        price = e * tr["seller_rate_ct_per_kwh"]
+    cols = [t[c] for c in ("trade_id", "slot_start", "tick", "market", "energy_kwh",
+                           "buyer_rate_ct_per_kwh", "seller_rate_ct_per_kwh")]
+    cols += [o[c] for c in ("seller_origin", "buyer_origin", "seller_loc", "buyer_loc")]
+    for tid, slot, tick, market, e, br, sr, s_org, b_org, s_loc, b_loc in zip(
+            *cols, strict=True):
+        path, imb = _path(record, s_loc, b_loc), market == IMBALANCE
+        fees = [0.0 if imb else fee_of(tid, slot, m, e) for m in path]
+        home = market if market in path else record.root
+        fees[path.index(home) if home in path else 0] += e * (br - sr) - sum(fees)
+        price = e * sr
         for k, m in enumerate(path):
             price += fees[k]
-            seller = o.at[i, "seller_origin"] if k == 0 else (
-                path[k - 1] if parents[path[k - 1]] == m else m)
-            buyer = o.at[i, "buyer_origin"] if k == len(path) - 1 else (
+            seller = s_org if k == 0 else path[k - 1] if parents[path[k - 1]] == m else m
+            buyer = b_org if k == len(path) - 1 else (
                 path[k + 1] if parents[path[k + 1]] == m else m)
-            rows.append((tr["trade_id"], tr["slot_start"], tr["tick"], m, seller, buyer,
-                         o.at[i, "seller_origin"], o.at[i, "buyer_origin"], e, price,
-                         fees[k], price / e if e else 0.0, imb))
+            rows.append((tid, slot, tick, m, seller, buyer, s_org, b_org, e, price, fees[k],
+                         price / e if e else 0.0, imb))
     return pd.DataFrame(rows, columns=[
         "trade_id", "slot_start", "tick", "market", "seller", "buyer", "seller_origin",
         "buyer_origin", "energy_kwh", "price_ct", "fee_ct", "rate_ct_per_kwh", "imbalance"]
