@@ -70,7 +70,9 @@ def imbalance_trades(trades: pd.DataFrame, energy: pd.DataFrame, owner: dict[str
     feed_in = p["feed_in_ct_per_kwh"].reindex(net["slot_start"]).to_numpy()
     short = net["dev_kwh"].to_numpy() > 0
     rate = np.where(short, tariff, feed_in)
+    first = int(trades["trade_id"].max()) + 1 if len(trades) else 1
     return pd.DataFrame({
+        "trade_id": np.arange(first, first + len(net)),
         "slot_start": net["slot_start"], "tick": -1, "market": "imbalance",
         "bid_id": "", "offer_id": "",
         "buyer": np.where(short, net["participant"], UTILITY),
@@ -91,12 +93,13 @@ def market_record(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> Market
     trades = read_parts(Path(run_dir) / "market" / "trades")
     fees = read_parts(Path(run_dir) / "market" / "fees")
     if trades.empty:
-        trades = pd.DataFrame(columns=["slot_start", "tick", "market", "bid_id", "offer_id",
+        trades = pd.DataFrame(columns=["trade_id", "slot_start", "tick", "market", "bid_id", "offer_id",
                                        "buyer", "seller", "buyer_device", "seller_device",
                                        "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
                                        "seller_rate_ct_per_kwh"])
     if fees.empty:
-        fees = pd.DataFrame(columns=["slot_start", "market", "energy_kwh", "fee_ct"])
+        fees = pd.DataFrame(columns=["trade_id", "slot_start", "market", "energy_kwh",
+                                     "fee_ct"])
     for frame in (trades, fees):  # recorded in the scenario's offset; match the series
         frame["slot_start"] = pd.to_datetime(frame["slot_start"]).dt.tz_convert(ts.index.tz)
     owner = {d: p for d, p, _, _ in devices}

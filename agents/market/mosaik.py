@@ -21,7 +21,7 @@ from twin.results import PartWriter
 
 META: Meta = meta("Operator", ["orders", "trades"])
 TRADE_COLUMNS = [
-    "slot_start", "tick", "market", "bid_id", "offer_id", "buyer", "seller", "buyer_device",
+    "trade_id", "slot_start", "tick", "market", "bid_id", "offer_id", "buyer", "seller", "buyer_device",
     "seller_device", "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
     "seller_rate_ct_per_kwh",
 ]
@@ -44,7 +44,7 @@ class MarketSim(ArraySimulator):
         folder = self.params["run_dir"] + "/market"
         self.writers = {name: PartWriter(f"{folder}/{name}") for name in ("trades", "fees")}
         self.rows: dict[str, list] = {"trades": [], "fees": []}
-        self.slots_buffered = 0
+        self.slots_buffered = self.n_trades = 0
 
     def advance(self, time, inputs):
         mk = self.scenario.market
@@ -68,17 +68,19 @@ class MarketSim(ArraySimulator):
     def _record(self, trades) -> None:
         for t in trades:
             start = self.start + pd.Timedelta(seconds=t.slot * self.scenario.market.slot_s)
-            self.rows["trades"].append((start, t.tick, t.market, t.bid_id, t.offer_id, t.buyer,
+            self.n_trades += 1
+            self.rows["trades"].append((self.n_trades, start, t.tick, t.market, t.bid_id, t.offer_id, t.buyer,
                                         t.seller, t.buyer_device, t.seller_device, t.energy_kwh,
                                         t.rate_ct_per_kwh, t.buyer_rate_ct_per_kwh,
                                         t.seller_rate_ct_per_kwh))
             for market, fee in t.fees_ct_per_kwh.items():
-                self.rows["fees"].append((start, market, t.energy_kwh, fee * t.energy_kwh))
+                self.rows["fees"].append((self.n_trades, start, market, t.energy_kwh,
+                                          fee * t.energy_kwh))
 
     def flush(self) -> None:
         self.slots_buffered = 0
         columns = {"trades": TRADE_COLUMNS,
-                   "fees": ["slot_start", "market", "energy_kwh", "fee_ct"]}
+                   "fees": ["trade_id", "slot_start", "market", "energy_kwh", "fee_ct"]}
         for name, rows in self.rows.items():
             if rows:
                 self.writers[name].write(pd.DataFrame(rows, columns=columns[name]))
