@@ -134,20 +134,27 @@ class _Walk:
 def _match(outer: list[Order], pool: list[Order], ends: list[int]) -> list[tuple]:
     """Each ``outer`` order in turn fills from ``pool``'s unfilled orders of other traders,
     in pool order, up to (not including) position ``ends[k]``: (outer, pool, kWh) triples."""
+    eps = ENERGY_EPS_KWH
     left = [o.energy_kwh for o in pool]
-    walk = _Walk([o.trader for o in pool], [e > ENERGY_EPS_KWH for e in left])
+    traders = [o.trader for o in pool] + [None]  # a sentinel after the last position
+    walk = _Walk(traders[:-1], [e > eps for e in left])
+    skip, other = walk.skip, walk.other
     pairs = []
     for o, end in zip(outer, ends, strict=True):
         need, trader = o.energy_kwh, o.trader
-        i = walk.other(0, trader)
-        while need > ENERGY_EPS_KWH and i < end:
-            energy = min(need, left[i])
+        i = other(0, trader)
+        while need > eps and i < end:
+            pool_left = left[i]
+            energy = pool_left if pool_left < need else need  # min(need, pool_left)
             pairs.append((o, pool[i], energy))
             need -= energy
-            left[i] -= energy
-            if left[i] <= ENERGY_EPS_KWH:
-                walk.fill(i)
-            i = walk.other(i + 1, trader)
+            left[i] = pool_left = pool_left - energy
+            if pool_left > eps:  # then need is 0: this outer order is done
+                break
+            skip[i] = i + 1  # filled
+            i += 1
+            if skip[i] != i or traders[i] == trader:
+                i = other(i, trader)
     return pairs
 
 
@@ -233,19 +240,20 @@ def pay_as_clear(bids: list[Order], offers: list[Order], self_trades: bool = Tru
     in_offers = [o for o in ascending(offers) if o.rate_ct_per_kwh <= rate + RATE_TOLERANCE_CT]
     cleared = min(sum(b.energy_kwh for b in in_bids), sum(o.energy_kwh for o in in_offers))
     left = [o.energy_kwh for o in in_offers]
-    p, m = 0, len(in_offers)  # offers before p are filled: each bid fills from the first
+    p, m, eps = 0, len(in_offers), ENERGY_EPS_KWH
     trades = []
-    for bid in in_bids:
+    for bid in in_bids:  # offers before p are filled: each bid fills from the first
         need = bid.energy_kwh
-        while p < m and need > ENERGY_EPS_KWH and cleared > ENERGY_EPS_KWH:
-            if left[p] <= ENERGY_EPS_KWH:
+        while p < m and need > eps and cleared > eps:
+            offer_left = left[p]
+            if offer_left <= eps:
                 p += 1
                 continue
+            energy = min(need, offer_left, cleared)
             offer = in_offers[p]
-            energy = min(need, left[p], cleared)
             trades.append(Trade(bid.id, offer.id, bid.trader, offer.trader, energy, rate))
             need -= energy
-            left[p] -= energy
+            left[p] = offer_left - energy
             cleared -= energy
     if not self_trades:
         trades = [t for t in trades if t.buyer != t.seller]

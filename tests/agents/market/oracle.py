@@ -33,11 +33,12 @@ def pay_as_bid(bids: list[Order], offers: list[Order]) -> list[Trade]:
     """Offers from the highest rate down; each takes from the bids, highest first, every
     bid of another trader whose rate is at least its own (less TOL), at the bid's rate."""
     bid_left = [b.energy_kwh for b in bids]
+    bid_order = _descending(bids)
     trades = []
     for k in _descending(offers):
         offer = offers[k]
         left = offer.energy_kwh
-        for j in _descending(bids):
+        for j in bid_order:
             bid = bids[j]
             if left <= EPS:
                 break
@@ -159,9 +160,10 @@ def pda_uniform(bids: list[Order], offers: list[Order]) -> tuple[float | None, l
     bid_left = [b.energy_kwh for b in bids]
     offer_left = [o.energy_kwh for o in offers]
     pairs = []
+    offer_order = _ascending(offers)
     for j in _descending(bids):
         bid = bids[j]
-        for k in _ascending(offers):
+        for k in offer_order:
             offer = offers[k]
             if bid_left[j] <= EPS:
                 break
