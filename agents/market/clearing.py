@@ -131,22 +131,26 @@ class _Walk:
         return i
 
 
-def _match(outer: list[Order], pool: list[Order], ends: list[int]) -> list[tuple]:
+def _match(outer: list[Order], pool: list[Order], ends: list[int]
+           ) -> tuple[list[Order], list[Order], list[float]]:
     """Each ``outer`` order in turn fills from ``pool``'s unfilled orders of other traders,
-    in pool order, up to (not including) position ``ends[k]``: (outer, pool, kWh) triples."""
+    in pool order, up to (not including) position ``ends[k]``: the pairs as three lists
+    (outer orders, pool orders, kWh), so that only the trades are new objects."""
     eps = ENERGY_EPS_KWH
     left = [o.energy_kwh for o in pool]
     traders = [o.trader for o in pool] + [None]  # a sentinel after the last position
     walk = _Walk(traders[:-1], [e > eps for e in left])
     skip, other = walk.skip, walk.other
-    pairs = []
+    outs, pools, energies = [], [], []
     for o, end in zip(outer, ends, strict=True):
         need, trader = o.energy_kwh, o.trader
         i = other(0, trader)
         while need > eps and i < end:
             pool_left = left[i]
             energy = pool_left if pool_left < need else need  # min(need, pool_left)
-            pairs.append((o, pool[i], energy))
+            outs.append(o)
+            pools.append(pool[i])
+            energies.append(energy)
             need -= energy
             left[i] = pool_left = pool_left - energy
             if pool_left > eps:  # then need is 0: this outer order is done
@@ -155,7 +159,7 @@ def _match(outer: list[Order], pool: list[Order], ends: list[int]) -> list[tuple
             i += 1
             if skip[i] != i or traders[i] == trader:
                 i = other(i, trader)
-    return pairs
+    return outs, pools, energies
 
 
 def pay_as_bid(bids: list[Order], offers: list[Order]) -> list[Trade]:
@@ -170,8 +174,9 @@ def pay_as_bid(bids: list[Order], offers: list[Order]) -> list[Trade]:
         while end < len(limits) and not offer.rate_ct_per_kwh > limits[end]:
             end += 1
         ends.append(end)
+    offers_, bids_, energies = _match(sorted_offers, sorted_bids, ends)
     return [Trade(b.id, o.id, b.trader, o.trader, e, b.rate_ct_per_kwh)
-            for o, b, e in _match(sorted_offers, sorted_bids, ends)]
+            for o, b, e in zip(offers_, bids_, energies, strict=True)]
 
 
 def _sums(rates: list[float], bids: list[Order], offers: list[Order]):
@@ -381,9 +386,9 @@ def pda_uniform(bids: list[Order], offers: list[Order]) -> tuple[float | None, l
     rates = [o.rate_ct_per_kwh for o in sorted_offers]
     sorted_bids = descending(bids)
     ends = [bisect_right(rates, b.rate_ct_per_kwh + RATE_TOLERANCE_CT) for b in sorted_bids]
-    pairs = _match(sorted_bids, sorted_offers, ends)
-    if not pairs:
+    bids_, offers_, energies = _match(sorted_bids, sorted_offers, ends)
+    if not energies:
         return None, []
-    last_bid, last_offer, _ = pairs[-1]
-    rate = (last_bid.rate_ct_per_kwh + last_offer.rate_ct_per_kwh) / 2.0
-    return rate, [Trade(b.id, o.id, b.trader, o.trader, e, rate) for b, o, e in pairs]
+    rate = (bids_[-1].rate_ct_per_kwh + offers_[-1].rate_ct_per_kwh) / 2.0
+    return rate, [Trade(b.id, o.id, b.trader, o.trader, e, rate)
+                  for b, o, e in zip(bids_, offers_, energies, strict=True)]
