@@ -10,7 +10,7 @@ both, the speed-up and whether their trades are the same, then the targets.
 The oracle is skipped above --oracle-max orders per side (its nested loops take about
 n x n steps per rule: some 40 s for all four at 10,000 per side on a 2-core machine).
 
-    python benchmarks/bench_clearing.py [--sizes 100 1000 10000] [--runs 5] [--seed 0]
+    python benchmarks/bench_clearing.py [--sizes 100 1000 10000] [--runs 7] [--seed 0]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", type=int, default=[100, 1000, 10000],
                         help="orders per side")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per rule (best of)")
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per rule (best of)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--oracle-max", type=int, default=10000,
                         help="largest size (orders per side) the oracle runs at")

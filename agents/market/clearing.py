@@ -38,12 +38,14 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
 RATE_TOLERANCE_CT = 2e-5  # gsy-framework's FLOATING_POINT_TOLERANCE on rates
 ENERGY_EPS_KWH = 1e-9
 _U = 2.0 ** -53  # unit roundoff of float64
+_RATE = attrgetter("rate_ct_per_kwh")
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,11 @@ class Trade:
 
 def descending(orders: list[Order]) -> list[Order]:
     """gsy's descending order: a stable ascending sort, reversed."""
-    return list(reversed(sorted(orders, key=lambda o: o.rate_ct_per_kwh)))
+    return list(reversed(sorted(orders, key=_RATE)))
 
 
 def ascending(orders: list[Order]) -> list[Order]:
-    return sorted(orders, key=lambda o: o.rate_ct_per_kwh)
+    return sorted(orders, key=_RATE)
 
 
 class _Walk:
@@ -312,7 +314,7 @@ def pay_as_offer(bids: list[Order], offers: list[Order], rng) -> list[Trade]:
     is more than one. O((n + m) log m), except for ties spanning several distinct rates
     (closer together than the tolerance), which are listed one by one.
     """
-    order = sorted(range(len(offers)), key=lambda k: offers[k].rate_ct_per_kwh)
+    order = sorted(range(len(offers)), key=[o.rate_ct_per_kwh for o in offers].__getitem__)
     srt = [offers[k] for k in order]  # equal rates stay in input order
     rates = [o.rate_ct_per_kwh for o in srt]
     left = [o.energy_kwh for o in srt]
