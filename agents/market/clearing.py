@@ -46,6 +46,7 @@ RATE_TOLERANCE_CT = 2e-5  # gsy-framework's FLOATING_POINT_TOLERANCE on rates
 ENERGY_EPS_KWH = 1e-9
 _U = 2.0 ** -53  # unit roundoff of float64
 _RATE = attrgetter("rate_ct_per_kwh")
+_SMALL_BOOK = 1000  # rates x orders up to which clearing_rate sums by the definition
 
 
 @dataclass(frozen=True)
@@ -213,14 +214,19 @@ def clearing_rate(bids: list[Order], offers: list[Order]) -> float | None:
     if not rates or not offers:
         return None
 
-    def demand_at(r):  # the definition, summed in input order: only near ties
+    def demand_at(r):  # the definition, summed in input order: small books, near ties
         return sum(b.energy_kwh for b in bids if b.rate_ct_per_kwh >= r - RATE_TOLERANCE_CT)
 
     def supply_at(r):
         return sum(o.energy_kwh for o in offers if o.rate_ct_per_kwh <= r + RATE_TOLERANCE_CT)
 
-    demand, supply, err_d, err_s = _sums(rates, bids, offers)
     eps = ENERGY_EPS_KWH
+    if len(rates) * (len(bids) + len(offers)) <= _SMALL_BOOK:  # numpy would cost more
+        for r in rates:
+            if supply_at(r) > eps and supply_at(r) >= demand_at(r) - eps:
+                return r
+        return next((r for r in reversed(rates) if supply_at(r) > eps), None)
+    demand, supply, err_d, err_s = _sums(rates, bids, offers)
     covers = (supply > eps) & (supply >= demand - eps)
     err = err_s + err_d + 4.0 * _U * (np.abs(demand) + eps)
     unsure = (np.abs(supply - eps) <= err_s) | (np.abs(supply - (demand - eps)) <= err)
