@@ -309,6 +309,54 @@ class _Counts:
         return pos
 
 
+class _OpenCounts:
+    """Unfilled offers by position, counted overall and per trader by Fenwick trees
+    (built on first use: most books never need them): how many of other traders lie in
+    positions a..b-1, and where the j-th of them is."""
+
+    def __init__(self, traders: list[str], unfilled: list[bool]):
+        self.traders, self.unfilled = traders, unfilled
+        self.all: _Counts | None = None
+        self.positions: dict[str, list[int]] = {}
+        self.own: dict[str, tuple[list[int], _Counts]] = {}
+
+    def fill(self, p: int) -> None:
+        self.unfilled[p] = False
+        if self.all is not None:
+            self.all.unset(p)
+            own = self.own.get(self.traders[p])
+            if own is not None:
+                own[1].unset(bisect_left(own[0], p))
+
+    def _own(self, trader: str) -> tuple[list[int], _Counts]:
+        if self.all is None:
+            self.all = _Counts(self.unfilled)
+            for p, t in enumerate(self.traders):
+                self.positions.setdefault(t, []).append(p)
+        if trader not in self.own:
+            ps = self.positions.get(trader, [])
+            self.own[trader] = ps, _Counts([self.unfilled[p] for p in ps])
+        return self.own[trader]
+
+    def count(self, a: int, b: int, trader: str) -> int:
+        ps, c = self._own(trader)
+        return (self.all.prefix(b) - self.all.prefix(a)
+                - c.prefix(bisect_left(ps, b)) + c.prefix(bisect_left(ps, a)))
+
+    def select(self, a: int, b: int, j: int, trader: str) -> int:
+        ps, c = self._own(trader)
+        if c.prefix(bisect_left(ps, b)) == c.prefix(bisect_left(ps, a)):  # none of its own
+            return self.all.kth(self.all.prefix(a) + j + 1)
+        lo, hi = a, b - 1  # the first position with j + 1 counted up to it
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.count(a, mid + 1, trader) > j:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+
 def pay_as_offer(bids: list[Order], offers: list[Order], rng) -> list[Trade]:
     """One-sided pay-as-offer: each buyer in turn (the order of ``bids``) takes the
     cheapest offers whose rate is at or below its bid rate, until its energy is met.
@@ -324,23 +372,12 @@ def pay_as_offer(bids: list[Order], offers: list[Order], rng) -> list[Trade]:
     srt = [offers[k] for k in order]  # equal rates stay in input order
     rates = [o.rate_ct_per_kwh for o in srt]
     left = [o.energy_kwh for o in srt]
+    traders = [o.trader for o in srt]
     unfilled = [e > ENERGY_EPS_KWH for e in left]
-    walk, counts = _Walk([o.trader for o in srt], unfilled), _Counts(unfilled)
-    own: dict[str, tuple[list[int], _Counts]] = {}  # each trader's positions, unfilled
-    for p, o in enumerate(srt):
-        own.setdefault(o.trader, ([], []))[0].append(p)
-    own = {t: (ps, _Counts([unfilled[p] for p in ps])) for t, (ps, _) in own.items()}
-    no_own = ([], _Counts([]))
-
-    def count(a, b, mine):  # unfilled offers of other traders at positions a..b-1
-        ps, c = mine
-        return (counts.prefix(b) - counts.prefix(a)
-                - c.prefix(bisect_left(ps, b)) + c.prefix(bisect_left(ps, a)))
-
+    walk, counts = _Walk(traders, unfilled), _OpenCounts(traders, unfilled[:])
     trades = []
     for bid in bids:
         need, limit = bid.energy_kwh, bid.rate_ct_per_kwh + RATE_TOLERANCE_CT
-        mine = own.get(bid.trader, no_own)
         while need > ENERGY_EPS_KWH:
             i = walk.other(0, bid.trader)  # the cheapest open offer
             if i == walk.n or rates[i] > limit:
@@ -349,21 +386,9 @@ def pay_as_offer(bids: list[Order], offers: list[Order], rng) -> list[Trade]:
                       bisect_right(rates, limit))  # the ties: positions i..end-1
             pos = i
             if end - i > 1 and rates[i] == rates[end - 1]:  # one rate: input order
-                n_open = counts.prefix(end) - counts.prefix(i)
-                n_ties = count(i, end, mine)
+                n_ties = counts.count(i, end, bid.trader)
                 if n_ties > 1:
-                    j = int(rng.integers(n_ties))
-                    if n_ties == n_open:  # none of the buyer's own among them
-                        pos = counts.kth(counts.prefix(i) + j + 1)
-                    else:  # the first position with j + 1 open offers up to it
-                        lo, hi = i, end - 1
-                        while lo < hi:
-                            mid = (lo + hi) // 2
-                            if count(i, mid + 1, mine) > j:
-                                hi = mid
-                            else:
-                                lo = mid + 1
-                        pos = lo
+                    pos = counts.select(i, end, int(rng.integers(n_ties)), bid.trader)
             elif end - i > 1:  # several rates within the tolerance: list the ties
                 ties, p = [], i
                 while p < end:
@@ -380,9 +405,7 @@ def pay_as_offer(bids: list[Order], offers: list[Order], rng) -> list[Trade]:
             left[pos] -= energy
             if left[pos] <= ENERGY_EPS_KWH:
                 walk.fill(pos)
-                counts.unset(pos)
-                ps, c = own[offer.trader]
-                c.unset(bisect_left(ps, pos))
+                counts.fill(pos)
     return trades
 
 
