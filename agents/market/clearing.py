@@ -48,7 +48,7 @@ import numpy as np
 RATE_TOLERANCE_CT = 2e-5  # gsy-framework's FLOATING_POINT_TOLERANCE on rates
 ENERGY_EPS_KWH = 1e-9
 _U = 2.0 ** -53  # unit roundoff of float64
-_RATE = attrgetter("rate_ct_per_kwh")
+_RATE, _ENERGY = attrgetter("rate_ct_per_kwh"), attrgetter("energy_kwh")
 _SMALL_BOOK = 1000  # rates x orders up to which clearing_rate sums by the definition
 
 
@@ -190,10 +190,10 @@ def _sums(rates: list[float], bids: list[Order], offers: list[Order]):
     sums over the sorted orders, with a bound on how far each may lie from the same sum
     taken in input order (0 when every partial sum is exact: multiples of 2**-20)."""
     r = np.asarray(rates, dtype=float)
-    b_rate = np.fromiter((b.rate_ct_per_kwh for b in bids), float, len(bids))
-    b_e = np.fromiter((b.energy_kwh for b in bids), float, len(bids))
-    o_rate = np.fromiter((o.rate_ct_per_kwh for o in offers), float, len(offers))
-    o_e = np.fromiter((o.energy_kwh for o in offers), float, len(offers))
+    b_rate = np.fromiter(map(_RATE, bids), float, len(bids))
+    b_e = np.fromiter(map(_ENERGY, bids), float, len(bids))
+    o_rate = np.fromiter(map(_RATE, offers), float, len(offers))
+    o_e = np.fromiter(map(_ENERGY, offers), float, len(offers))
     ib, io = np.argsort(b_rate, kind="stable"), np.argsort(o_rate, kind="stable")
     n_d = len(bids) - np.searchsorted(b_rate[ib], r - RATE_TOLERANCE_CT, side="left")
     n_s = np.searchsorted(o_rate[io], r + RATE_TOLERANCE_CT, side="right")
