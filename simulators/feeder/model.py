@@ -69,17 +69,17 @@ def create_lv_radial(params: FeederParams) -> pp.pandapowerNet:
         tap_side="hv", tap_neutral=0, tap_min=-2, tap_max=2, tap_pos=0, tap_step_percent=2.5,
         tap_step_degree=0.0, tap_changer_type="Ratio", name="mv_lv",
     )
-    for f in range(1, params.n_feeders + 1):
-        prev = lv
-        for k in range(1, params.buses_per_feeder + 1):
-            bus = pp.create_bus(net, vn_kv=params.lv_vn_kv, name=f"f{f}_b{k}")
-            pp.create_line(
-                net, prev, bus, length_km=params.line_length_m / 1000.0,
-                std_type=params.line_std_type, name=f"f{f}_l{k}",
-            )
-            prev = bus
-    for bus in net.bus.index[net.bus.vn_kv == params.lv_vn_kv]:
-        pp.create_load(net, bus, p_mw=0.0, q_mvar=0.0, name=net.bus.at[bus, "name"])
+    nf, nb = params.n_feeders, params.buses_per_feeder  # bulk creation: one call per table
+    names = [f"f{f}_b{k}" for f in range(1, nf + 1) for k in range(1, nb + 1)]
+    buses = np.asarray(pp.create_buses(net, len(names), vn_kv=params.lv_vn_kv, name=names))
+    grid = buses.reshape(nf, nb)
+    from_bus = np.column_stack([np.full(nf, lv), grid[:, :-1]]).ravel()
+    pp.create_lines(net, from_bus, grid.ravel(), length_km=params.line_length_m / 1000.0,
+                    std_type=params.line_std_type,
+                    name=[f"f{f}_l{k}" for f in range(1, nf + 1) for k in range(1, nb + 1)])
+    lv_buses = net.bus.index[net.bus.vn_kv == params.lv_vn_kv]
+    pp.create_loads(net, lv_buses, p_mw=0.0, q_mvar=0.0,
+                    name=list(net.bus.loc[lv_buses, "name"]))
     return net
 
 
