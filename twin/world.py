@@ -122,22 +122,29 @@ def build_world(
         connect(load, buses[asset.bus], "p_kw", "q_kvar")
         if not market:
             connect(load, site, ("p_kw", "load_p_kw"))
-    state_attrs = (["e_kwh"] if market else
-                   ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh"])
-    ev_attrs = PLUGGED_EV_ATTRS if market else \
-        ["p_charge_avail_kw", "p_discharge_avail_kw", *PLUGGED_EV_ATTRS]
-    for asset, bat, bctl in zip(assets["battery"], batteries, bat_ctl, strict=True):
-        initial = battery_initial(asset.spec, scenario.step_s)
-        connect(bat, bctl, *state_attrs, time_shifted=True,
-                initial_data={a: initial[a] for a in state_attrs})
+    state_attrs = ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh"]
+    bat_initial = [battery_initial(a.spec, scenario.step_s) for a in assets["battery"]]
+    ev_initial = ev_initial_outputs(scenario, assets["ev"], assets["ev_charger"])
+    if market:  # the community reads all device states at once, from the set entities
+        if bat_initial:
+            connect(sets["battery"], community, "e_kwh", time_shifted=True,
+                    initial_data={"e_kwh": [i["e_kwh"] for i in bat_initial]})
+        if ev_initial:
+            connect(sets["ev_charger"], community, *PLUGGED_EV_ATTRS, time_shifted=True,
+                    initial_data={a: [i[a] for i in ev_initial] for a in PLUGGED_EV_ATTRS})
+    for asset, bat, bctl, initial in zip(assets["battery"], batteries, bat_ctl, bat_initial,
+                                         strict=True):
+        if not market:
+            connect(bat, bctl, *state_attrs, time_shifted=True,
+                    initial_data={a: initial[a] for a in state_attrs})
         connect(bctl, bat, "p_set_kw")
         connect(bat, buses[asset.bus], "p_kw")
-    ev_initial = ev_initial_outputs(scenario, assets["ev"], assets["ev_charger"])
     for asset, ch, cctl, initial in zip(
         assets["ev_charger"], chargers, ch_ctl, ev_initial, strict=True
     ):
-        connect(ch, cctl, *ev_attrs, time_shifted=True,
-                initial_data={a: initial[a] for a in ev_attrs})
+        if not market:
+            connect(ch, cctl, "p_charge_avail_kw", "p_discharge_avail_kw", *PLUGGED_EV_ATTRS,
+                    time_shifted=True, initial_data=initial)
         connect(cctl, ch, "p_set_kw")
         connect(ch, buses[asset.bus], "p_kw")
     for kind, entity in sets.items():

@@ -65,6 +65,7 @@ class Prosumer(mesa.Agent):
         self.orders: dict[str, tuple[str, str, str, float]] = {}  # id -> device, side, kind, kWh
         self.traded: dict[str, float] = {}  # device -> net energy bought for the slot traded
         self.rates: dict[str, tuple[int, float]] = {}
+        self.posted: tuple[int, list[OrderIn]] | None = None  # this update's orders
         self.setpoint_kw: dict[str, float] = {u.id: 0.0 for u in (*batteries, *chargers)}
 
     # ------------------------------------------------------------ a new slot to trade
@@ -73,6 +74,7 @@ class Prosumer(mesa.Agent):
         m = self.model
         dt_h = m.slot_s / 3600.0
         self.orders.clear()
+        self.posted = None
         self.rates: dict[str, tuple[int, float]] = {}  # id -> (update point, rate)
         self.traded = {}
         if slot >= len(self.load_kwh):
@@ -118,9 +120,12 @@ class Prosumer(mesa.Agent):
     def place_orders(self) -> None:
         m = self.model
         elapsed = m.tick * m.tick_s
-        limits: Limits = m.limits[self.house]
-        out = m.order_book
         update = int(elapsed // self.pricing.update_interval_s)
+        if self.posted is not None and self.posted[0] == update:
+            m.order_book.extend(self.posted[1])  # nothing traded or re-priced since
+            return
+        limits: Limits = m.limits[self.house]
+        out: list[OrderIn] = []
         for oid, (device, side, kind, left) in self.orders.items():
             if left <= EPS_KWH:
                 continue
@@ -134,12 +139,15 @@ class Prosumer(mesa.Agent):
                 rate = self.pricing.rate(side, lim, elapsed, m.slot_s, m.tick_s, self.price_rng)
             self.rates[oid] = (update, rate)
             out.append(OrderIn(oid, device, self.pid, side, left, rate, self.house))
+        self.posted = (update, out)
+        m.order_book.extend(out)
 
     def receive(self, trade) -> None:
         """A trade of one of its orders (``SettledTrade``)."""
         for oid, sign in ((trade.bid_id, 1.0), (trade.offer_id, -1.0)):
             order = self.orders.get(oid)
             if order is not None:
+                self.posted = None
                 device, side, kind, left = order
                 self.orders[oid] = (device, side, kind, left - trade.energy_kwh)
                 self.traded[device] = self.traded.get(device, 0.0) + sign * trade.energy_kwh

@@ -1,10 +1,10 @@
 """mosaik adapter of the prosumer community (Mesa model). No strategy logic here.
 
-Entities: one ``Community`` (input: the market's ``trades`` of the last tick,
-time-shifted; output: the agents' ``orders`` of this tick), one ``BatteryAgent`` per
-battery (input: ``e_kwh`` at the slot start, time-shifted; output: ``p_set_kw``) and
-one ``ChargerAgent`` per EV charger (input: the plugged EV's view; output:
-``p_set_kw``). It steps once per market tick.
+Entities: one ``Community`` (inputs: the market's ``trades`` of the last tick, and
+from the battery and charger set entities every battery's ``e_kwh`` and every
+charger's plugged-EV view as lists in asset order, all time-shifted; output: the
+agents' ``orders`` of this tick), one ``BatteryAgent`` per battery and one
+``ChargerAgent`` per EV charger (output: ``p_set_kw``). It steps once per market tick.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from twin import inputs as scenario_inputs
 from twin.participants import market_tree, resolve_participants
 
 META: Meta = meta(
-    "Community", ["orders", "trades"],
+    "Community", ["orders", "trades", "e_kwh", *PLUGGED_EV_ATTRS],
     extra={
         "BatteryAgent": {"public": True, "params": ["ids"], "trigger": [],
-                         "attrs": ["e_kwh", "p_set_kw"]},
+                         "attrs": ["p_set_kw"]},
         "ChargerAgent": {"public": True, "params": ["ids"], "trigger": [],
-                         "attrs": [*PLUGGED_EV_ATTRS, "p_set_kw"]},
+                         "attrs": ["p_set_kw"]},
     },
 )
 
@@ -93,17 +93,16 @@ class CommunitySim(ArraySimulator):
         return resolve_assets(self.scenario)[kind]
 
     def advance(self, time, inputs):
-        for i, eid in enumerate(self.eids.get("BatteryAgent", [])):
-            e = inputs.get(eid, {}).get("e_kwh")
-            if e:
-                self.units[self.assets["BatteryAgent"][i].id].e_kwh = sum(e.values())
-        for i, eid in enumerate(self.eids.get("ChargerAgent", [])):
-            got = inputs.get(eid, {})
-            if got:
-                self.units[self.assets["ChargerAgent"][i].id].ev = {
-                    a[3:]: float(sum(v.values())) for a, v in got.items()}
-        trades = [t for v in inputs.get("community", {}).get("trades", {}).values()
-                  for t in (v or [])]
+        got = inputs.get("community", {})
+        if time % self.scenario.market.slot_s == 0:  # device states matter at slot starts
+            if "e_kwh" in got:
+                (e,) = got["e_kwh"].values()  # one source: the battery set, in asset order
+                for a, value in zip(self.assets.get("BatteryAgent", []), e, strict=True):
+                    self.units[a.id].e_kwh = float(value)
+            views = {a[3:]: next(iter(got[a].values())) for a in PLUGGED_EV_ATTRS if a in got}
+            for j, a in enumerate(self.assets.get("ChargerAgent", []) if views else []):
+                self.units[a.id].ev = {k: float(v[j]) for k, v in views.items()}
+        trades = [t for v in got.get("trades", {}).values() for t in (v or [])]
         self.orders = self.model.step_at(time, trades)
 
     def outputs(self, model, attr):

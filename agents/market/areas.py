@@ -67,6 +67,19 @@ class AreaTree:
         """Every area, deepest first (a market clears before its parent)."""
         return sorted(self.parent, key=lambda a: -len(self.path_up(a)))
 
+    def cumulative_fees(self, house: str) -> tuple[list[float], list[float]]:
+        """Running sums of the constant fees and fractions along ``path_up(house)``:
+        element ``i`` covers the first ``i + 1`` markets (cached)."""
+        cache = self.__dict__.setdefault("_cumulative", {})
+        if house not in cache:
+            consts, fracs, c, f = [], [], 0.0, 0.0
+            for a in self.path_up(house):
+                c, f = c + self.fee[a].constant_ct_per_kwh, f + self.fee[a].fraction
+                consts.append(c)
+                fracs.append(f)
+            cache[house] = (consts, fracs)
+        return cache[house]
+
     # ------------------------------------------------------------------ fee algebra
     def offer_rate(self, rate: float, entered: Iterable[str]) -> float:
         """An offer's rate in the last market of ``entered`` (its own house first)."""

@@ -96,10 +96,14 @@ class SlotBook:
             raise ValueError(f"rule: {self.rule!r} is not one of {', '.join(RULES)}")
         self._bottom_up = self.tree.bottom_up()
         self._root = self.tree.root
+        # markets whose book changed since they last cleared: a market that cleared
+        # nothing and has the same book would clear nothing again, so it is skipped
+        self._dirty: set[str] = {self._root}
 
     # ----------------------------------------------------------------- slot life
     def open(self, slot: int, tariff_ct_per_kwh: float, feed_in_ct_per_kwh: float) -> None:
         self.live.clear()
+        self._dirty = {self._root}
         self.slot = slot
         self.mm_sell_ct_per_kwh, self.mm_buy_ct_per_kwh = tariff_ct_per_kwh, feed_in_ct_per_kwh
 
@@ -119,34 +123,51 @@ class SlotBook:
                     lv = _Live(o, o.energy_kwh, o.rate_ct_per_kwh, [o.house])
                     self._reprice(lv)
                     self.live[o.id] = lv
+                    self._dirty.add(o.house)
                 continue
+            if o.energy_kwh != lv.energy_kwh:
+                self._dirty.update(lv.path)
             lv.order, lv.energy_kwh = o, o.energy_kwh
             if o.rate_ct_per_kwh != lv.rate_ct_per_kwh:
                 lv.rate_ct_per_kwh, lv.age_ticks = o.rate_ct_per_kwh, 0
                 self._reprice(lv)
+                self._dirty.update(lv.path)
         for oid in [oid for oid in self.live if oid not in seen]:
-            del self.live[oid]
+            self._dirty.update(self.live.pop(oid).path)
 
     def _reprice(self, lv: _Live) -> None:
-        p, r = lv.path, lv.rate_ct_per_kwh
+        """The order's rate in each market it is open in (its path is always the start of
+        its house's way up, so the fees on the way are running sums)."""
+        r, n = lv.rate_ct_per_kwh, len(lv.path)
+        consts, fracs = self.tree.cumulative_fees(lv.order.house)
         if lv.order.side == "offer":
-            lv.market_rates = [self.tree.offer_rate(r, p[:i + 1]) for i in range(len(p))]
+            lv.market_rates = [r * (1.0 + fracs[i]) + consts[i] for i in range(n)]
         else:
-            lv.market_rates = [self.tree.bid_rate(r, p[:i]) for i in range(len(p))]
+            lv.market_rates = [r] + [r * (1.0 - fracs[i]) - consts[i] for i in range(n - 1)]
 
     # ----------------------------------------------------------------- one tick
     def tick(self, tick: int) -> list[SettledTrade]:
+        dirty = self._dirty
         by_market: dict[str, tuple[list, list]] = {}
         for lv in self.live.values():
             side = 0 if lv.order.side == "bid" else 1
             for i, market in enumerate(lv.path):
-                by_market.setdefault(market, ([], []))[side].append((lv, i))
+                if market in dirty:
+                    by_market.setdefault(market, ([], []))[side].append((lv, i))
+        self._dirty = set()
         trades: list[SettledTrade] = []
         for market in self._bottom_up:
+            if market not in dirty:
+                continue
             bids, offers = by_market.get(market, ([], []))
             mm = self.market_maker and market == self._root
             if (bids or mm) and (offers or mm) and (bids or offers):
                 trades += self._clear(market, bids, offers, mm, tick)
+        for t in trades:  # the traded orders changed in every market they are open in
+            for oid in (t.bid_id, t.offer_id):
+                lv = self.live.get(oid)
+                if lv is not None:
+                    self._dirty.update(lv.path)
         for oid in [oid for oid, lv in self.live.items()
                     if lv.energy_kwh <= clearing.ENERGY_EPS_KWH]:
             del self.live[oid]
@@ -158,6 +179,7 @@ class SlotBook:
                 lv.path.append(self.tree.parent[market])
                 lv.age_ticks = 0
                 self._reprice(lv)
+                self._dirty.add(lv.path[-1])
         return trades
 
     def _clear(self, market, bids, offers, mm, tick) -> list[SettledTrade]:
