@@ -86,6 +86,7 @@ class SlotBook:
     rng: np.random.Generator
     forward_after_ticks: int = 2
     market_maker: bool = True
+    skip_unchanged: bool = True  # False: clear every market on every tick (benchmarks)
     live: dict[str, _Live] = field(default_factory=dict)
     slot: int = -1
     mm_sell_ct_per_kwh: float = 0.0
@@ -152,12 +153,12 @@ class SlotBook:
         for lv in self.live.values():
             side = 0 if lv.order.side == "bid" else 1
             for i, market in enumerate(lv.path):
-                if market in dirty:
+                if market in dirty or not self.skip_unchanged:
                     by_market.setdefault(market, ([], []))[side].append((lv, i))
         self._dirty = set()
         trades: list[SettledTrade] = []
         for market in self._bottom_up:
-            if market not in dirty:
+            if self.skip_unchanged and market not in dirty:
                 continue
             bids, offers = by_market.get(market, ([], []))
             mm = self.market_maker and market == self._root

@@ -23,6 +23,7 @@ loss.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from agents.market.ramps import RateRamp
 STRATEGIES = ("gsy_ramp", "linear", "zero_intelligence", "retailer")
 STORAGE_BUY_SHARE = 0.45  # a battery buys up to low + 45 % of the range ...
 STORAGE_SELL_SHARE = 0.55  # ... and sells down to low + 55 %
+
+
+_ramp = lru_cache(maxsize=4096)(RateRamp)  # the same few ramps, over and over
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,8 @@ class Pricing:
         low, high = limits.low_ct_per_kwh, limits.high_ct_per_kwh
         start, end = (low, high) if side == "bid" else (high, low)
         if self.strategy == "gsy_ramp":
-            return RateRamp(start, end, min(self.update_interval_s, slot_s), slot_s,
-                            self.fit_to_limit, self.change_per_update_ct_per_kwh
-                            ).rate(elapsed_s)
+            return _ramp(start, end, min(self.update_interval_s, slot_s), slot_s,
+                         self.fit_to_limit, self.change_per_update_ct_per_kwh).rate(elapsed_s)
         if self.strategy == "linear":
             last = max(slot_s - max(self.update_interval_s, tick_s), tick_s)
             share = min(max(elapsed_s / last, 0.0), 1.0)

@@ -1,0 +1,96 @@
+"""Benchmark: one simulated day of the P2P market (15-min slots, 10 ticks) in mosaik.
+
+For each community size it builds the P2P scenario with that many households on a
+feeder sized for them, runs the co-simulation (Mesa agents, market operator, device
+models, AC power flow of every step) and then the post-processing (KPIs, the market
+record, gsy-e exports, report off), and prints the wall times. ``--naive`` also runs
+the co-simulation with every market cleared on every tick (no skipping of unchanged
+books) for the ratio.
+
+Targets (issue 4): 40 agents under 5 s, 1,000 agents under 60 s, power flow included.
+For scale: a gsy-e run of 40 houses over one day with 15 s ticks took about 11 minutes
+on a machine like this one, without power flow (the issue's figure, not measured here).
+
+    python benchmarks/bench_market.py [--agents 40 1000] [--naive]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agents.market import engine  # noqa: E402
+from twin.kpis import compute_kpis  # noqa: E402
+from twin.loading import load_scenario  # noqa: E402
+from twin.market_report import finish_market  # noqa: E402
+from twin.participants import resolve_participants  # noqa: E402
+from twin.results import read_events, read_timeseries  # noqa: E402
+from twin.runner import quiet_mosaik  # noqa: E402
+from twin.world import build_world  # noqa: E402
+
+TARGET_S = {40: 5.0, 1000: 60.0}
+
+
+def scenario_for(n: int):
+    """The P2P scenario with ``n`` households; above 40 on a feeder of 20 x n/20 buses
+    (15 m sections, 4 MVA transformer), 30 % with PV, 20 % with a battery and an EV."""
+    if n <= 40:
+        overrides = [f"assets.load.count={n}"]
+    else:
+        overrides = [f"assets.load.count={n}", f"assets.pv.count={n * 3 // 10}",
+                     f"assets.battery.count={n // 5}", f"assets.ev_charger.count={n // 5}",
+                     f"assets.ev.count={n // 5}", "grid.n_feeders=20",
+                     f"grid.buses_per_feeder={n // 20}", "grid.trafo_sn_kva=4000",
+                     "grid.line_length_m=15"]
+    sc = load_scenario(ROOT / "scenarios" / "martinique_p2p.yaml",
+                       [*overrides, "outputs.report=false"])
+    if n > 40:  # the count form's per-item overrides are for the 10-charger site
+        sc.assets.ev_charger.items, sc.assets.ev.items = [], []
+    return sc
+
+
+def cosim(sc, naive: bool) -> tuple[float, Path]:
+    engine.SlotBook.skip_unchanged = not naive
+    run_dir = Path(tempfile.mkdtemp(prefix="bench_market_"))
+    t = time.perf_counter()
+    world, until = build_world(sc, run_dir)
+    world.run(until=until, print_progress=False)
+    return time.perf_counter() - t, run_dir
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--agents", type=int, nargs="+", default=[40, 1000])
+    ap.add_argument("--naive", action="store_true", help="also clear every market every tick")
+    args = ap.parse_args()
+    quiet_mosaik()
+    print(f"{'agents':>6} {'buses':>6} {'co-sim [s]':>11} {'post [s]':>9} {'trades':>8} "
+          f"{'target':>8}  naive co-sim [s] (ratio)")
+    for n in args.agents:
+        sc = scenario_for(n)
+        agents = len(resolve_participants(sc))
+        wall, run_dir = cosim(sc, naive=False)
+        t = time.perf_counter()
+        ts = read_timeseries(run_dir)
+        compute_kpis(sc, ts, read_events(run_dir))
+        record, _ = finish_market(sc, run_dir, ts)
+        post = time.perf_counter() - t
+        target = TARGET_S.get(n)
+        verdict = f"{'met' if wall < target else 'MISSED'} <{target:g}" if target else "-"
+        naive = ""
+        if args.naive:
+            slow, _ = cosim(sc, naive=True)
+            naive = f"{slow:.1f} ({slow / wall:.2f}x)"
+        buses = len(sc.grid.lv_bus_names())
+        print(f"{agents:>6} {buses:>6} {wall:>11.1f} {post:>9.1f} {len(record.trades):>8} "
+              f"{verdict:>8}  {naive}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
