@@ -85,6 +85,11 @@ class Market(Strict):
                                      "in a market before it moves to the parent market")
     market_maker: bool = Field(True, description="A market maker in the MV market sells at "
                                "the tariff and buys at the feed-in price")
+    flex: Literal["market", "scheduler"] = Field(
+        "market", description="market: batteries and EVs trade for themselves (bids to "
+        "charge, offers to discharge); scheduler: the built-in FlexMeasures storage "
+        "scheduler plans each participant's batteries and EVs (tariff, its own households "
+        "and PV; hourly, 24 h ahead) and they trade and follow that plan")
     grid_fees: GridFees = Field(default_factory=GridFees)
     strategies: list[StrategyShare] = Field(
         default_factory=lambda: [StrategyShare()], min_length=1,

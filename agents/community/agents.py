@@ -56,8 +56,12 @@ class Prosumer(mesa.Agent):
 
     def __init__(self, model, pid: str, ptype: str, house: str, pricing: Pricing,
                  load_kwh: np.ndarray, pv_kwh: np.ndarray, batteries: list[BatteryUnit],
-                 chargers: list[ChargerUnit], seed: int):
+                 chargers: list[ChargerUnit], seed: int, planner=None):
+        """``planner(agent, slot) -> {device: kW}``: a storage plan that sets the batteries
+        and chargers (``market.flex: scheduler``); without one they trade for themselves."""
         super().__init__(model)
+        self.planner = planner
+        self.plan_kw: dict[str, float] = {}  # the plan for the slot in trade
         self.pid, self.ptype, self.house, self.pricing = pid, ptype, house, pricing
         self.load_kwh, self.pv_kwh = load_kwh, pv_kwh  # forecast per slot, pv <= 0
         self.batteries, self.chargers = batteries, chargers
@@ -77,12 +81,19 @@ class Prosumer(mesa.Agent):
         self.posted = None
         self.rates: dict[str, tuple[int, float]] = {}  # id -> (update point, rate)
         self.traded = {}
+        self.plan_kw = {}
         if slot >= len(self.load_kwh):
             return
         if self.load_kwh[slot] > EPS_KWH:
             self._order(f"{self.pid}/load", "bid", "load", self.load_kwh[slot])
         if self.pv_kwh[slot] < -EPS_KWH:
             self._order(f"{self.pid}/pv", "offer", "pv", -self.pv_kwh[slot])
+        if self.planner is not None:
+            self.plan_kw = self.planner(self, slot)
+            for device, p_kw in self.plan_kw.items():  # trade what the plan will draw/give
+                self._order(device, "bid" if p_kw > 0 else "offer",
+                            "load" if p_kw > 0 else "pv", abs(p_kw) * dt_h)
+            return
         for b in self.batteries:
             e = min(max(after_slot(b.e_kwh, self.setpoint_kw[b.id], dt_h, b.eta_charge,
                                    b.eta_discharge), b.e_min_kwh), b.e_max_kwh)
@@ -154,7 +165,9 @@ class Prosumer(mesa.Agent):
 
     # ------------------------------------------------------------ delivery
     def deliver(self) -> None:
-        """Set-points for the slot just traded: what each battery and EV bought, net."""
+        """Set-points for the slot just traded: what each battery and EV bought, net (or,
+        with a planner, its plan for the slot)."""
         dt_h = self.model.slot_s / 3600.0
         for unit in (*self.batteries, *self.chargers):
-            self.setpoint_kw[unit.id] = self.traded.get(unit.id, 0.0) / dt_h
+            self.setpoint_kw[unit.id] = self.plan_kw.get(unit.id, 0.0) \
+                if self.planner is not None else self.traded.get(unit.id, 0.0) / dt_h

@@ -10,10 +10,12 @@ agents' ``orders`` of this tick), one ``BatteryAgent`` per battery and one
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from mosaik_api_v3.types import Meta
 
 from agents.community.agents import BatteryUnit, ChargerUnit, Prosumer
 from agents.community.model import Community
+from agents.community.planning import make_planner, planned_kw
 from agents.market.pricing import Limits, Pricing
 from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import PLUGGED_EV_ATTRS
@@ -79,13 +81,33 @@ class CommunitySim(ArraySimulator):
             bats = [battery_unit(a) for a in p.assets.get("battery", [])]
             chs = [ChargerUnit(a.id, a.spec.p_max_kw) for a in p.assets.get("ev_charger", [])]
             self.units.update({u.id: u for u in (*bats, *chs)})
+            load = load_kwh[:, [columns["load"][a] for a in p.ids("load")]].sum(axis=1)
+            pv = pv_kwh[:, [columns["pv"][a] for a in p.ids("pv")]].sum(axis=1)
+            planner = self._planner(p, load / dt_h, pv / dt_h, tariff / 100.0, feed_in / 100.0) \
+                if mk.flex == "scheduler" and (bats or chs) else None
             self.model.add(Prosumer(
-                self.model, p.id, p.type, p.id, pricing,
-                load_kwh[:, [columns["load"][a] for a in p.ids("load")]].sum(axis=1),
-                pv_kwh[:, [columns["pv"][a] for a in p.ids("pv")]].sum(axis=1),
-                bats, chs, seed=np.random.SeedSequence([sc.seed, 11, i]).generate_state(1)[0]))
+                self.model, p.id, p.type, p.id, pricing, load, pv, bats, chs,
+                seed=np.random.SeedSequence([sc.seed, 11, i]).generate_state(1)[0],
+                planner=planner))
         self.owner = {u: agent for agent in self.model.by_pid.values()
                       for u in agent.setpoint_kw}
+
+    def _planner(self, p, load_kw, pv_kw, price_eur, feed_in_eur):
+        """The participant's storage plan as ``planner(agent, slot) -> {device: kW}``."""
+        sc = self.scenario
+        start = pd.Timestamp(sc.start).tz_convert(sc.site.timezone)
+        plan = make_planner(p.assets.get("battery", []), p.assets.get("ev_charger", []),
+                            load_kw, pv_kw, price_eur, feed_in_eur, sc.step_s,
+                            start + pd.Timedelta(seconds=sc.duration_s))
+
+        def planner(agent, slot: int) -> dict[str, float]:
+            k = min(slot, len(load_kw) - 1)
+            when = (start + pd.Timedelta(seconds=slot * sc.step_s)).to_pydatetime()
+            return planned_kw(plan, slot, when, sc.step_s, agent.batteries, agent.chargers,
+                              agent.setpoint_kw, float(load_kw[k]), float(pv_kw[k]),
+                              float(price_eur[k]), feed_in_eur)
+
+        return planner
 
     def _all(self, kind: str) -> list:
         from twin.loading import resolve_assets
