@@ -259,6 +259,13 @@ def validate(data: Any, source: str = "scenario") -> Scenario:
     except ScenarioError as exc:
         raise ScenarioError(source, exc.problems) from None
     problems = _override_problems(scenario, assets)
+    if scenario.market is not None and not isinstance(scenario.market.participants, str):
+        from twin.participants import resolve_participants
+
+        try:
+            resolve_participants(scenario)
+        except ScenarioError as exc:
+            problems += exc.problems
     if problems:
         raise ScenarioError(source, problems)
     return scenario

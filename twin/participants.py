@@ -15,11 +15,12 @@ order get the strategies in proportion to their shares (largest remainders).
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.market.areas import AreaTree, GridFee, feeder_tree
+from agents.market.areas import ROOT, AreaTree, GridFee, feeder_tree
 from twin.loading import Asset, ScenarioError, resolve_assets
 from twin.scenario import Scenario
 
@@ -74,6 +75,9 @@ def _explicit(scenario: Scenario, assets: dict[str, list[Asset]]):
     problems, out = [], []
     for i, spec in enumerate(scenario.market.participants):
         where = f"market.participants[{i}]"
+        if spec.id == ROOT or re.fullmatch(r"f\d+", spec.id):
+            problems.append((f"{where}.id", f"{spec.id!r} is the name of a market area (mv, "
+                             "f1, f2, ...); choose another id"))
         owned: dict[str, list[Asset]] = {}
         for j, aid in enumerate(spec.assets):
             a = by_id.get(aid)
