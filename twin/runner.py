@@ -72,6 +72,7 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
 
     status, error = "completed", ""
     t0 = time.perf_counter()
+    world = None
     try:
         world, until = build_world(scenario, run_dir, progress=not quiet)
         world.run(until=until, print_progress=False)
@@ -79,6 +80,11 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
         status, error = "interrupted", "stopped by the user"
     except Exception as exc:  # noqa: BLE001 - reported in provenance and on stderr
         status, error = "failed", f"{type(exc).__name__}: {exc}"
+    if world is not None and status != "completed":
+        try:  # finalize the simulators (the recorder flushes what it holds)
+            world.shutdown()
+        except BaseException:  # noqa: BLE001 - a broken world may not shut down cleanly
+            pass
     wall_s = time.perf_counter() - t0
 
     ts, events = read_timeseries(run_dir), read_events(run_dir)
