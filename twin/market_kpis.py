@@ -61,6 +61,12 @@ Deviations and why:
 - Fees per leg come from ``fees`` rows with the trade's ``trade_id`` when both tables
   carry one; else from the slot's average fee rate of that market. Whatever differs from
   energy x (buyer rate - seller rate) goes to the matching market (root for imbalance).
+
+Implementation: areas are integer codes on a tree (``twin.market_kpis_fast``); an area's
+trades are the pairs (area on the seller's lineage, trade), the buyer is inside when the
+area is no deeper than their lowest common ancestor, and the storage buffer runs per area
+over the trades that touch it. Sums add the same numbers in the same order as a per-area
+scan: bit-identical to the definitions kept in tests/twin/market_kpis_oracle.py.
 """
 
 from __future__ import annotations
@@ -68,13 +74,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
+
+from twin.market_kpis_fast import (
+    AreaTree,
+    group_sums,
+    interleave,
+    leg_lookup,
+    leg_parties,
+    objects,
+    pair_codes,
+    sequential_sums,
+)
 
 EXTERNALS = ("market_maker", "utility")
 IMBALANCE = "imbalance"
 KIND_ROLE = {"load": "consumer", "pv": "producer", "battery": "storage", "ev": "consumer"}
 ROLE_TYPE = {"consumer": "Load", "producer": "PV", "storage": "Storage",
              "buffer": "MarketMaker"}  # gsy-framework get_unified_area_type
+ROLE_CODE = {role: code for code, role in enumerate(ROLE_TYPE)}  # anything else: -1
 TOL_KWH = 1e-8  # gsy-framework FLOATING_POINT_TOLERANCE is 1e-5 Wh
 
 
@@ -118,8 +137,14 @@ class MarketRecord:
             out[area] = line
         return out
 
+    @cached_property
+    def tree(self) -> AreaTree:
+        """The areas as integer codes (``twin.market_kpis_fast``)."""
+        return AreaTree(self.lineage)
+
     def slots(self) -> list[pd.Timestamp]:
-        return sorted(set(self.prices["slot_start"]) | set(self.trades["slot_start"]))
+        return sorted(set(self.prices["slot_start"].unique())
+                      | set(self.trades["slot_start"].unique()))
 
 
 def _sorted_trades(record: MarketRecord) -> pd.DataFrame:
@@ -134,21 +159,29 @@ def _origin(device: str, party: str) -> str:
     return device if named else party if party in EXTERNALS else f"{party}/imbalance"
 
 
+def _side_origins(record: MarketRecord, trades: pd.DataFrame, side: str,
+                  roles: dict[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One side's origin, its area and its role per trade (object arrays), worked out
+    once per distinct (device, party)."""
+    dev = record.devices.set_index("device")
+    home = record.participants.set_index("participant")["area"]
+    code, devices, parties = pair_codes(trades[f"{side}_device"], trades[side])
+    origin = [_origin(d, p) for d, p in zip(devices, parties, strict=True)]
+    loc = [dev.at[o, "area"] if o in dev.index else record.root if o in EXTERNALS else home[p]
+           for o, p in zip(origin, parties, strict=True)]
+    role = [roles[dev.at[o, "kind"]] if o in dev.index else "buffer" if o in EXTERNALS else None
+            for o in origin]
+    return tuple(objects(x)[code] for x in (origin, loc, role))
+
+
 def trade_origins(record: MarketRecord, trades: pd.DataFrame,
                   roles: dict[str, str] = KIND_ROLE) -> pd.DataFrame:
     """Seller / buyer origin (device, external or pseudo device), its area and role."""
-    dev = record.devices.set_index("device")
-    home = record.participants.set_index("participant")["area"]
     out = pd.DataFrame(index=trades.index)
     for side in ("seller", "buyer"):
-        origin = [_origin(d, p) for d, p in zip(trades[f"{side}_device"], trades[side],
-                                                 strict=True)]
-        out[f"{side}_origin"] = origin
-        out[f"{side}_loc"] = [dev.at[o, "area"] if o in dev.index else
-                              record.root if o in EXTERNALS else home[p]
-                              for o, p in zip(origin, trades[side], strict=True)]
-        out[f"{side}_role"] = [roles[dev.at[o, "kind"]] if o in dev.index else
-                               "buffer" if o in EXTERNALS else None for o in origin]
+        for name, values in zip(("origin", "loc", "role"),
+                                _side_origins(record, trades, side, roles), strict=True):
+            out[f"{side}_{name}"] = values
     return out
 
 
@@ -173,36 +206,51 @@ def area_kpis(record: MarketRecord, externals_in_root: bool = True,
               roles: dict[str, str] | None = None) -> pd.DataFrame:
     """gsy-e's KPIs of every area (index: area). Energies [kWh], money [ct]."""
     roles = {**KIND_ROLE, **(roles or {})}
-    t = _sorted_trades(record)
-    o = trade_origins(record, t, roles)
-    for side in ("seller", "buyer") if not externals_in_root else ():
-        o.loc[o[f"{side}_origin"].isin(EXTERNALS), f"{side}_loc"] = None
-    e = t["energy_kwh"].to_numpy()
+    t, tree = _sorted_trades(record), record.tree
+    loc, role = {}, {}
+    for side in ("seller", "buyer"):
+        origin, where, kind = _side_origins(record, t, side, roles)
+        loc[side] = tree.codes(where)
+        if not externals_in_root:
+            loc[side][pd.Series(origin, dtype=object).isin(EXTERNALS).to_numpy()] = -1
+        role[side] = pd.Series(kind, dtype=object).map(ROLE_CODE).fillna(-1).to_numpy(int)
+    # one pair per (area, trade whose seller is inside it), areas ascending, trades in order
+    items, bounds = tree.members(loc["seller"])
+    area = np.repeat(np.arange(len(tree)), np.diff(bounds))
+    b_in = tree.depth[area] <= tree.lca_depth(loc["seller"], loc["buyer"])[items]
+    e = t["energy_kwh"].to_numpy(dtype=float)[items]
+    sr, br = role["seller"][items], role["buyer"][items]
+    cons, prod, stor, buf = (ROLE_CODE[r] for r in ("consumer", "producer", "storage", "buffer"))
+    b_cons, b_stor = b_in & (br == cons), b_in & (br == stor)
+    produced = group_sums(e, bounds, sr == prod)
+    from_bus = group_sums(e, bounds, (sr == buf) & b_cons)
+    to_bus = group_sums(e, bounds, (sr == prod) & b_in & (br == buf))
+    local = group_sums(e, bounds, (sr == prod) & b_cons)
+    fill, to_local = (sr == prod) & b_stor, (sr == stor) & b_cons
+    to_other = (sr == stor) & ~b_stor & ~b_cons
+    busy = np.flatnonzero(fill | to_local | to_other)
+    cut = np.searchsorted(busy, bounds)
     en = record.energy.merge(record.devices, on="device")
     en = en[en["kind"].map(roles) == "consumer"]
     consumed = en["energy_kwh"].clip(lower=0).groupby(en["area"]).sum()  # per house
-    bills = participant_bills(record)
+    inner, inner_bounds = tree.members(np.arange(len(tree)))  # areas inside each area
+    demand = group_sums(consumed.reindex(tree.names).fillna(0.0).to_numpy()[inner],
+                         inner_bounds)
+    savings = _area_savings(record, participant_bills(record))
     rows = {}
-    for area in record.parents:
-        inside = [x for x in record.parents if area in record.lineage[x]]
-        s_in = o["seller_loc"].isin(inside).to_numpy()
-        b_in = o["buyer_loc"].isin(inside).to_numpy()
-        s = {r: s_in & (o["seller_role"] == r).to_numpy() for r in ROLE_TYPE}
-        b = {r: b_in & (o["buyer_role"] == r).to_numpy() for r in ROLE_TYPE}
-        from_bus, to_bus = s["buffer"] & b["consumer"], b["buffer"] & s["producer"]
-        left, from_storage = _storage_buffer(
-            e, s["producer"] & b["storage"], s["storage"] & b["consumer"],
-            s["storage"] & ~b["storage"] & ~b["consumer"])
-        produced = e[s["producer"]].sum() + e[from_bus].sum()
-        self_cons = (e[s["producer"] & b["consumer"]].sum() + e[from_bus].sum()
-                     + e[to_bus].sum() + from_storage)
-        demand = consumed.reindex(inside).sum() + e[to_bus].sum()
-        rows[area] = {
-            "self_sufficiency": _ratio(self_cons, demand),
-            "self_consumption": _ratio(self_cons, produced), "total_energy_demanded_kwh":
-            demand, "demanded_buffer_kwh": e[to_bus].sum(), "self_consumption_buffer_kwh":
-            left, "total_energy_produced_kwh": produced, "total_self_consumption_kwh":
-            self_cons} | _area_savings(record, bills, area)
+    for a, name in enumerate(tree.names):
+        at = busy[cut[a]:cut[a + 1]]
+        left, from_storage = _storage_buffer(*(x[at].tolist() for x in (
+            e, fill, to_local, to_other)))
+        produced_a = produced[a] + from_bus[a]
+        self_cons = local[a] + from_bus[a] + to_bus[a] + from_storage
+        demand_a = demand[a] + to_bus[a]
+        rows[name] = {
+            "self_sufficiency": _ratio(self_cons, demand_a),
+            "self_consumption": _ratio(self_cons, produced_a), "total_energy_demanded_kwh":
+            demand_a, "demanded_buffer_kwh": to_bus[a], "self_consumption_buffer_kwh": left,
+            "total_energy_produced_kwh": produced_a, "total_self_consumption_kwh": self_cons,
+        } | savings[a]
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -210,17 +258,22 @@ SAVING_COLUMNS = ["utility_bill_ct", "fit_revenue_ct", "gsy_e_cost_ct", "base_ca
                   "saving_absolute_ct", "saving_percentage"]
 
 
-def _area_savings(record: MarketRecord, bills: pd.DataFrame, area: str) -> dict:
-    if area == record.root:  # gsy-e skips the root: the market maker lives there
-        return dict.fromkeys(SAVING_COLUMNS, float("nan"))
-    members = bills[bills["area"].map(
-        lambda a: isinstance(a, str) and area in record.lineage[a])]
-    util, fit = members["utility_bill_ct"].sum(), members["fit_revenue_ct"].sum()
-    cost = members["total_cost_ct"].sum()
-    base = util - fit
-    saving = base - cost
-    pct = abs(saving / base) * 100 if base else float("nan")  # gsy-e: abs()
-    return dict(zip(SAVING_COLUMNS, [util, fit, cost, base, saving, pct], strict=True))
+def _area_savings(record: MarketRecord, bills: pd.DataFrame) -> list[dict]:
+    """Each area's savings: its participants' bills summed, in ``bills`` order."""
+    tree = record.tree
+    items, bounds = tree.members(tree.codes(bills["area"]))
+    sums = [group_sums(bills[c].to_numpy(dtype=float)[items], bounds)
+            for c in ("utility_bill_ct", "fit_revenue_ct", "total_cost_ct")]
+    out = []
+    for a, (util, fit, cost) in enumerate(zip(*sums, strict=True)):
+        if a == tree.root:  # gsy-e skips the root: the market maker lives there
+            out.append(dict.fromkeys(SAVING_COLUMNS, float("nan")))
+            continue
+        base = util - fit
+        saving = base - cost
+        pct = abs(saving / base) * 100 if base else float("nan")  # gsy-e: abs()
+        out.append(dict(zip(SAVING_COLUMNS, [util, fit, cost, base, saving, pct], strict=True)))
+    return out
 
 
 def participant_bills(record: MarketRecord) -> pd.DataFrame:
@@ -271,22 +324,23 @@ def grid_fees(record: MarketRecord) -> pd.Series:
     return record.fees.groupby("market")["fee_ct"].sum().rename("fee_ct")
 
 
-def _path(record: MarketRecord, a: str, b: str) -> list[str]:
-    """Areas from a up to the lowest common ancestor and down to b."""
-    up_a, up_b = record.lineage[a], record.lineage[b]
-    common = next(x for x in up_a if x in up_b)
-    return up_a[:up_a.index(common) + 1] + up_b[:up_b.index(common)][::-1]
-
-
-def _leg_fees(record: MarketRecord):
-    """fee(trade_id, slot, market, energy) -> this market's fee on the trade. [ct]"""
+def _leg_fees(record: MarketRecord, t: pd.DataFrame, trade: np.ndarray, node: np.ndarray,
+              e: np.ndarray) -> np.ndarray:
+    """Each leg's fee in its market [ct]: the fees of its ``trade_id`` there if both tables
+    carry one, else the market's average fee rate in the slot x energy."""
     f = record.fees
     if "trade_id" in f.columns and "trade_id" in record.trades.columns:
-        linked = f.groupby(["trade_id", "market"])["fee_ct"].sum().to_dict()
-        return lambda tid, slot, market, e: linked.get((tid, market), 0.0)
+        linked = f.groupby(["trade_id", "market"])["fee_ct"].sum()
+        return leg_lookup(linked, t["trade_id"], trade, node, record.tree)
     g = f.groupby(["slot_start", "market"])[["fee_ct", "energy_kwh"]].sum()
-    rate = (g["fee_ct"] / g["energy_kwh"]).to_dict()
-    return lambda tid, slot, market, e: rate.get((slot, market), 0.0) * e
+    rate = g["fee_ct"] / g["energy_kwh"]
+    return leg_lookup(rate, t["slot_start"], trade, node, record.tree) * e[trade]
+
+
+LEG_TYPES = {"energy_kwh": float, "price_ct": float, "fee_ct": float, "imbalance": bool}
+LEG_COLUMNS = ["trade_id", "slot_start", "tick", "market", "seller", "buyer", "seller_origin",
+               "buyer_origin", "energy_kwh", "price_ct", "fee_ct", "rate_ct_per_kwh",
+               "imbalance"]
 
 
 def market_legs(record: MarketRecord) -> pd.DataFrame:
@@ -297,31 +351,41 @@ def market_legs(record: MarketRecord) -> pd.DataFrame:
     energy_kwh, price_ct (what the leg's buyer pays), fee_ct (this market's fee),
     rate_ct_per_kwh (price / energy, gsy-e's ``energy_rate``), imbalance.
     """
-    t = _sorted_trades(record)
-    o = trade_origins(record, t)
-    parents, fee_of = record.parents, _leg_fees(record)
-    rows = []
-    cols = [t[c] for c in ("trade_id", "slot_start", "tick", "market", "energy_kwh",
-                           "buyer_rate_ct_per_kwh", "seller_rate_ct_per_kwh")]
-    cols += [o[c] for c in ("seller_origin", "buyer_origin", "seller_loc", "buyer_loc")]
-    for tid, slot, tick, market, e, br, sr, s_org, b_org, s_loc, b_loc in zip(
-            *cols, strict=True):
-        path, imb = _path(record, s_loc, b_loc), market == IMBALANCE
-        fees = [0.0 if imb else fee_of(tid, slot, m, e) for m in path]
-        home = market if market in path else record.root
-        fees[path.index(home) if home in path else 0] += e * (br - sr) - sum(fees)
-        price = e * sr
-        for k, m in enumerate(path):
-            price += fees[k]
-            seller = s_org if k == 0 else path[k - 1] if parents[path[k - 1]] == m else m
-            buyer = b_org if k == len(path) - 1 else (
-                path[k + 1] if parents[path[k + 1]] == m else m)
-            rows.append((tid, slot, tick, m, seller, buyer, s_org, b_org, e, price, fees[k],
-                         price / e if e else 0.0, imb))
-    return pd.DataFrame(rows, columns=[
-        "trade_id", "slot_start", "tick", "market", "seller", "buyer", "seller_origin",
-        "buyer_origin", "energy_kwh", "price_ct", "fee_ct", "rate_ct_per_kwh", "imbalance"]
-    ).astype({"energy_kwh": float, "price_ct": float, "fee_ct": float, "imbalance": bool})
+    t, tree = _sorted_trades(record), record.tree
+    if t.empty:
+        return pd.DataFrame([], columns=LEG_COLUMNS).astype(LEG_TYPES)
+    s_org, s_loc, _ = _side_origins(record, t, "seller", KIND_ROLE)
+    b_org, b_loc, _ = _side_origins(record, t, "buyer", KIND_ROLE)
+    ends = tree.codes(s_loc), tree.codes(b_loc)
+    lost = set(s_loc[ends[0] < 0]) | set(b_loc[ends[1] < 0])
+    if lost:
+        raise KeyError(f"trades at places that are no area: {sorted(lost, key=str)}")
+    trade, step, node, length = tree.paths(*ends)
+    e, br, sr = (t[c].to_numpy(dtype=float) for c in (
+        "energy_kwh", "buyer_rate_ct_per_kwh", "seller_rate_ct_per_kwh"))
+    imb = (t["market"] == IMBALANCE).to_numpy()
+    fees = np.where(imb[trade], 0.0, _leg_fees(record, t, trade, node, e))
+    # the remainder of the buyer's payment goes to the trade's market if on the path,
+    # else to the root if on it, else to the first leg
+    home = np.full(len(t), -1)
+    here = node == tree.codes(t["market"])[trade]
+    home[trade[here]] = step[here]
+    here = (node == tree.root) & (home[trade] < 0)
+    home[trade[here]] = step[here]
+    home = np.cumsum(length) - length + np.maximum(home, 0)
+    fees[home] += e * (br - sr) - sequential_sums(step, trade, fees, np.zeros(len(t)))
+    price = sequential_sums(step, trade, fees, e * sr, running=True)
+    energy = e[trade]
+    seller, buyer = tree.leg_ends(trade, step, node, length, s_org, b_org)
+    return pd.DataFrame({
+        "trade_id": t["trade_id"].to_numpy()[trade],
+        "slot_start": t["slot_start"].array.take(trade), "tick": t["tick"].to_numpy()[trade],
+        "market": tree.names[node], "seller": seller, "buyer": buyer,
+        "seller_origin": s_org[trade], "buyer_origin": b_org[trade], "energy_kwh": energy,
+        "price_ct": price, "fee_ct": fees,
+        "rate_ct_per_kwh": np.divide(price, energy, out=np.zeros(len(price)),
+                                     where=energy != 0),
+        "imbalance": imb[trade]}).astype(LEG_TYPES)
 
 
 def price_stats(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -362,10 +426,10 @@ def market_children(record: MarketRecord, legs: pd.DataFrame) -> dict[str, dict[
                        record.devices["area"], strict=True):
         kids[a][d] = ROLE_TYPE[KIND_ROLE[k]]
     kids[record.root].update(dict.fromkeys(EXTERNALS, "MarketMaker"))
-    for m, s, b in zip(legs["market"], legs["seller"], legs["buyer"], strict=True):
-        for x in (s, b):
-            if x != m and x not in kids[m]:
-                kids[m][x] = "Imbalance"
+    _, markets, parties = leg_parties(legs, "seller", "buyer")  # as they come
+    for m, x in zip(markets, parties, strict=True):
+        if x != m and x not in kids[m]:
+            kids[m][x] = "Imbalance"
     return kids
 
 
@@ -378,23 +442,20 @@ def market_bills(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.D
     (``market_fee``), its seller earns price - fee. Energies [kWh], money [ct].
     """
     legs = market_legs(record) if legs is None else legs
-    acc: dict[tuple[str, str], dict[str, float]] = {}
-
-    def book(market, party, **amounts):
-        row = acc.setdefault((market, party), dict.fromkeys(BILL_COLUMNS, 0.0))
-        for k, v in amounts.items():
-            row[k] += v
-
-    for m, s, b, e, p, f in zip(legs["market"], legs["seller"], legs["buyer"],
-                                legs["energy_kwh"], legs["price_ct"], legs["fee_ct"],
-                                strict=True):
-        book(m, b, bought_kwh=e, spent_ct=p - f, total_cost_ct=p, total_energy_kwh=e,
-             market_fee_ct=f)
-        book(m, s, sold_kwh=e, earned_ct=p - f, total_cost_ct=-(p - f), total_energy_kwh=-e)
+    e, p, f = (legs[c].to_numpy(dtype=float) for c in ("energy_kwh", "price_ct", "fee_ct"))
+    code, markets, parties = leg_parties(legs, "buyer", "seller")  # booked in this order
+    zero = np.zeros(len(legs))
+    booked = {"bought_kwh": (e, zero), "sold_kwh": (zero, e), "spent_ct": (p - f, zero),
+              "earned_ct": (zero, p - f), "total_energy_kwh": (e, -e),
+              "total_cost_ct": (p, -(p - f)), "market_fee_ct": (f, zero)}
+    # bincount adds in input order, like booking leg by leg
+    sums = {c: np.append(np.bincount(code, interleave(*booked[c]), len(markets)), 0.0)
+            for c in BILL_COLUMNS}
+    at = {key: i for i, key in enumerate(zip(markets, parties, strict=True))}
     rows = []
     for m, kids in market_children(record, legs).items():
         for party, typ in [*kids.items(), (m, "External")]:
-            r = acc.get((m, party), dict.fromkeys(BILL_COLUMNS, 0.0))
+            i = at.get((m, party), -1)  # -1: nothing booked, the 0.0 appended
             rows.append({"market": m, "party": party, "type": typ,
-                         "external": party == m, **{c: r[c] for c in BILL_COLUMNS}})
+                         "external": party == m, **{c: sums[c][i] for c in BILL_COLUMNS}})
     return pd.DataFrame(rows)

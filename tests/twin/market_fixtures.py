@@ -26,6 +26,9 @@ slot 3 h1/battery -1, h1/load +1, h1/pv -0.5, h3/load +1.2.
 
 from __future__ import annotations
 
+from bisect import bisect
+
+import numpy as np
 import pandas as pd
 
 from twin.market_kpis import MarketRecord
@@ -87,3 +90,111 @@ def community(with_trade_ids: bool = True) -> MarketRecord:
     prices = pd.DataFrame({"slot_start": SLOTS, "tariff_ct_per_kwh": 20.0,
                            "feed_in_ct_per_kwh": 10.0})
     return MarketRecord(areas, devices, participants, trades, fees, energy, prices)
+
+
+def random_community(houses: int = 12, slots: int = 4, seed: int = 0,
+                     with_trade_ids: bool = True) -> MarketRecord:
+    """A seeded random community shaped like a real run, for oracle and benchmark checks.
+
+    Tree: mv -> f1, f2, ... (one feeder per 100 houses, at least two) -> houses p0001...,
+    plus one house without anyone ("vacant"). Each participant lives in its house with a
+    load and maybe a pv, battery, ev; participant "c1" owns a feeder battery in f1. Per
+    slot about 1.2 trades per house: peer-to-peer between devices (in the lowest common
+    market, now and then recorded in mv instead; zero energy now and then inside a
+    house), between the devices of one participant, the market maker selling and
+    buying, imbalance rows with the utility (with and without a named device). Grid
+    fees: feeders 0.5 ct/kWh, mv 1 ct/kWh, paid on the buyer's or the seller's side,
+    and now and then a buyer rate a little above rate + fees. Ticks repeat within a slot
+    and rows come shuffled, so the stable time sort matters.
+    """
+    g = np.random.default_rng(seed)
+    n_feeders = max(2, -(-houses // 100))
+    feeders = [f"f{k + 1}" for k in range(n_feeders)]
+    names = [f"p{i + 1:04d}" for i in range(houses)]
+    home = {h: feeders[i % n_feeders] for i, h in enumerate(names)}
+    parent = {"mv": None, **dict.fromkeys(feeders, "mv"), **home, "vacant": feeders[-1]}
+    devices = [(f"{h}/{kind}", h, kind, h) for h in names for kind, p in (
+        ("load", 1.0), ("pv", 0.6), ("battery", 0.4), ("ev", 0.3)) if g.random() < p]
+    devices.append(("c1/battery", "c1", "battery", "f1"))
+    owner = {d: (p, a) for d, p, _, a in devices}
+    sellers = [d for d, _, k, _ in devices if k in ("pv", "battery")]
+    buyers = [d for d, _, k, _ in devices if k in ("load", "battery", "ev")]
+    fee_rate = {"mv": 1.0, **dict.fromkeys(feeders, 0.5)}
+
+    def path(a: str, b: str) -> tuple[list[str], str]:
+        up_a, up_b = [a], [b]
+        while parent[up_a[-1]]:
+            up_a.append(parent[up_a[-1]])
+        while parent[up_b[-1]]:
+            up_b.append(parent[up_b[-1]])
+        common = next(x for x in up_a if x in up_b)
+        return up_a[:up_a.index(common) + 1] + up_b[:up_b.index(common)][::-1], common
+
+    slot_starts = pd.date_range("2024-06-01 00:00", periods=slots, freq="15min", tz=TZ)
+    tariff, feed_in = g.uniform(15, 25, slots), g.uniform(5, 10, slots)
+    kit: dict[str, list[str]] = {}  # participant -> devices
+    for d, (p, _) in owner.items():
+        kit.setdefault(p, []).append(d)
+    feeder = {d: a if a in feeders else parent[a] for d, (_, a) in owner.items()}
+    near = {f: [d for d in buyers if feeder[d] == f] for f in feeders}
+    kinds, odds = ["p2p", "home", "mm_sells", "mm_buys", "imbalance"], [.45, .65, .8, .9]
+
+    def pick(options: list[str], u: float) -> str:
+        return options[int(u * len(options))]
+
+    trades, fees = [], []
+    for k, slot in enumerate(slot_starts):
+        for u in g.random((round(1.2 * houses) + 2, 11)).tolist():  # one row of draws a trade
+            kind, e, tid = kinds[bisect(odds, u[0])], 0.01 + 2.99 * u[1], len(trades)
+            if kind == "imbalance":
+                party = pick([*names, "c1"], u[2])
+                dev, rate = pick([*kit[party], ""], u[3]), float(tariff[k])
+                ends = (party, "utility", dev, "") if u[4] < .5 else ("utility", party, "", dev)
+                trades.append((tid, slot, 0, "imbalance", *ends, e, rate, rate, rate))
+                continue
+            seller = pick(sellers, u[2]) if kind != "mm_sells" else "market_maker"
+            buyer = pick(near[feeder[seller]] if seller in feeder and u[4] < .7 else buyers,
+                         u[3]) if kind != "mm_buys" else "market_maker"
+            if kind == "home":  # between the devices of one participant
+                buyer = pick([d for d in kit[owner[seller][0]] if d in buyers] or [seller], u[3])
+            if seller == buyer:
+                continue
+            markets, market = path(*(owner.get(d, (d, "mv"))[1] for d in (seller, buyer)))
+            market = "mv" if u[5] < .03 else market  # recorded off the path now and then
+            e = 0.0 if len(markets) == 1 and u[6] < .2 else e
+            rate = {"mm_sells": float(tariff[k]), "mm_buys": float(feed_in[k])}.get(
+                kind, 8 + 14 * u[7])
+            per_kwh = sum(fee_rate.get(m, 0.0) for m in markets)
+            br, sr = (rate + per_kwh, rate) if u[8] < .5 else (rate, rate - per_kwh)
+            br += .1 if u[9] < .05 else 0.0  # a remainder not covered by the fees
+            trades.append((tid, slot, int(4 * u[10]), market, owner.get(buyer, (buyer,))[0],
+                           owner.get(seller, (seller,))[0], buyer if buyer in owner else "",
+                           seller if seller in owner else "", e, rate, br, sr))
+            fees += [(tid, slot, m, e, e * fee_rate[m]) for m in markets
+                     if m in fee_rate and e > 0]
+    net = {}
+    for _, slot, _, _, _, _, bd, sd, e, *_ in trades:
+        for dev, sign in ((bd, 1.0), (sd, -1.0)):
+            if dev:
+                net[(slot, dev)] = net.get((slot, dev), 0.0) + sign * e
+    energy = pd.DataFrame([(s, d, net.get((s, d), 0.0) + (.05 if d.endswith("load") else 0.0))
+                           for s in slot_starts for d, *_ in devices],
+                          columns=["slot_start", "device", "energy_kwh"])
+    trades = pd.DataFrame([trades[i] for i in g.permutation(len(trades))], columns=[
+        "trade_id", "slot_start", "tick", "market", "buyer", "seller", "buyer_device",
+        "seller_device", "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
+        "seller_rate_ct_per_kwh"])
+    fees = pd.DataFrame(fees, columns=["trade_id", "slot_start", "market", "energy_kwh",
+                                       "fee_ct"])
+    if not with_trade_ids:
+        trades, fees = trades.drop(columns="trade_id"), fees.drop(columns="trade_id")
+    return MarketRecord(
+        pd.DataFrame({"area": list(parent), "parent": list(parent.values()),
+                      "level": ["mv", *["lv_feeder"] * n_feeders, *["house"] * (houses + 1)]}),
+        pd.DataFrame(devices, columns=["device", "participant", "kind", "area"]),
+        pd.DataFrame({"participant": [*names, "c1"],
+                      "type": [*["single_family"] * houses, "community"],
+                      "area": [*names, "f1"]}),
+        trades, fees, energy,
+        pd.DataFrame({"slot_start": slot_starts, "tariff_ct_per_kwh": tariff,
+                      "feed_in_ct_per_kwh": feed_in}))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 
+import gsy_export_oracle as oracle
+import numpy as np
 import pandas as pd
 import pytest
-from market_fixtures import community
+from market_fixtures import community, random_community
 
 from twin.gsy_export import (
+    FILES,
+    dumps,
     gsy_results,
     gsy_time,
     gsy_ui_time,
@@ -136,3 +140,41 @@ def test_trade_profile_json(written):
     # h1's market: PV sold 2 to the battery, 1 to the load and 1 out of the house at 10:00
     assert tp["h1"]["sold_energy"]["h1/pv"]["accumulated"] == {t0: 4.0}
     assert tp["h1"]["sold_energy"]["h1/pv"]["h1"] == {t0: 1.0}
+
+
+# --- the fast exports against the oracle (the code before the array rewrite) ---
+
+ORACLE_RECORDS = {
+    "fixture": community(), "fixture_fee_rates": community(with_trade_ids=False),
+    "random": random_community(houses=30, slots=6, seed=1),
+    "random_fee_rates": random_community(houses=30, slots=6, seed=2, with_trade_ids=False)}
+
+
+@pytest.mark.parametrize("externals_in_root", [True, False])
+@pytest.mark.parametrize("name", ORACLE_RECORDS)
+def test_write_gsy_results_equal_oracle_byte_for_byte(name, externals_in_root, tmp_path):
+    record = ORACLE_RECORDS[name]
+    fast = write_gsy_results(record, tmp_path / "fast", externals_in_root)
+    slow = oracle.write_gsy_results(record, tmp_path / "oracle", externals_in_root)
+    for stem in FILES:
+        assert fast[stem].read_bytes() == slow[stem].read_bytes(), stem
+
+
+def test_gsy_results_equal_oracle():
+    record = ORACLE_RECORDS["random"]
+    assert gsy_results(record) == oracle.gsy_results(record)
+
+
+@pytest.mark.parametrize("content", [
+    {}, [], "x", 1.5, None, {"a": {}, "b": [], "c": [[]], "d": [{}]},
+    {"é\n\"": [1, 2.5, True, None, "ü"], "n": {"x": {"y": [0.1, -0.0, 1e-300, 2 ** 70]}}},
+    {"np": [np.float64(0.3), np.float64(1) / 3], "t": (1, (2, 3)), 1: {2.5: None, None: 1}},
+    [[{"a": 1}], [{"b": {"c": [1, [2, {"d": 3}]]}}], {"e": False}],
+    [{1: 2, 2.5: None, None: True, False: "x"}, {"a": {3: [1]}}]])
+def test_dumps_is_json_dumps_indent_2(content):
+    assert dumps(content) == json.dumps(content, indent=2, allow_nan=False)
+
+
+def test_dumps_refuses_nan_like_json():
+    with pytest.raises(ValueError):
+        dumps({"a": [float("nan")]})

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import market_kpis_oracle as oracle
 import pandas as pd
 import pytest
-from market_fixtures import community
+from market_fixtures import community, random_community
 
 from twin.market_kpis import (
     area_kpis,
@@ -222,3 +223,75 @@ def test_trade_profile(record):
     assert p.loc[("lv1", T1, "lv1", "h1"), "energy_kwh"] == 1.0  # T6 comes down to h1
     assert p.loc[("h1", T0, "h1/pv", "h1"), "energy_kwh"] == 1.0  # T2 leaves the house
     assert ("mv", T2, "lv1", "utility") not in p.index  # imbalance is no trade
+
+
+# --- the fast code against the straightforward per-area oracle (the code before it) ---
+
+def _records() -> dict:
+    base = community()
+    return {
+        "fixture": base, "fixture_fee_rates": community(with_trade_ids=False),
+        "fixture_no_trades": replace(base, trades=base.trades.iloc[:0],
+                                     fees=base.fees.iloc[:0]),
+        "random": random_community(houses=30, slots=6, seed=1),
+        "random_fee_rates": random_community(houses=30, slots=6, seed=2,
+                                             with_trade_ids=False),
+        "random_small": random_community(houses=5, slots=3, seed=3)}
+
+
+RECORDS = _records()
+
+
+@pytest.mark.parametrize("externals_in_root", [True, False])
+@pytest.mark.parametrize("name", RECORDS)
+def test_area_kpis_equal_oracle(name, externals_in_root):
+    record = RECORDS[name]
+    pd.testing.assert_frame_equal(area_kpis(record, externals_in_root),
+                                  oracle.area_kpis(record, externals_in_root),
+                                  check_exact=True)  # bit for bit, as the docstring says
+
+
+def test_area_kpis_equal_oracle_with_roles():
+    record, roles = RECORDS["random"], {"ev": "storage", "pv": "consumer"}
+    pd.testing.assert_frame_equal(area_kpis(record, roles=roles),
+                                  oracle.area_kpis(record, roles=roles), check_exact=True)
+
+
+@pytest.mark.parametrize("name", RECORDS)
+def test_participant_bills_equal_oracle(name):
+    pd.testing.assert_frame_equal(participant_bills(RECORDS[name]),
+                                  oracle.participant_bills(RECORDS[name]), check_exact=True)
+
+
+@pytest.mark.parametrize("name", RECORDS)
+def test_market_legs_bills_prices_profile_equal_oracle(name):
+    record = RECORDS[name]
+    legs = market_legs(record)
+    pd.testing.assert_frame_equal(legs, oracle.market_legs(record), check_exact=True)
+    for fast, slow in ((market_bills, oracle.market_bills), (price_stats, oracle.price_stats),
+                       (trade_profile, oracle.trade_profile)):
+        pd.testing.assert_frame_equal(fast(record, legs), slow(record, legs), check_exact=True)
+
+
+def test_random_community_covers_the_cases():
+    # what the oracle comparisons rely on: every kind of trade and origin occurs
+    t = RECORDS["random"].trades
+    assert {"market_maker", "utility"} <= set(t["seller"]) & set(t["buyer"])
+    assert (t["market"] == "imbalance").any() and (t["buyer_device"] == "").any()
+    assert t["market"].str.match(r"p\d+").any() and t["market"].isin(["f1", "f2"]).any()
+    assert (t["energy_kwh"] == 0).any() and t.duplicated(["slot_start", "tick"]).any()
+    assert t["seller_device"].eq("c1/battery").any() or t["buyer_device"].eq("c1/battery").any()
+
+
+def test_area_tree_paths():
+    tree = community().tree
+    names = list(tree.names)
+    trade, step, node, length = tree.paths(tree.codes(["h1", "h1", "mv"]),
+                                           tree.codes(["h3", "h1", "h2"]))
+    assert [names[n] for n in node] == ["h1", "lv1", "mv", "lv2", "h3", "h1", "mv", "lv1", "h2"]
+    assert list(length) == [5, 1, 3] and list(trade) == [0] * 5 + [1] + [2] * 3
+    assert list(step) == [0, 1, 2, 3, 4, 0, 0, 1, 2]
+    items, bounds = tree.members(tree.codes(["h3", None, "lv1", "h1"]))
+    lv1 = names.index("lv1")
+    assert list(items[bounds[lv1]:bounds[lv1 + 1]]) == [2, 3]  # lv1 itself and h1
+    assert list(items[bounds[0]:bounds[1]]) == [0, 2, 3]  # the root: all but None
