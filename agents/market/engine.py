@@ -86,7 +86,6 @@ class SlotBook:
     rng: np.random.Generator
     forward_after_ticks: int = 2
     market_maker: bool = True
-    skip_unchanged: bool = True  # False: clear every market on every tick (benchmarks)
     live: dict[str, _Live] = field(default_factory=dict)
     slot: int = -1
     mm_sell_ct_per_kwh: float = 0.0
@@ -97,14 +96,10 @@ class SlotBook:
             raise ValueError(f"rule: {self.rule!r} is not one of {', '.join(RULES)}")
         self._bottom_up = self.tree.bottom_up()
         self._root = self.tree.root
-        # markets whose book changed since they last cleared: a market that cleared
-        # nothing and has the same book would clear nothing again, so it is skipped
-        self._dirty: set[str] = {self._root}
 
     # ----------------------------------------------------------------- slot life
     def open(self, slot: int, tariff_ct_per_kwh: float, feed_in_ct_per_kwh: float) -> None:
         self.live.clear()
-        self._dirty = {self._root}
         self.slot = slot
         self.mm_sell_ct_per_kwh, self.mm_buy_ct_per_kwh = tariff_ct_per_kwh, feed_in_ct_per_kwh
 
@@ -124,17 +119,13 @@ class SlotBook:
                     lv = _Live(o, o.energy_kwh, o.rate_ct_per_kwh, [o.house])
                     self._reprice(lv)
                     self.live[o.id] = lv
-                    self._dirty.add(o.house)
                 continue
-            if o.energy_kwh != lv.energy_kwh:
-                self._dirty.update(lv.path)
             lv.order, lv.energy_kwh = o, o.energy_kwh
             if o.rate_ct_per_kwh != lv.rate_ct_per_kwh:
                 lv.rate_ct_per_kwh, lv.age_ticks = o.rate_ct_per_kwh, 0
                 self._reprice(lv)
-                self._dirty.update(lv.path)
         for oid in [oid for oid in self.live if oid not in seen]:
-            self._dirty.update(self.live.pop(oid).path)
+            del self.live[oid]
 
     def _reprice(self, lv: _Live) -> None:
         """The order's rate in each market it is open in (its path is always the start of
@@ -148,27 +139,17 @@ class SlotBook:
 
     # ----------------------------------------------------------------- one tick
     def tick(self, tick: int) -> list[SettledTrade]:
-        dirty = self._dirty
         by_market: dict[str, tuple[list, list]] = {}
         for lv in self.live.values():
             side = 0 if lv.order.side == "bid" else 1
             for i, market in enumerate(lv.path):
-                if market in dirty or not self.skip_unchanged:
-                    by_market.setdefault(market, ([], []))[side].append((lv, i))
-        self._dirty = set()
+                by_market.setdefault(market, ([], []))[side].append((lv, i))
         trades: list[SettledTrade] = []
         for market in self._bottom_up:
-            if self.skip_unchanged and market not in dirty:
-                continue
             bids, offers = by_market.get(market, ([], []))
             mm = self.market_maker and market == self._root
             if (bids or mm) and (offers or mm) and (bids or offers):
                 trades += self._clear(market, bids, offers, mm, tick)
-        for t in trades:  # the traded orders changed in every market they are open in
-            for oid in (t.bid_id, t.offer_id):
-                lv = self.live.get(oid)
-                if lv is not None:
-                    self._dirty.update(lv.path)
         for oid in [oid for oid, lv in self.live.items()
                     if lv.energy_kwh <= clearing.ENERGY_EPS_KWH]:
             del self.live[oid]
@@ -180,7 +161,6 @@ class SlotBook:
                 lv.path.append(self.tree.parent[market])
                 lv.age_ticks = 0
                 self._reprice(lv)
-                self._dirty.add(lv.path[-1])
         return trades
 
     def _clear(self, market, bids, offers, mm, tick) -> list[SettledTrade]:

@@ -161,37 +161,3 @@ def test_unknown_rule_is_named():
     with pytest.raises(ValueError, match="rule: 'vickrey' is not one of"):
         SlotBook(tree(), "vickrey", np.random.default_rng(0))
 
-
-@pytest.mark.parametrize("rule", ["pay_as_bid", "pay_as_clear", "pda_uniform"])
-def test_skipping_unchanged_markets_gives_the_same_trades(rule):
-    """A market whose book is unchanged since it cleared nothing is skipped; clearing
-    every market on every tick (the naive way) must give the very same trades."""
-    houses = {f"h{i}": f"f{1 + i % 3}_b{1 + i % 4}" for i in range(15)}
-    fees = {"lv_feeder": GridFee(constant_ct_per_kwh=0.5), "mv": GridFee(constant_ct_per_kwh=1)}
-
-    def run(skip):
-        rng = np.random.default_rng(9)
-        b = SlotBook(feeder_tree(houses, fees), rule, np.random.default_rng(2),
-                     market_maker=True, skip_unchanged=skip)
-        b.open(0, 25.0, 10.0)
-        orders = {f"x{i}": (h, "bid" if i % 3 else "offer", float(rng.uniform(0.5, 3)))
-                  for i, h in enumerate(houses)}
-        base = {oid: float(rng.uniform(10, 20)) for oid in orders}
-        left = {oid: e for oid, (_, _, e) in orders.items()}
-        out = []
-        for tick in range(10):
-            step = 1.5 * (tick // 3)  # re-priced every third tick, towards the other side
-            live = [OrderIn(oid, f"{h}/{side}", h, side, left[oid],
-                            base[oid] + (step if side == "bid" else -step), h)
-                    for oid, (h, side, _) in orders.items() if left[oid] > 1e-9]
-            b.sync(live)
-            for t in b.tick(tick):
-                for oid in (t.bid_id, t.offer_id):
-                    if oid in left:
-                        left[oid] -= t.energy_kwh
-                out.append(t)
-        return out
-
-    fast, naive = run(True), run(False)
-    assert len(fast) > 5
-    assert fast == naive
