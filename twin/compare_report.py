@@ -47,6 +47,14 @@ def _local(index, tz):
     return pd.DatetimeIndex(index).tz_convert(tz).tz_localize(None)
 
 
+def _finish(fig, axes, ncol: int):
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, ncol=ncol)
+    fig.tight_layout()
+    return fig
+
+
 def _curves(runs, tz):
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True)
     p = runs[0]["record"].prices.set_index("slot_start")
@@ -64,11 +72,7 @@ def _curves(runs, tz):
     a1.set_ylabel("mean P2P rate [ct/kWh]")
     a2.set_ylabel("P2P energy [kWh per slot]")
     a1.set_title("Peer-to-peer price and volume per slot")
-    for ax in (a1, a2):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, ncol=6)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, (a1, a2), ncol=6)
 
 
 def _savings(runs):
@@ -111,11 +115,7 @@ def _grid(runs, scenario: Scenario, tz):
     a1.set_title("Grid impact")
     a2.axhline(scenario.grid.loading_max_percent, color="#c1121f", ls="--", lw=0.8)
     a2.set_ylabel("transformer loading [%]")
-    for ax in (a1, a2):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, ncol=4)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, (a1, a2), ncol=4)
 
 
 def write_comparison(folder: Path, scenario: Scenario, runs: list[dict]) -> Path:

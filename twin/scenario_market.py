@@ -22,6 +22,12 @@ StrategyName = Literal[STRATEGIES]  # type: ignore[valid-type]
 ParticipantType = Literal[PARTICIPANT_TYPES]  # type: ignore[valid-type]
 
 
+def _iso_duration(cls, v: str) -> str:
+    """An ISO 8601 duration (the error names what is allowed)."""
+    parse_duration_s(v)
+    return v
+
+
 class Fee(Strict):
     constant_ct_per_kwh: float = Field(0.0, ge=0, le=100, description="Per kWh traded [ct/kWh]")
     percent: float = Field(0.0, ge=0, lt=100, description="Of the trade's rate (gsy-e "
@@ -46,11 +52,7 @@ class StrategyShare(Strict):
     change_per_update_ct_per_kwh: float | None = Field(
         None, ge=0, description="gsy_ramp without fit_to_limit: step per update [ct/kWh]")
 
-    @field_validator("update_interval")
-    @classmethod
-    def _iso(cls, v: str) -> str:
-        parse_duration_s(v)
-        return v
+    _iso = field_validator("update_interval")(_iso_duration)
 
     @model_validator(mode="after")
     def _step(self) -> StrategyShare:
@@ -99,11 +101,7 @@ class Market(Strict):
         "chargers shared round-robin among its households (buses without a load: one "
         "participant per bus); or an explicit list")
 
-    @field_validator("slot")
-    @classmethod
-    def _iso(cls, v: str) -> str:
-        parse_duration_s(v)
-        return v
+    _iso = field_validator("slot")(_iso_duration)
 
     @model_validator(mode="after")
     def _ticks(self) -> Market:
