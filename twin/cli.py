@@ -166,10 +166,10 @@ def cmd_schema(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from twin.kpis import compute_kpis
     from twin.loading import load_scenario
     from twin.report import write_report
     from twin.results import read_events, read_inputs, read_timeseries, write_json
+    from twin.runner import run_kpis
 
     run_dir = args.run_dir
     if not (run_dir / "scenario.yaml").is_file():
@@ -180,13 +180,10 @@ def cmd_report(args) -> int:
         return _error(f"{run_dir} holds no recorded steps", 1)
     prov_path = run_dir / "provenance.json"
     prov = json.loads(prov_path.read_text()) if prov_path.is_file() else {}
-    kpis = compute_kpis(scenario, ts, events)
-    if scenario.market is not None:
-        from twin.market_report import finish_market
-
-        kpis.update(finish_market(scenario, run_dir, ts)[1])
+    kpis, market = run_kpis(scenario, run_dir, ts, events)
     write_json(run_dir / "kpis.json", kpis)
-    path = write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir))
+    path = write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
+                        market=market)
     print(f"wrote {path} ({len(ts)} steps)")
     return 0
 

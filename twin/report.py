@@ -131,17 +131,16 @@ def _comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
 
 def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
                  kpis: dict, provenance: dict, inputs: pd.DataFrame | None = None,
-                 baseline: dict | None = None) -> Path:
-    """Write plots/*.png and report.html into ``run_dir``; returns the report's path."""
+                 baseline: dict | None = None, market=None) -> Path:
+    """Write plots/*.png and report.html into ``run_dir``; returns the report's path.
+    ``market``: a market run's record (``twin.runner.run_kpis`` makes it)."""
     inputs = inputs if inputs is not None else pd.DataFrame()
     figures = make_figures(scenario, ts, events, inputs) if len(ts) else {}
     market_html = ""
-    if scenario.market is not None and len(ts):
+    if market is not None:
         from twin.market_report import market_figures, market_table
-        from twin.market_results import market_record
 
-        record = market_record(scenario, run_dir, ts)
-        figures = {**{k: _png(f) for k, f in market_figures(scenario, record).items()},
+        figures = {**{k: _png(f) for k, f in market_figures(scenario, market).items()},
                    **figures}
         market_html = market_table(scenario, kpis, _fmt)
     plot_dir = run_dir / "plots"

@@ -46,6 +46,19 @@ def quiet_mosaik() -> None:
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
 
 
+def run_kpis(scenario: Scenario, run_dir: Path, ts, events) -> tuple[dict, object]:
+    """A run's KPIs from what it recorded, and for a market run its market record
+    (its results written under ``gsy/`` and ``market/``), else None."""
+    kpis = compute_kpis(scenario, ts, events) if len(ts) else {}
+    record = None
+    if scenario.market is not None and len(ts):
+        from twin.market_report import finish_market
+
+        record, summary = finish_market(scenario, run_dir, ts)
+        kpis.update(summary)
+    return kpis, record
+
+
 def run_baseline(scenario: Scenario, run_dir: Path, quiet: bool) -> dict:
     """The rule-based baseline on the same scenario and seed, in ``run_dir/baseline``;
     returns its KPIs (also written to ``baseline_kpis.json``)."""
@@ -88,11 +101,7 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
     wall_s = time.perf_counter() - t0
 
     ts, events = read_timeseries(run_dir), read_events(run_dir)
-    kpis = compute_kpis(scenario, ts, events) if len(ts) else {}
-    if scenario.market is not None and len(ts):
-        from twin.market_report import finish_market
-
-        kpis.update(finish_market(scenario, run_dir, ts)[1])
+    kpis, market = run_kpis(scenario, run_dir, ts, events)
     prov.update(
         status=status, error=error, wall_time_s=wall_s, steps_recorded=len(ts),
         steps_per_s=len(ts) / wall_s if wall_s > 0 else None,
@@ -105,6 +114,6 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
         baseline = run_baseline(scenario, run_dir, quiet)
     if scenario.outputs.report and len(ts):
         write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
-                     baseline)
+                     baseline, market)
     write_json(run_dir / "provenance.json", prov)
     return RunResult(run_dir, status, kpis, error)
