@@ -101,6 +101,12 @@ def import_price_eur_per_kwh(times: pd.DatetimeIndex, tariff: Tariff) -> np.ndar
     return price
 
 
+def prices_ct_per_kwh(scenario: Scenario) -> tuple[np.ndarray, float]:
+    """Import tariff of every step and the feed-in price, for the market. [ct/kWh]"""
+    tariff = import_price_eur_per_kwh(step_starts(scenario), scenario.tariff) * 100.0
+    return tariff, scenario.tariff.feed_in_price_eur_per_kwh * 100.0
+
+
 def inputs_frame(scenario: Scenario) -> pd.DataFrame:
     """Weather (at step midpoints) and import price of every step, indexed by step start."""
     frame = weather(scenario).copy()

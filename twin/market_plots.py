@@ -11,6 +11,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from twin.market_kpis import EXTERNALS, IMBALANCE  # noqa: E402
+from twin.market_summary import p2p_trades  # noqa: E402
 
 SOURCES = ["house", "lv_feeder", "mv", "market maker", "utility (imbalance)"]
 COLORS = ["#2a9d8f", "#8ab17d", "#e9c46a", "#f4a261", "#e76f51"]
@@ -33,8 +34,7 @@ def volume_by_source(trades: pd.DataFrame, levels: dict[str, str]) -> pd.DataFra
 
 def p2p_rate(trades: pd.DataFrame) -> pd.Series:
     """Energy-weighted mean rate of the trades between participants per slot. [ct/kWh]"""
-    p2p = trades[~trades["buyer"].isin(EXTERNALS) & ~trades["seller"].isin(EXTERNALS)
-                 & (trades["market"] != IMBALANCE)]
+    p2p = p2p_trades(trades)
     w = p2p.assign(x=p2p["energy_kwh"] * p2p["rate_ct_per_kwh"]).groupby("slot_start")
     return w["x"].sum() / w["energy_kwh"].sum()
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agents.community.mosaik import slot_prices_ct
+from agents.market.mosaik import FEE_COLUMNS, TRADE_COLUMNS
+from twin.inputs import prices_ct_per_kwh
 from twin.market_kpis import MarketRecord
 from twin.participants import market_tree, resolve_participants
 from twin.results import read_parts
@@ -86,20 +87,16 @@ def market_record(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> Market
     participants = resolve_participants(scenario)
     tree = market_tree(scenario, participants)
     devices = _devices(participants)
-    tariff, feed_in = slot_prices_ct(scenario)
+    tariff, feed_in = prices_ct_per_kwh(scenario)
     prices = pd.DataFrame({"slot_start": ts.index, "tariff_ct_per_kwh": tariff[:len(ts)],
                            "feed_in_ct_per_kwh": feed_in})
     energy = device_energy(scenario, ts, devices)
     trades = read_parts(Path(run_dir) / "market" / "trades")
     fees = read_parts(Path(run_dir) / "market" / "fees")
     if trades.empty:
-        trades = pd.DataFrame(columns=["trade_id", "slot_start", "tick", "market", "bid_id", "offer_id",
-                                       "buyer", "seller", "buyer_device", "seller_device",
-                                       "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
-                                       "seller_rate_ct_per_kwh"])
+        trades = pd.DataFrame(columns=TRADE_COLUMNS)
     if fees.empty:
-        fees = pd.DataFrame(columns=["trade_id", "slot_start", "market", "energy_kwh",
-                                     "fee_ct"])
+        fees = pd.DataFrame(columns=FEE_COLUMNS)
     for frame in (trades, fees):  # recorded in the scenario's offset; match the series
         frame["slot_start"] = pd.to_datetime(frame["slot_start"]).dt.tz_convert(ts.index.tz)
     owner = {d: p for d, p, _, _ in devices}

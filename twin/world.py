@@ -88,7 +88,8 @@ def build_world(
     bus_names = scenario.grid.lv_bus_names()
     buses = dict(zip(bus_names, feeder_sim.Bus.create(len(bus_names)), strict=True))
     grid = feeder_sim.Grid.create(1)[0]
-    if scenario.market is None:
+    market = scenario.market is not None
+    if not market:
         ctl = start("Controller")
         site = ctl.Site.create(1)[0]
         bat_ctl = ctl.BatteryCtl.create(len(ids["battery"]), ids=ids["battery"])
@@ -113,7 +114,6 @@ def build_world(
 
     connect = world.connect
     rec = RECORDED[scenario.outputs.detail]
-    market = scenario.market is not None
     for asset, pv in zip(assets["pv"], pvs, strict=True):
         connect(pv, buses[asset.bus], "p_kw")
         if not market:

@@ -10,8 +10,8 @@ state allows, each charger with an EV bids what the EV still needs. Rates come f
 the participant's pricing strategy inside the market-maker limits of its house and
 change only at the strategy's update points (every ``update_interval``; a re-priced
 order restarts its wait before forwarding, so re-pricing on every tick would keep
-orders at home); an EV that can no longer wait bids at the limit. The energy a battery or EV bought and
-sold for a slot becomes its set-point for that slot.
+orders at home); an EV that can no longer wait bids at the limit. The energy a
+battery or EV bought and sold for a slot becomes its set-point for that slot.
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ class BatteryUnit:
     eta_charge: float
     eta_discharge: float
     e_kwh: float = 0.0  # measured at the start of the slot in delivery
+
+    def expected_e_kwh(self, p_kw: float, dt_h: float) -> float:
+        """Energy at the next slot's start after this slot at ``p_kw``, within limits. [kWh]"""
+        e = after_slot(self.e_kwh, p_kw, dt_h, self.eta_charge, self.eta_discharge)
+        return min(max(e, self.e_min_kwh), self.e_max_kwh)
 
 
 @dataclass
@@ -68,7 +73,7 @@ class Prosumer(mesa.Agent):
         self.price_rng = np.random.default_rng(seed)
         self.orders: dict[str, tuple[str, str, str, float]] = {}  # id -> device, side, kind, kWh
         self.traded: dict[str, float] = {}  # device -> net energy bought for the slot traded
-        self.rates: dict[str, tuple[int, float]] = {}
+        self.rates: dict[str, tuple[int, float]] = {}  # id -> (update point, rate)
         self.posted: tuple[int, list[OrderIn]] | None = None  # this update's orders
         self.setpoint_kw: dict[str, float] = {u.id: 0.0 for u in (*batteries, *chargers)}
 
@@ -79,7 +84,7 @@ class Prosumer(mesa.Agent):
         dt_h = m.slot_s / 3600.0
         self.orders.clear()
         self.posted = None
-        self.rates: dict[str, tuple[int, float]] = {}  # id -> (update point, rate)
+        self.rates = {}
         self.traded = {}
         self.plan_kw = {}
         if slot >= len(self.load_kwh):
@@ -95,8 +100,7 @@ class Prosumer(mesa.Agent):
                             "load" if p_kw > 0 else "pv", abs(p_kw) * dt_h)
             return
         for b in self.batteries:
-            e = min(max(after_slot(b.e_kwh, self.setpoint_kw[b.id], dt_h, b.eta_charge,
-                                   b.eta_discharge), b.e_min_kwh), b.e_max_kwh)
+            e = b.expected_e_kwh(self.setpoint_kw[b.id], dt_h)
             buy = min(b.p_charge_max_kw * dt_h, (b.e_max_kwh - e) / b.eta_charge)
             sell = min(b.p_discharge_max_kw * dt_h, (e - b.e_min_kwh) * b.eta_discharge)
             self._order(b.id, "bid", "storage", buy)

@@ -20,6 +20,7 @@ from agents.market.pricing import Limits, Pricing
 from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import PLUGGED_EV_ATTRS
 from twin import inputs as scenario_inputs
+from twin.loading import resolve_assets
 from twin.participants import market_tree, resolve_participants
 
 META: Meta = meta(
@@ -31,13 +32,6 @@ META: Meta = meta(
                          "attrs": ["p_set_kw"]},
     },
 )
-
-
-def slot_prices_ct(scenario) -> tuple[np.ndarray, float]:
-    """Tariff of every slot and the feed-in price. [ct/kWh]"""
-    times = scenario_inputs.step_starts(scenario)
-    tariff = scenario_inputs.import_price_eur_per_kwh(times, scenario.tariff) * 100.0
-    return tariff, scenario.tariff.feed_in_price_eur_per_kwh * 100.0
 
 
 def battery_unit(asset) -> BatteryUnit:
@@ -60,7 +54,7 @@ class CommunitySim(ArraySimulator):
         self.step_s = mk.tick_s
         participants = resolve_participants(sc)
         tree = market_tree(sc, participants)
-        tariff, feed_in = slot_prices_ct(sc)
+        tariff, feed_in = scenario_inputs.prices_ct_per_kwh(sc)
 
         def limits(slot: int) -> dict[str, Limits]:
             rate = tariff[min(slot, len(tariff) - 1)]
@@ -70,8 +64,8 @@ class CommunitySim(ArraySimulator):
         dt_h = sc.step_s / 3600.0
         load_kwh = scenario_inputs.household_load_kw(sc) * dt_h
         pv_kwh = scenario_inputs.pv_available_kw(sc) * dt_h
-        columns = {kind: {a.id: i for i, a in enumerate(group)}
-                   for kind, group in (("load", self._all("load")), ("pv", self._all("pv")))}
+        assets = resolve_assets(sc)
+        columns = {kind: {a.id: i for i, a in enumerate(assets[kind])} for kind in ("load", "pv")}
         strategies = {s.strategy: s for s in mk.strategies}
         self.units: dict[str, BatteryUnit | ChargerUnit] = {}
         for i, p in enumerate(participants):
@@ -108,11 +102,6 @@ class CommunitySim(ArraySimulator):
                               float(price_eur[k]), feed_in_eur)
 
         return planner
-
-    def _all(self, kind: str) -> list:
-        from twin.loading import resolve_assets
-
-        return resolve_assets(self.scenario)[kind]
 
     def advance(self, time, inputs):
         got = inputs.get("community", {})

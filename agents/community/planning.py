@@ -60,9 +60,7 @@ def planned_kw(planner: SchedulingStrategy, slot: int, when: dt.datetime, step_s
     """The plan's power for slot ``slot`` per device, from the state the devices are
     expected to have at its start (the current slot's set-points applied). [kW]"""
     dt_h = step_s / 3600.0
-    e = np.array([min(max(after_slot(b.e_kwh, setpoint_kw[b.id], dt_h, b.eta_charge,
-                                     b.eta_discharge), b.e_min_kwh), b.e_max_kwh)
-                  for b in batteries])
+    e = np.array([b.expected_e_kwh(setpoint_kw[b.id], dt_h) for b in batteries])
     views = {k: np.full(len(chargers), np.nan) for k in EV_KEYS}
     for j, c in enumerate(chargers):
         if c.ev and np.isfinite(c.ev.get("departure_s", np.nan)):

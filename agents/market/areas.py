@@ -81,18 +81,19 @@ class AreaTree:
         return cache[house]
 
     # ------------------------------------------------------------------ fee algebra
+    def fee_sums(self, markets: Iterable[str]) -> tuple[float, float]:
+        """The constant fees [ct/kWh] and the fractions of ``markets``, summed."""
+        fees = [self.fee[a] for a in markets]
+        return (sum(f.constant_ct_per_kwh for f in fees), sum(f.fraction for f in fees))
+
     def offer_rate(self, rate: float, entered: Iterable[str]) -> float:
         """An offer's rate in the last market of ``entered`` (its own house first)."""
-        entered = list(entered)
-        const = sum(self.fee[a].constant_ct_per_kwh for a in entered)
-        frac = sum(self.fee[a].fraction for a in entered)
+        const, frac = self.fee_sums(entered)
         return rate * (1.0 + frac) + const
 
     def bid_rate(self, rate: float, left: Iterable[str]) -> float:
         """A bid's rate after leaving the markets in ``left``."""
-        left = list(left)
-        const = sum(self.fee[a].constant_ct_per_kwh for a in left)
-        frac = sum(self.fee[a].fraction for a in left)
+        const, frac = self.fee_sums(left)
         return rate * (1.0 - frac) - const
 
     def settle(self, rate: float, bid_left: list[str], offer_entered: list[str]
@@ -100,9 +101,7 @@ class AreaTree:
         """A trade at market rate ``rate``: (buyer's rate, seller's rate, fee per market),
         all per kWh, with buyer's rate = seller's rate + the sum of the fees."""
         path = [*bid_left, *offer_entered]
-        total_frac = sum(self.fee[a].fraction for a in path)
-        seller = (rate - sum(self.fee[a].constant_ct_per_kwh for a in offer_entered)) \
-            / (1.0 + total_frac)
+        seller = (rate - self.fee_sums(offer_entered)[0]) / (1.0 + self.fee_sums(path)[1])
         fees: dict[str, float] = {}
         for a in path:
             f = self.fee[a]
@@ -111,18 +110,15 @@ class AreaTree:
                 fees[a] = fees.get(a, 0.0) + share
         return seller + sum(fees.values()), seller, fees
 
-
     def limits_at(self, house: str, mm_sell_ct_per_kwh: float, mm_buy_ct_per_kwh: float
                   ) -> tuple[float, float]:
         """(low, high) rates at ``house``: the offer rate that reaches the root at the market
         maker's bid, and the bid rate that reaches the market maker's offer there."""
         path = self.path_up(house)
-        low = (mm_buy_ct_per_kwh - sum(self.fee[a].constant_ct_per_kwh for a in path)) \
-            / (1.0 + sum(self.fee[a].fraction for a in path))
-        left = path[:-1]
-        high = (self.offer_rate(mm_sell_ct_per_kwh, [self.root])
-                + sum(self.fee[a].constant_ct_per_kwh for a in left)) \
-            / (1.0 - sum(self.fee[a].fraction for a in left))
+        const, frac = self.fee_sums(path)
+        low = (mm_buy_ct_per_kwh - const) / (1.0 + frac)
+        const, frac = self.fee_sums(path[:-1])  # the markets a bid leaves on its way up
+        high = (self.offer_rate(mm_sell_ct_per_kwh, [self.root]) + const) / (1.0 - frac)
         return low, high
 
 

@@ -147,8 +147,8 @@ class SlotBook:
         trades: list[SettledTrade] = []
         for market in self._bottom_up:
             bids, offers = by_market.get(market, ([], []))
-            mm = self.market_maker and market == self._root
-            if (bids or mm) and (offers or mm) and (bids or offers):
+            if bids or offers:
+                mm = self.market_maker and market == self._root
                 trades += self._clear(market, bids, offers, mm, tick)
         for oid in [oid for oid, lv in self.live.items()
                     if lv.energy_kwh <= clearing.ENERGY_EPS_KWH]:

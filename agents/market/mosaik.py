@@ -13,18 +13,19 @@ import numpy as np
 import pandas as pd
 from mosaik_api_v3.types import Meta
 
-from agents.community.mosaik import slot_prices_ct
 from agents.market.engine import SlotBook
 from simulators.base import ArraySimulator, meta
+from twin.inputs import prices_ct_per_kwh
 from twin.participants import market_tree, resolve_participants
 from twin.results import PartWriter
 
 META: Meta = meta("Operator", ["orders", "trades"])
 TRADE_COLUMNS = [
-    "trade_id", "slot_start", "tick", "market", "bid_id", "offer_id", "buyer", "seller", "buyer_device",
-    "seller_device", "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
+    "trade_id", "slot_start", "tick", "market", "bid_id", "offer_id", "buyer", "seller",
+    "buyer_device", "seller_device", "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
     "seller_rate_ct_per_kwh",
 ]
+FEE_COLUMNS = ["trade_id", "slot_start", "market", "energy_kwh", "fee_ct"]
 FLUSH_EVERY_SLOTS = 16
 
 
@@ -39,7 +40,7 @@ class MarketSim(ArraySimulator):
         self.tree = market_tree(sc, resolve_participants(sc))
         self.book = SlotBook(self.tree, mk.rule, np.random.default_rng([sc.seed, 23]),
                              mk.forward_after_ticks, mk.market_maker)
-        self.tariff, self.feed_in = slot_prices_ct(sc)
+        self.tariff, self.feed_in = prices_ct_per_kwh(sc)
         self.start = pd.Timestamp(sc.start)
         folder = self.params["run_dir"] + "/market"
         self.writers = {name: PartWriter(f"{folder}/{name}") for name in ("trades", "fees")}
@@ -66,21 +67,22 @@ class MarketSim(ArraySimulator):
             self._record(self.trades)
 
     def _record(self, trades) -> None:
+        if not trades:
+            return
+        start = self.start + pd.Timedelta(seconds=self.book.slot * self.scenario.market.slot_s)
         for t in trades:
-            start = self.start + pd.Timedelta(seconds=t.slot * self.scenario.market.slot_s)
             self.n_trades += 1
-            self.rows["trades"].append((self.n_trades, start, t.tick, t.market, t.bid_id, t.offer_id, t.buyer,
-                                        t.seller, t.buyer_device, t.seller_device, t.energy_kwh,
-                                        t.rate_ct_per_kwh, t.buyer_rate_ct_per_kwh,
-                                        t.seller_rate_ct_per_kwh))
+            self.rows["trades"].append((
+                self.n_trades, start, t.tick, t.market, t.bid_id, t.offer_id, t.buyer, t.seller,
+                t.buyer_device, t.seller_device, t.energy_kwh, t.rate_ct_per_kwh,
+                t.buyer_rate_ct_per_kwh, t.seller_rate_ct_per_kwh))
             for market, fee in t.fees_ct_per_kwh.items():
                 self.rows["fees"].append((self.n_trades, start, market, t.energy_kwh,
                                           fee * t.energy_kwh))
 
     def flush(self) -> None:
         self.slots_buffered = 0
-        columns = {"trades": TRADE_COLUMNS,
-                   "fees": ["trade_id", "slot_start", "market", "energy_kwh", "fee_ct"]}
+        columns = {"trades": TRADE_COLUMNS, "fees": FEE_COLUMNS}
         for name, rows in self.rows.items():
             if rows:
                 self.writers[name].write(pd.DataFrame(rows, columns=columns[name]))
