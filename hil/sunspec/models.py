@@ -1,0 +1,592 @@
+"""SunSpec information models as data, and pure encode/decode of points to registers.
+
+Point lists, order, types, sizes, scale-factor references and access are those of the
+official SunSpec model definitions (github.com/sunspec/models, ``json/model_<id>.json``):
+
+- 1 common (L = 66); 101 / 102 / 103 inverter, integer + scale factor (L = 50 each;
+  single, split and three phase share one layout); 120 nameplate (L = 26);
+  123 immediate controls (L = 24); 124 basic storage controls (L = 24);
+- 701 DER AC measurement (L = 153), 704 DER AC controls (L = 65, with its four
+  power-factor groups PFWInj, PFWInjRvrt, PFWAbs, PFWAbsRvrt after the fixed points),
+  713 DER storage capacity (L = 6), 802 battery base model (L = 62).
+
+No repeating group is needed for these models (802's cell/string detail lives in
+803/804, not served here). One deviation, documented: in model_713.json ``WHRtg`` and
+``WHAvail`` carry no ``sf`` reference although the model has ``WH_SF`` ("Scale factor
+for energy capacity"); here they reference ``WH_SF``, or a 100 kWh battery (100 000 Wh)
+would not fit a uint16.
+
+Registers: offsets count from the model's ``ID`` register (offset 0; ``L`` is offset 1,
+the first point offset 2), as in the SunSpec tables. Multi-register values are
+big-endian, high word first. A value's engineering figure is ``raw * 10**sf``.
+
+Not-implemented values (as in pySunSpec2 ``sunspec2/suns.py``): int16 0x8000,
+uint16 / enum16 / bitfield16 0xFFFF, acc16 / acc32 / acc64 0, int32 0x80000000,
+uint32 / enum32 / bitfield32 0xFFFFFFFF, int64 0x8000000000000000, uint64
+0xFFFFFFFFFFFFFFFF, sunssf 0x8000, string all zero, pad 0. They decode to None.
+
+SIGN CONVENTIONS, converted in one place (:func:`twin_p_kw`, :func:`sunspec_w`):
+SunSpec inverter / DER active power ``W`` (101-103, 701) is positive when the device
+*injects* (exports) power: 701's ``TotWhInj`` accumulates quadrants 1 and 4, and 704
+``WSet`` is labelled "Set Active Power Level (may be negative for charging)". The twin's
+``p_kw`` is positive for consumption / charging, so ``p_kw = -W / 1000``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+SUNS_MARKER = (0x5375, 0x6E53)  # 'SunS'
+END_MODEL_ID = 0xFFFF
+
+SIZES = {"int16": 1, "uint16": 1, "acc16": 1, "enum16": 1, "bitfield16": 1, "sunssf": 1,
+         "pad": 1, "int32": 2, "uint32": 2, "acc32": 2, "enum32": 2, "bitfield32": 2,
+         "int64": 4, "uint64": 4, "acc64": 4}
+NOT_IMPLEMENTED = {"int16": 0x8000, "uint16": 0xFFFF, "acc16": 0, "enum16": 0xFFFF,
+                   "bitfield16": 0xFFFF, "sunssf": 0x8000, "pad": 0, "int32": 0x80000000,
+                   "uint32": 0xFFFFFFFF, "acc32": 0, "enum32": 0xFFFFFFFF,
+                   "bitfield32": 0xFFFFFFFF, "int64": 0x8000000000000000,
+                   "uint64": 0xFFFFFFFFFFFFFFFF, "acc64": 0}
+SIGNED = {"int16", "int32", "int64", "sunssf"}
+SF_RANGE = (-10, 10)  # what a sunssf may hold
+
+
+@dataclass(frozen=True)
+class Point:
+    """One SunSpec point: name, type, size [registers], offset from the model's ID
+    register, scale-factor point name, access (``R`` / ``RW``), units and, for enums and
+    bitfields the twin validates, the allowed values / bit positions."""
+
+    name: str
+    type: str
+    size: int
+    offset: int
+    sf: str | None = None
+    access: str = "R"
+    units: str | None = None
+    symbols: tuple[int, ...] | None = None
+
+    @property
+    def writable(self) -> bool:
+        return self.access == "RW"
+
+    def raw_range(self) -> tuple[int, int]:
+        """Smallest and largest raw integer a value may take (sentinel excluded)."""
+        bits = 16 * self.size
+        if self.type in SIGNED:
+            lo, hi = -(1 << (bits - 1)) + 1, (1 << (bits - 1)) - 1
+            return (SF_RANGE if self.type == "sunssf" else (lo, hi))
+        if self.type.startswith("acc"):
+            return 0, (1 << bits) - 1
+        return 0, (1 << bits) - 2
+
+
+@dataclass(frozen=True)
+class Model:
+    """One SunSpec model: id, name and points; ``length`` is L (registers after ID, L)."""
+
+    id: int
+    name: str
+    points: tuple[Point, ...]
+
+    @property
+    def length(self) -> int:
+        return sum(p.size for p in self.points)
+
+    def point(self, name: str) -> Point:
+        for p in self.points:
+            if p.name == name:
+                return p
+        raise ValueError(f"model {self.id} ({self.name}) has no point {name!r}; "
+                         f"points are {', '.join(p.name for p in self.points)}")
+
+    def names(self) -> list[str]:
+        return [p.name for p in self.points]
+
+
+def _model(model_id: int, name: str, text: str) -> Model:
+    """Build a model from lines ``Name type [n:size] [sf:SF] [rw] [u:units] [s:0,1]``."""
+    points, offset = [], 2
+    for line in text.strip().splitlines():
+        if not line.strip():
+            continue
+        name_, type_, *opts = line.split()
+        kw: dict = {}
+        for opt in opts:
+            if opt == "rw":
+                kw["access"] = "RW"
+            else:
+                key, val = opt.split(":", 1)
+                if key == "n":
+                    kw["size"] = int(val)
+                elif key == "sf":
+                    kw["sf"] = val
+                elif key == "u":
+                    kw["units"] = val
+                elif key == "s":
+                    kw["symbols"] = tuple(int(v) for v in val.split(","))
+        size = kw.pop("size", SIZES.get(type_))
+        points.append(Point(name_, type_, size, offset, **kw))
+        offset += size
+    return Model(model_id, name, tuple(points))
+
+
+def _phases(lines: str, suffixes: Sequence[str]) -> str:
+    return "\n".join(lines.replace("{p}", s).replace("{q}", q)
+                     for s, q in zip(suffixes, ("L1L2", "L2L3", "L3L1"), strict=True))
+
+
+_ENA = "s:0,1"
+COMMON = _model(1, "common", """
+Mn string n:16
+Md string n:16
+Opt string n:8
+Vr string n:8
+SN string n:16
+DA uint16 rw
+Pad pad
+""")
+
+_INVERTER = """
+A uint16 sf:A_SF u:A
+AphA uint16 sf:A_SF u:A
+AphB uint16 sf:A_SF u:A
+AphC uint16 sf:A_SF u:A
+A_SF sunssf
+PPVphAB uint16 sf:V_SF u:V
+PPVphBC uint16 sf:V_SF u:V
+PPVphCA uint16 sf:V_SF u:V
+PhVphA uint16 sf:V_SF u:V
+PhVphB uint16 sf:V_SF u:V
+PhVphC uint16 sf:V_SF u:V
+V_SF sunssf
+W int16 sf:W_SF u:W
+W_SF sunssf
+Hz uint16 sf:Hz_SF u:Hz
+Hz_SF sunssf
+VA int16 sf:VA_SF u:VA
+VA_SF sunssf
+VAr int16 sf:VAr_SF u:var
+VAr_SF sunssf
+PF int16 sf:PF_SF u:Pct
+PF_SF sunssf
+WH acc32 sf:WH_SF u:Wh
+WH_SF sunssf
+DCA uint16 sf:DCA_SF u:A
+DCA_SF sunssf
+DCV uint16 sf:DCV_SF u:V
+DCV_SF sunssf
+DCW int16 sf:DCW_SF u:W
+DCW_SF sunssf
+TmpCab int16 sf:Tmp_SF u:C
+TmpSnk int16 sf:Tmp_SF u:C
+TmpTrns int16 sf:Tmp_SF u:C
+TmpOt int16 sf:Tmp_SF u:C
+Tmp_SF sunssf
+St enum16
+StVnd enum16
+Evt1 bitfield32
+Evt2 bitfield32
+EvtVnd1 bitfield32
+EvtVnd2 bitfield32
+EvtVnd3 bitfield32
+EvtVnd4 bitfield32
+"""
+INVERTER_1PH = _model(101, "inverter", _INVERTER)
+INVERTER_SPLIT = _model(102, "inverter", _INVERTER)
+INVERTER_3PH = _model(103, "inverter", _INVERTER)
+
+NAMEPLATE = _model(120, "nameplate", """
+DERTyp enum16
+WRtg uint16 sf:WRtg_SF u:W
+WRtg_SF sunssf
+VARtg uint16 sf:VARtg_SF u:VA
+VARtg_SF sunssf
+VArRtgQ1 int16 sf:VArRtg_SF u:var
+VArRtgQ2 int16 sf:VArRtg_SF u:var
+VArRtgQ3 int16 sf:VArRtg_SF u:var
+VArRtgQ4 int16 sf:VArRtg_SF u:var
+VArRtg_SF sunssf
+ARtg uint16 sf:ARtg_SF u:A
+ARtg_SF sunssf
+PFRtgQ1 int16 sf:PFRtg_SF
+PFRtgQ2 int16 sf:PFRtg_SF
+PFRtgQ3 int16 sf:PFRtg_SF
+PFRtgQ4 int16 sf:PFRtg_SF
+PFRtg_SF sunssf
+WHRtg uint16 sf:WHRtg_SF u:Wh
+WHRtg_SF sunssf
+AhrRtg uint16 sf:AhrRtg_SF u:Ah
+AhrRtg_SF sunssf
+MaxChaRte uint16 sf:MaxChaRte_SF u:W
+MaxChaRte_SF sunssf
+MaxDisChaRte uint16 sf:MaxDisChaRte_SF u:W
+MaxDisChaRte_SF sunssf
+Pad pad
+""")
+
+CONTROLS = _model(123, "controls", f"""
+Conn_WinTms uint16 rw u:s
+Conn_RvrtTms uint16 rw u:s
+Conn enum16 rw {_ENA}
+WMaxLimPct uint16 rw sf:WMaxLimPct_SF u:%WMax
+WMaxLimPct_WinTms uint16 rw u:s
+WMaxLimPct_RvrtTms uint16 rw u:s
+WMaxLimPct_RmpTms uint16 rw u:s
+WMaxLim_Ena enum16 rw {_ENA}
+OutPFSet int16 rw sf:OutPFSet_SF
+OutPFSet_WinTms uint16 rw u:s
+OutPFSet_RvrtTms uint16 rw u:s
+OutPFSet_RmpTms uint16 rw u:s
+OutPFSet_Ena enum16 rw {_ENA}
+VArWMaxPct int16 rw sf:VArPct_SF
+VArMaxPct int16 rw sf:VArPct_SF
+VArAvalPct int16 rw sf:VArPct_SF
+VArPct_WinTms uint16 rw u:s
+VArPct_RvrtTms uint16 rw u:s
+VArPct_RmpTms uint16 rw u:s
+VArPct_Mod enum16 rw s:0,1,2,3
+VArPct_Ena enum16 rw {_ENA}
+WMaxLimPct_SF sunssf
+OutPFSet_SF sunssf
+VArPct_SF sunssf
+""")
+
+STORAGE = _model(124, "storage", f"""
+WChaMax uint16 rw sf:WChaMax_SF u:W
+WChaGra uint16 rw sf:WChaDisChaGra_SF u:%WChaMax/s
+WDisChaGra uint16 rw sf:WChaDisChaGra_SF u:%WChaMax/s
+StorCtl_Mod bitfield16 rw s:0,1
+VAChaMax uint16 rw sf:VAChaMax_SF u:VA
+MinRsvPct uint16 rw sf:MinRsvPct_SF u:%
+ChaState uint16 sf:ChaState_SF u:%
+StorAval uint16 sf:StorAval_SF u:Ah
+InBatV uint16 sf:InBatV_SF u:V
+ChaSt enum16
+OutWRte int16 rw sf:InOutWRte_SF u:%WDisChaMax
+InWRte int16 rw sf:InOutWRte_SF u:%WChaMax
+InOutWRte_WinTms uint16 rw u:s
+InOutWRte_RvrtTms uint16 rw u:s
+InOutWRte_RmpTms uint16 rw u:s
+ChaGriSet enum16 rw {_ENA}
+WChaMax_SF sunssf
+WChaDisChaGra_SF sunssf
+VAChaMax_SF sunssf
+MinRsvPct_SF sunssf
+ChaState_SF sunssf
+StorAval_SF sunssf
+InBatV_SF sunssf
+InOutWRte_SF sunssf
+""")
+
+_PHASE_701 = """
+W{p} int16 sf:W_SF u:W
+VA{p} int16 sf:VA_SF u:VA
+Var{p} int16 sf:Var_SF u:var
+PF{p} uint16 sf:PF_SF
+A{p} int16 sf:A_SF u:A
+V{q} uint16 sf:V_SF u:V
+V{p} uint16 sf:V_SF u:V
+TotWhInj{p} uint64 sf:TotWh_SF u:Wh
+TotWhAbs{p} uint64 sf:TotWh_SF u:Wh
+TotVarhInj{p} uint64 sf:TotVarh_SF u:varh
+TotVarhAbs{p} uint64 sf:TotVarh_SF u:varh"""
+DER_MEASURE_AC = _model(701, "DERMeasureAC", """
+ACType enum16
+St enum16
+InvSt enum16
+ConnSt enum16
+Alrm bitfield32
+DERMode bitfield32
+W int16 sf:W_SF u:W
+VA int16 sf:VA_SF u:VA
+Var int16 sf:Var_SF u:var
+PF uint16 sf:PF_SF
+A int16 sf:A_SF u:A
+LLV uint16 sf:V_SF u:V
+LNV uint16 sf:V_SF u:V
+Hz uint32 sf:Hz_SF u:Hz
+TotWhInj uint64 sf:TotWh_SF u:Wh
+TotWhAbs uint64 sf:TotWh_SF u:Wh
+TotVarhInj uint64 sf:TotVarh_SF u:varh
+TotVarhAbs uint64 sf:TotVarh_SF u:varh
+TmpAmb int16 sf:Tmp_SF u:C
+TmpCab int16 sf:Tmp_SF u:C
+TmpSnk int16 sf:Tmp_SF u:C
+TmpTrns int16 sf:Tmp_SF u:C
+TmpSw int16 sf:Tmp_SF u:C
+TmpOt int16 sf:Tmp_SF u:C""" + _phases(_PHASE_701, ("L1", "L2", "L3")) + """
+ThrotPct uint16 u:%
+ThrotSrc bitfield32
+A_SF sunssf
+V_SF sunssf
+Hz_SF sunssf
+W_SF sunssf
+PF_SF sunssf
+VA_SF sunssf
+Var_SF sunssf
+TotWh_SF sunssf
+TotVarh_SF sunssf
+Tmp_SF sunssf
+MnAlrmInfo string n:32
+""")
+
+_PF_GROUP = "\n".join(f"{g}.PF uint16 rw sf:PF_SF\n{g}.Ext enum16 rw {_ENA}"
+                      for g in ("PFWInj", "PFWInjRvrt", "PFWAbs", "PFWAbsRvrt"))
+DER_CTL_AC = _model(704, "DERCtlAC", f"""
+PFWInjEna enum16 rw {_ENA}
+PFWInjEnaRvrt enum16 rw {_ENA}
+PFWInjRvrtTms uint32 rw u:s
+PFWInjRvrtRem uint32 u:s
+PFWAbsEna enum16 rw {_ENA}
+PFWAbsEnaRvrt enum16 rw {_ENA}
+PFWAbsRvrtTms uint32 rw u:s
+PFWAbsRvrtRem uint32 u:s
+WMaxLimPctEna enum16 rw {_ENA}
+WMaxLimPct uint16 rw sf:WMaxLimPct_SF u:%
+WMaxLimPctRvrt uint16 rw sf:WMaxLimPct_SF u:%
+WMaxLimPctEnaRvrt enum16 rw {_ENA}
+WMaxLimPctRvrtTms uint32 rw u:s
+WMaxLimPctRvrtRem uint32 u:s
+WSetEna enum16 rw {_ENA}
+WSetMod enum16 rw s:0,1
+WSet int32 rw sf:WSet_SF u:W
+WSetRvrt int32 rw sf:WSet_SF u:W
+WSetPct int16 rw sf:WSetPct_SF u:%
+WSetPctRvrt int16 rw sf:WSetPct_SF u:%
+WSetEnaRvrt enum16 rw {_ENA}
+WSetRvrtTms uint32 rw u:s
+WSetRvrtRem uint32 u:s
+VarSetEna enum16 rw {_ENA}
+VarSetMod enum16 rw s:0,1,2,3
+VarSetPri enum16 rw s:0,1,2,3,4
+VarSet int32 rw sf:VarSet_SF u:var
+VarSetRvrt int32 rw sf:VarSet_SF u:var
+VarSetPct int16 rw sf:VarSetPct_SF u:%
+VarSetPctRvrt int16 rw sf:VarSetPct_SF u:%
+VarSetEnaRvrt enum16 rw {_ENA}
+VarSetRvrtTms uint32 rw u:s
+VarSetRvrtRem uint32 u:s
+WRmp uint16 rw u:%/s
+WRmpRef enum16 rw {_ENA}
+VarRmp uint16 rw u:%/s
+AntiIslEna enum16 rw {_ENA}
+PF_SF sunssf
+WMaxLimPct_SF sunssf
+WSet_SF sunssf
+WSetPct_SF sunssf
+VarSet_SF sunssf
+VarSetPct_SF sunssf
+{_PF_GROUP}
+""")
+
+DER_STORAGE_CAPACITY = _model(713, "DERStorageCapacity", """
+WHRtg uint16 sf:WH_SF u:Wh
+WHAvail uint16 sf:WH_SF u:Wh
+SoC uint16 u:%
+SoH uint16 u:%
+Sta enum16
+WH_SF sunssf
+""")
+
+BATTERY = _model(802, "battery", """
+AHRtg uint16 sf:AHRtg_SF u:Ah
+WHRtg uint16 sf:WHRtg_SF u:Wh
+WChaRteMax uint16 sf:WChaDisChaMax_SF u:W
+WDisChaRteMax uint16 sf:WChaDisChaMax_SF u:W
+DisChaRte uint16 sf:DisChaRte_SF u:%WHRtg
+SoCMax uint16 sf:SoC_SF u:%
+SoCMin uint16 sf:SoC_SF u:%
+SoCRsvMax uint16 rw sf:SoC_SF u:%
+SoCRsvMin uint16 rw sf:SoC_SF u:%
+SoC uint16 sf:SoC_SF u:%
+DoD uint16 sf:DoD_SF u:%
+SoH uint16 sf:SoH_SF u:%
+NCyc uint32
+ChaSt enum16
+LocRemCtl enum16
+Hb uint16
+CtrlHb uint16 rw
+AlmRst uint16 rw
+Typ enum16
+State enum16
+StateVnd enum16
+WarrDt uint32
+Evt1 bitfield32
+Evt2 bitfield32
+EvtVnd1 bitfield32
+EvtVnd2 bitfield32
+V uint16 sf:V_SF u:V
+VMax uint16 sf:V_SF u:V
+VMin uint16 sf:V_SF u:V
+CellVMax uint16 sf:CellV_SF u:V
+CellVMaxStr uint16
+CellVMaxMod uint16
+CellVMin uint16 sf:CellV_SF u:V
+CellVMinStr uint16
+CellVMinMod uint16
+CellVAvg uint16 sf:CellV_SF u:V
+A int16 sf:A_SF u:A
+AChaMax uint16 sf:AMax_SF u:A
+ADisChaMax uint16 sf:AMax_SF u:A
+W int16 sf:W_SF u:W
+ReqInvState enum16
+ReqW int16 sf:W_SF u:W
+SetOp enum16 rw s:1,2
+SetInvState enum16 rw s:1,2,3
+AHRtg_SF sunssf
+WHRtg_SF sunssf
+WChaDisChaMax_SF sunssf
+DisChaRte_SF sunssf
+SoC_SF sunssf
+DoD_SF sunssf
+SoH_SF sunssf
+V_SF sunssf
+CellV_SF sunssf
+A_SF sunssf
+AMax_SF sunssf
+W_SF sunssf
+""")
+
+MODELS: dict[int, Model] = {m.id: m for m in (
+    COMMON, INVERTER_1PH, INVERTER_SPLIT, INVERTER_3PH, NAMEPLATE, CONTROLS, STORAGE,
+    DER_MEASURE_AC, DER_CTL_AC, DER_STORAGE_CAPACITY, BATTERY)}
+
+
+def model(model_id: int) -> Model:
+    """The definition of ``model_id``; ValueError listing the known ids otherwise."""
+    try:
+        return MODELS[model_id]
+    except KeyError:
+        raise ValueError(f"SunSpec model {model_id!r} is not defined here; known models are "
+                         f"{', '.join(map(str, MODELS))}") from None
+
+
+# ----------------------------------------------------------------------------- signs
+
+
+def twin_p_kw(w: float) -> float:
+    """Twin ``p_kw`` (positive = consumption / charging) from SunSpec ``W`` (positive =
+    injection). [kW]"""
+    return -w / 1000.0 + 0.0
+
+
+def sunspec_w(p_kw: float) -> float:
+    """SunSpec ``W`` / ``WSet`` (positive = injection) from the twin's ``p_kw``. [W]"""
+    return -p_kw * 1000.0 + 0.0
+
+
+# ----------------------------------------------------------------------------- raw values
+
+
+def regs_to_int(regs: Sequence[int], signed: bool) -> int:
+    """Big-endian registers (high word first) to an integer."""
+    value = 0
+    for r in regs:
+        value = (value << 16) | (r & 0xFFFF)
+    if signed and value >= 1 << (16 * len(regs) - 1):
+        value -= 1 << (16 * len(regs))
+    return value
+
+
+def int_to_regs(value: int, size: int) -> list[int]:
+    """An integer (negative in two's complement) to ``size`` big-endian registers."""
+    value &= (1 << (16 * size)) - 1
+    return [(value >> (16 * (size - 1 - i))) & 0xFFFF for i in range(size)]
+
+
+def decode_raw(point: Point, regs: Sequence[int]) -> int | str | None:
+    """The raw integer (or string) of a point, None where not implemented."""
+    if len(regs) != point.size:
+        raise ValueError(f"point {point.name}: needs {point.size} registers, got {len(regs)}")
+    if point.type == "string":
+        data = b"".join(r.to_bytes(2, "big") for r in regs)
+        text = data.split(b"\0", 1)[0].decode("utf-8", errors="replace")
+        return text or None
+    if point.type == "pad":
+        return None
+    unsigned = regs_to_int(regs, signed=False)
+    if unsigned == NOT_IMPLEMENTED[point.type]:
+        return None
+    return regs_to_int(regs, signed=point.type in SIGNED)
+
+
+def encode_raw(point: Point, raw: int | str | None) -> list[int]:
+    """Registers of a raw integer (or string); None gives the not-implemented value."""
+    if point.type == "string":
+        data = (raw or "").encode("utf-8")
+        if len(data) > 2 * point.size:
+            raise ValueError(f"point {point.name}: {raw!r} is longer than "
+                             f"{2 * point.size} bytes")
+        data = data.ljust(2 * point.size, b"\0")
+        return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
+    if raw is None or point.type == "pad":
+        return int_to_regs(NOT_IMPLEMENTED[point.type], point.size)
+    lo, hi = point.raw_range()
+    if not lo <= raw <= hi:
+        raise ValueError(f"point {point.name}: raw value {raw} is outside {point.type} "
+                         f"range [{lo}, {hi}]")
+    return int_to_regs(int(raw), point.size)
+
+
+def scale(raw: int | str | None, sf: int | None) -> float | int | str | None:
+    """Engineering value ``raw * 10**sf`` (raw when the point has no scale factor)."""
+    if raw is None or isinstance(raw, str):
+        return raw
+    if sf is None:
+        return raw
+    return raw * 10.0 ** sf
+
+
+def unscale(point: Point, value: float | None, sf: int | None) -> int | None:
+    """Raw integer of an engineering value, rounded to the point's resolution; ValueError
+    naming the point, the value and the allowed range when it does not fit."""
+    if value is None:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"point {point.name}: value {value} is not a finite number")
+    factor = 10.0 ** (sf or 0)
+    raw = round(value / factor)
+    lo, hi = point.raw_range()
+    if not lo <= raw <= hi:
+        raise ValueError(f"point {point.name}: {value:g} {point.units or ''} is outside "
+                         f"[{lo * factor:g}, {hi * factor:g}] (type {point.type}, sf {sf})")
+    return raw
+
+
+def decode_model(mdef: Model, regs: Sequence[int]) -> dict[str, float | int | str | None]:
+    """Every point of a model from its registers (from the ID register, 2 + L of them),
+    scaled; None where not implemented or where its scale factor is not implemented."""
+    if len(regs) < 2 + mdef.length:
+        raise ValueError(f"model {mdef.id}: needs {2 + mdef.length} registers, got {len(regs)}")
+    raws = {p.name: decode_raw(p, regs[p.offset:p.offset + p.size]) for p in mdef.points}
+    out: dict[str, float | int | str | None] = {}
+    for p in mdef.points:
+        if p.sf is None:
+            out[p.name] = raws[p.name]
+        else:
+            sf = raws.get(p.sf)
+            out[p.name] = None if sf is None else scale(raws[p.name], sf)
+    return out
+
+
+def encode_points(mdef: Model, values: Mapping[str, float | int | str | None],
+                  sfs: Mapping[str, int]) -> dict[int, list[int]]:
+    """Registers of some points, keyed by offset, with the given scale factors.
+
+    ``values`` are engineering values (None: not implemented); ``sfs`` maps the
+    model's scale-factor point names to their values.
+    """
+    out: dict[int, list[int]] = {}
+    for name, value in values.items():
+        p = mdef.point(name)
+        if p.type == "string" or value is None:
+            out[p.offset] = encode_raw(p, value)
+            continue
+        if p.sf is not None and p.sf not in sfs:
+            raise ValueError(f"point {name} of model {mdef.id}: scale factor {p.sf} unknown")
+        sf = sfs[p.sf] if p.sf is not None else None
+        out[p.offset] = encode_raw(p, unscale(p, value, sf))
+    return out
