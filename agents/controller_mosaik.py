@@ -26,7 +26,7 @@ from twin.timeparse import parse_duration_s
 # the plan in force: planned power [kW] and stored energy at the step's end [kWh]
 PLAN_ATTRS = ["p_plan_kw", "e_plan_kwh"]
 META: Meta = meta(
-    "Site", ["pv_p_kw", "load_p_kw", "inflexible_forecast_kw"],
+    "Site", ["pv_p_kw", "load_p_kw", "inflexible_forecast_kw", "grid_signals"],
     extra={
         "BatteryCtl": {
             "public": True, "params": ["ids"], "trigger": [],
@@ -101,6 +101,12 @@ class ControllerSim(ArraySimulator):
         values = inputs.get("site", {}).get(attr, {})
         return np.array([values[k] for k in sorted(values)], dtype=float)
 
+    @staticmethod
+    def _signals(inputs: dict) -> tuple:
+        """The OpenADR VEN's signal windows, where a VEN is connected."""
+        values = inputs.get("site", {}).get("grid_signals", {})
+        return tuple(tuple(w) for windows in values.values() for w in windows)
+
     def advance(self, time, inputs):
         k = time // self.step_s
         arr = self.input_array
@@ -120,6 +126,7 @@ class ControllerSim(ArraySimulator):
             charger_ev={a[3:]: arr(inputs, "ChargerCtl", a, np.nan) for a in PLUGGED_EV_ATTRS},
             import_price_eur_per_kwh=float(self.price[k]),
             feed_in_price_eur_per_kwh=self.scenario.tariff.feed_in_price_eur_per_kwh,
+            grid_signals=self._signals(inputs),
         )
         out = self.strategy.decide(state)
         self.setpoints = {"BatteryCtl": out.battery_p_kw, "ChargerCtl": out.charger_p_kw}

@@ -36,6 +36,9 @@ class SiteState:
     # per charger, the EV plugged in (NaN where none): departure_s, e_kwh, e_min_kwh,
     # e_max_kwh, e_target_kwh, eta_charge, eta_discharge
     charger_ev: dict[str, np.ndarray] = field(default_factory=dict)
+    # grid operator signals (OpenADR): (start_s, end_s, site_limit_kw, price_eur_per_kwh)
+    # windows in simulated seconds; a scheduling strategy plans within them
+    grid_signals: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from twin.scenario import ASSET_KINDS, Scenario
+from twin.scenario_hil import backend_problems
 
 
 class YamlLoader(yaml.SafeLoader):
@@ -239,6 +240,8 @@ def resolve_assets(scenario: Scenario) -> dict[str, list[Asset]]:
                         f"no bus {bus!r} on this feeder; {hint}buses are lv_busbar and "
                         f"f1_b1 .. f{scenario.grid.n_feeders}_b{scenario.grid.buses_per_feeder}",
                     ))
+            if kind != "ev":
+                problems += backend_problems(kind, f"{where}[{i}]", spec.backend)
             assets.append(Asset(kind, aid, bus, spec))
         out[kind] = assets
     if problems:

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from twin.scenario_base import Strict
+from twin.scenario_hil import Backend, Hil, SimBackend
 from twin.scenario_market import Market
 from twin.timeparse import parse_duration_s
 
@@ -119,6 +120,9 @@ class Grid(Strict):
 class AssetBase(Strict):
     id: str | None = Field(None, description="Asset id (default: <kind>_<nn>)")
     bus: str | None = Field(None, description="Feeder bus name, e.g. 'f2_b5' (default: spread)")
+    backend: Backend = Field(  # type: ignore[valid-type]
+        default_factory=SimBackend,
+        description="sim (the twin's simulator) or a HIL endpoint: modbus, ocpp, mqtt")
 
 
 class PvSpec(AssetBase):
@@ -427,6 +431,8 @@ class Scenario(Strict):
     market: Market | None = Field(
         None, description="Peer-to-peer market of prosumer agents (null: no market; the "
         "scheduling strategy drives the batteries and chargers)")
+    hil: Hil = Field(default_factory=Hil, description="Hardware in the loop: real-time "
+                     "pacing, the CSMS, OpenADR, MQTT, faults and validation tolerances")
     outputs: Outputs = Field(default_factory=Outputs)
 
     @field_validator("start")
@@ -462,6 +468,9 @@ class Scenario(Strict):
     def _market_fits(self) -> Scenario:
         if self.market is None:
             return self
+        if self.is_hil:
+            raise ValueError("market: HIL assets and OpenADR run with the scheduling "
+                             "strategies, not the market; use backend: sim with a market")
         if self.market.slot_s != self.step_s:
             raise ValueError(f"market.slot: {self.market.slot} must equal the step "
                              f"({self.step}): one delivery slot per power-flow step")
@@ -470,6 +479,13 @@ class Scenario(Strict):
                              "the batteries and chargers from their trades; leave scheduling "
                              f"out (got {self.scheduling.strategy!r})")
         return self
+
+    @property
+    def is_hil(self) -> bool:
+        """Whether any asset is behind a protocol, or a VEN talks to a VTN."""
+        return self.hil.openadr is not None or any(
+            a.backend.type != "sim" for kind in ("pv", "battery", "ev_charger", "load")
+            for a in self.assets.resolved(kind))
 
     @property
     def step_s(self) -> int:

@@ -19,6 +19,8 @@ from pathlib import Path
 import mosaik
 
 from agents.controller_mosaik import PLAN_ATTRS
+from hil.mosaik import HIL_ATTRS
+from hil.mosaik import MODELS as HIL_MODELS
 from simulators.battery.mosaik import ATTRS as BATTERY_ATTRS
 from simulators.battery.mosaik import initial_outputs as battery_initial
 from simulators.ev.mosaik import CHARGER_ATTRS, EV_ATTRS, PLUGGED_EV_ATTRS
@@ -37,6 +39,7 @@ SIM_CONFIG = {
     "Community": {"python": "agents.community.mosaik:CommunitySim"},
     "Market": {"python": "agents.market.mosaik:MarketSim"},
     "Recorder": {"python": "twin.recorder:RecorderSim"},
+    "Hil": {"python": "hil.mosaik:HilSim"},
 }
 
 
@@ -109,19 +112,26 @@ def build_world(
         flush_interval_s=scenario.outputs.flush_interval_s,
         progress=progress, n_steps=scenario.n_steps, label=scenario.name,
         labels={"vm_pu_bus": bus_names, "line_loading_percent": line_names(scenario)},
-        set_labels={entity.eid: ids[kind] for kind, entity in sets.items()},
+        set_labels={**{entity.eid: ids[kind] for kind, entity in sets.items()},
+                    "hilset": hil_device_ids(assets)},
     ).Recorder.create(1)[0]
 
     connect = world.connect
     rec = RECORDED[scenario.outputs.detail]
+    hil = hil_entities(world, scenario, assets, run_dir, recorder) if scenario.is_hil else {}
+
+    def device(asset, sim_entity):
+        """Who stands for the asset in the power flow and before the controller."""
+        return hil.get(asset.id, sim_entity)
+
     for asset, pv in zip(assets["pv"], pvs, strict=True):
-        connect(pv, buses[asset.bus], "p_kw")
+        connect(device(asset, pv), buses[asset.bus], "p_kw")
         if not market:
-            connect(pv, site, ("p_avail_kw", "pv_p_kw"))
+            connect(device(asset, pv), site, ("p_avail_kw", "pv_p_kw"))
     for asset, load in zip(assets["load"], loads, strict=True):
-        connect(load, buses[asset.bus], "p_kw", "q_kvar")
+        connect(device(asset, load), buses[asset.bus], "p_kw", "q_kvar")
         if not market:
-            connect(load, site, ("p_kw", "load_p_kw"))
+            connect(device(asset, load), site, ("p_kw", "load_p_kw"))
     state_attrs = ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh"]
     bat_initial = [battery_initial(a.spec, scenario.step_s) for a in assets["battery"]]
     ev_initial = ev_initial_outputs(scenario, assets["ev"], assets["ev_charger"])
@@ -135,18 +145,31 @@ def build_world(
     for asset, bat, bctl, initial in zip(assets["battery"], batteries, bat_ctl, bat_initial,
                                          strict=True):
         if not market:
-            connect(bat, bctl, *state_attrs, time_shifted=True,
+            connect(device(asset, bat), bctl, *state_attrs, time_shifted=True,
                     initial_data={a: initial[a] for a in state_attrs})
-        connect(bctl, bat, "p_set_kw")
-        connect(bat, buses[asset.bus], "p_kw")
+        connect(bctl, bat, "p_set_kw")  # a HIL device's twin follows the same setpoints
+        if asset.id in hil:
+            connect(bctl, hil[asset.id], "p_set_kw")
+        connect(device(asset, bat), buses[asset.bus], "p_kw")
     for asset, ch, cctl, initial in zip(
         assets["ev_charger"], chargers, ch_ctl, ev_initial, strict=True
     ):
         if not market:
-            connect(ch, cctl, "p_charge_avail_kw", "p_discharge_avail_kw", *PLUGGED_EV_ATTRS,
-                    time_shifted=True, initial_data=initial)
+            connect(device(asset, ch), cctl, "p_charge_avail_kw", "p_discharge_avail_kw",
+                    *PLUGGED_EV_ATTRS, time_shifted=True, initial_data=initial)
         connect(cctl, ch, "p_set_kw")
-        connect(ch, buses[asset.bus], "p_kw")
+        if asset.id in hil:
+            connect(cctl, hil[asset.id], "p_set_kw")
+        connect(device(asset, ch), buses[asset.bus], "p_kw")
+    if "ven" in hil:  # grid signals of the OpenADR VEN into the strategy's site
+        connect(grid, hil["ven"], ("p_import_kw", "site_p_kw"), time_shifted=True,
+                initial_data={"p_import_kw": 0.0})
+        connect(hil["ven"], site, "grid_signals", time_shifted=True,
+                initial_data={"grid_signals": []})
+    if "publisher" in hil:
+        for kind, attr in (("pv", "pv_p_kw"), ("load", "load_p_kw"),
+                           ("battery", "battery_p_kw"), ("ev_charger", "ev_charger_p_kw")):
+            connect(sets[kind], hil["publisher"], ("p_kw", attr))
     for kind, entity in sets.items():
         connect(entity, recorder, *rec[kind])
     connect(fleet, recorder, "n_plugged", "n_waiting", "events")
@@ -162,3 +185,27 @@ def build_world(
 def line_names(scenario: Scenario) -> list[str]:
     g = scenario.grid
     return [f"f{f}_l{k}" for f in range(1, g.n_feeders + 1) for k in range(1, g.buses_per_feeder + 1)]
+
+
+def hil_entities(world, scenario: Scenario, assets: dict, run_dir: Path, recorder) -> dict:
+    """The bridge entity of every HIL asset (by asset id), and ``ven`` / ``publisher``
+    where the scenario has them; the per-device HIL series and the lag go to the recorder."""
+    sim = world.start("Hil", scenario=scenario.model_dump(mode="json"), run_dir=str(run_dir))
+    out = {}
+    for kind, model in HIL_MODELS.items():
+        ids = [a.id for a in assets[kind] if a.spec.backend.type != "sim"]
+        if ids:
+            out.update(zip(ids, getattr(sim, model).create(len(ids), ids=ids), strict=True))
+    hil_set, clock = sim.HilSet.create(1)[0], sim.Clock.create(1)[0]
+    world.connect(hil_set, recorder, *HIL_ATTRS)
+    world.connect(clock, recorder, "lag_s")
+    if scenario.hil.openadr is not None:
+        out["ven"] = sim.Ven.create(1)[0]
+    if scenario.hil.mqtt.publish:
+        out["publisher"] = sim.Publisher.create(1)[0]
+    return out
+
+
+def hil_device_ids(assets: dict) -> list[str]:
+    """The HIL assets' ids in the order of the ``HilSet`` lists."""
+    return [a.id for kind in HIL_MODELS for a in assets[kind] if a.spec.backend.type != "sim"]

@@ -160,12 +160,15 @@ def charger_entry(site: SiteModel, j: int, ev: dict, start: pd.Timestamp,
 
 def request_body(site: SiteModel, start: pd.Timestamp, elapsed_s: float,
                  battery_e_kwh: np.ndarray, charger_ev: dict[str, np.ndarray],
-                 inflexible_kw: np.ndarray, price: np.ndarray, feed_in: np.ndarray) -> dict:
+                 inflexible_kw: np.ndarray, price: np.ndarray, feed_in: np.ndarray,
+                 site_consumption_kw: np.ndarray | None = None) -> dict:
     """The trigger body for a plan from ``start`` over ``len(inflexible_kw)`` steps.
 
     ``elapsed_s`` is the time since the run's start (EV departures count from it);
     ``charger_ev`` holds, per charger, the plugged EV's ``departure_s``, ``e_kwh``,
     ``e_min_kwh``, ``e_max_kwh``, ``e_target_kwh``, ``eta_charge``, ``eta_discharge``.
+    ``site_consumption_kw``, per step, replaces the constant site import capacity (grid
+    operator limits).
     """
     res = pd.Timedelta(seconds=site.step_s)
     n = len(inflexible_kw)
@@ -184,6 +187,8 @@ def request_body(site: SiteModel, start: pd.Timestamp, elapsed_s: float,
     if site.site_capacity_kw is not None:
         context["site-consumption-capacity"] = q(site.site_capacity_kw, "kW")
         context["site-production-capacity"] = q(site.site_capacity_kw, "kW")
+    if site_consumption_kw is not None:
+        context["site-consumption-capacity"] = series(start, res, site_consumption_kw, "kW")
     context.update(site.flex_context)
     return {"start": start.isoformat(), "duration": iso_duration((end - start).total_seconds()),
             "resolution": iso_duration(site.step_s), "flex-model": entries, "flex-context": context}

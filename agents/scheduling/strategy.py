@@ -15,7 +15,7 @@ Cadence (all optional, combined):
 - day-ahead: at a set local time of day, a plan until the end of the next day;
 - intraday: every ``replan_steps``, a plan over the horizon (or to the end of the
   latest day-ahead plan, if that is further);
-- events: when an EV plugs in;
+- events: when an EV plugs in, and when the grid operator's signals change (OpenADR);
 - and whenever the plan in force runs out.
 
 Between re-plannings the plan's later steps are sent; each step's setpoint is also
@@ -34,6 +34,7 @@ import pandas as pd
 
 from agents.scheduling.backends import solve
 from agents.scheduling.flex_model import parse_request
+from agents.scheduling.grid_signals import signal_series
 from agents.scheduling.live_request import SiteModel, request_body
 from agents.strategy import Setpoints, SiteState
 
@@ -68,6 +69,7 @@ class SchedulingStrategy:
     _covered_until: int = field(default=0, init=False)  # end of the latest day-ahead plan
     _plugged: np.ndarray | None = field(default=None, init=False)
     _forecast: np.ndarray | None = field(default=None, init=False)  # inflexible, per plan step
+    _signals: tuple = field(default=(), init=False)  # grid signals the plan in force knows
 
     @property
     def plans_made(self) -> int:
@@ -100,6 +102,8 @@ class SchedulingStrategy:
             return "plan ran out"
         if self.replan_steps is not None and k - self.plan_start >= self.replan_steps:
             return "intraday"
+        if tuple(map(tuple, state.grid_signals)) != self._signals:
+            return "grid signal"
         if self.replan_on_arrival and self._plugged is not None \
                 and (plugged & ~self._plugged).any():
             return "EV arrival"
@@ -132,8 +136,14 @@ class SchedulingStrategy:
         """The FlexMeasures trigger body for a plan of ``n`` steps from this state."""
         inflexible, price, feed_in = self.forecast(state.step, n)
         self._forecast = inflexible  # the forecast may end with the run
+        limit = None
+        self._signals = tuple(map(tuple, state.grid_signals))
+        if self._signals:
+            limit, price = signal_series(self._signals, state.step, len(inflexible),
+                                         self.site.step_s, self.site.site_capacity_kw, price)
         body = request_body(self.site, pd.Timestamp(state.time), state.step * self.site.step_s,
-                            state.battery_e_kwh, state.charger_ev, inflexible, price, feed_in)
+                            state.battery_e_kwh, state.charger_ev, inflexible, price, feed_in,
+                            site_consumption_kw=limit)
         if self.asset is not None:
             body["asset"] = self.asset
         return body

@@ -1,0 +1,182 @@
+"""mosaik adapter of the HIL bridges: real devices as entities with the attributes of
+the simulators they replace. No physics and no strategy here.
+
+Sign convention: positive = consumption / charging / import.
+
+Models: ``PvBridge``, ``BatteryBridge``, ``ChargerBridge``, ``LoadBridge`` (one entity
+per HIL asset, same attributes as the PV, battery, charger and household simulators);
+``HilSet`` (per HIL device, for the recorder: ``p_meas_kw``, ``p_req_kw`` (setpoint
+sent), ``soc_meas_percent``, ``age_s`` (of the measurement, wall s) and ``link_state``
+(0 fresh, 1 hold, 2 fallback)); ``Clock`` (``lag_s``: how far the run is behind the
+wall clock); ``Ven`` (the OpenADR VEN: site power in, ``grid_signals`` out: the
+constraint windows ``[start_s, end_s, site_limit_kw, price_eur_per_kwh]`` in simulated
+seconds); ``Publisher`` (device outputs to MQTT).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time as time_mod
+from pathlib import Path
+
+import numpy as np
+from mosaik_api_v3.types import Meta
+
+from hil import views
+from hil.base import Watchdog
+from hil.session import HilSession
+from simulators.base import ArraySimulator, meta
+from simulators.ev.mosaik import CHARGER_ATTRS, PLUGGED_EV_ATTRS
+from twin.loading import resolve_assets
+
+HIL_ATTRS = ["p_meas_kw", "p_req_kw", "soc_meas_percent", "age_s", "link_state"]
+PUBLISHED = {"pv_p_kw": "pv", "load_p_kw": "load", "battery_p_kw": "battery",
+             "ev_charger_p_kw": "ev_charger"}
+_ENTITY = {"public": True, "params": ["ids"], "trigger": []}
+META: Meta = meta("PvBridge", ["p_kw", "p_avail_kw", "p_limit_kw"], extra={
+    "BatteryBridge": {**_ENTITY, "attrs": ["p_set_kw", "p_kw", "soc_percent", "e_kwh",
+                                           "p_charge_avail_kw", "p_discharge_avail_kw"]},
+    "ChargerBridge": {**_ENTITY, "attrs": [*CHARGER_ATTRS, *PLUGGED_EV_ATTRS]},
+    "LoadBridge": {**_ENTITY, "attrs": ["p_kw", "q_kvar"]},
+    "HilSet": {**_ENTITY, "params": [], "attrs": HIL_ATTRS},
+    "Clock": {**_ENTITY, "params": [], "attrs": ["lag_s"]},
+    "Ven": {**_ENTITY, "params": [], "attrs": ["site_p_kw", "grid_signals"]},
+    "Publisher": {**_ENTITY, "params": [], "attrs": list(PUBLISHED)},
+})
+MODELS = {"pv": "PvBridge", "battery": "BatteryBridge", "ev_charger": "ChargerBridge",
+          "load": "LoadBridge"}
+
+
+class HilSim(ArraySimulator):
+    kinds = {model: kind for kind, model in MODELS.items()}
+
+    def __init__(self):
+        super().__init__(META)
+        self.session: HilSession | None = None
+        self.run_dir: Path | None = None
+
+    def init(self, sid, time_resolution=1.0, scenario=None, run_dir: str = "", **params):
+        out = super().init(sid, time_resolution, scenario, **params)
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.rt_factor = self.scenario.hil.rt_factor
+        return out
+
+    def create(self, num, model, ids=None):
+        if model in ("HilSet", "Clock", "Ven", "Publisher"):
+            self._index[model.lower()] = (model, None)
+            return [{"eid": model.lower(), "type": model}]
+        return super().create(num, model, ids)
+
+    def setup(self):
+        self.session = HilSession(self.scenario)
+        self.devices = [a for m in MODELS.values() for a in self.assets.get(m, [])]
+        self.watchdogs = {a.id: Watchdog(a.id, self.session.policy, self.session.faults)
+                          for a in self.devices}
+        self.last_safe_kw = {a.id: 0.0 for a in self.devices}
+        self.requested_kw = {a.id: float("nan") for a in self.devices}
+        evs = resolve_assets(self.scenario)["ev"]
+        chargers = self.assets.get("ChargerBridge", [])
+        all_chargers = [a.id for a in resolve_assets(self.scenario)["ev_charger"]]
+        self.ev_spec = {a.id: (evs[all_chargers.index(a.id)].spec
+                               if all_chargers.index(a.id) < len(evs)
+                               else (evs[0].spec if evs else None)) for a in chargers}
+        self.set_ids = {kind: [a.id for a in items]
+                        for kind, items in resolve_assets(self.scenario).items()}
+        self.wall_t0 = time_mod.monotonic()
+        self.lag = 0.0
+        self._last_warn = -1e9
+        self.rows: dict[str, dict[str, float]] = {}
+        self.signals: list = []
+        self._windows: dict = {}
+
+    def advance(self, time, inputs):
+        session = self.session
+        session.faults.sim_time_s = float(time)
+        now_mono, now_unix = time_mod.monotonic(), time_mod.time()
+        self.lag = views.lag_s(now_mono - self.wall_t0, time, self.rt_factor)
+        if self.lag > self.scenario.hil.lag_warn_s and now_mono - self._last_warn > 10:
+            print(f"HIL run behind real time by {self.lag:.1f} s at t = {time} s",
+                  file=sys.stderr)
+            self._last_warn = now_mono
+        for asset in self.devices:
+            bridge = session.bridges[asset.id]
+            m = bridge.latest()
+            state = self.watchdogs[asset.id].update(None if m is None else m.age_s(now_mono),
+                                                    now_mono)
+            values = None if m is None else m.values
+            if asset.kind == "pv":
+                row = views.pv_view(values, state)
+            elif asset.kind == "battery":
+                row = views.battery_view(values, state, asset.spec)
+            elif asset.kind == "ev_charger":
+                row = views.charger_view(values, state, self.ev_spec[asset.id], time, now_unix,
+                                         self.rt_factor)
+            else:
+                row = views.load_view(values, state, asset.spec)
+            if asset.kind in ("battery", "ev_charger"):
+                p_in = inputs.get(asset.id, {}).get("p_set_kw")
+                wanted = sum(p_in.values()) if p_in else 0.0
+                p_req = views.held_setpoint(state, wanted, self.last_safe_kw[asset.id])
+                if state == "fresh":
+                    self.last_safe_kw[asset.id] = wanted
+                bridge.request(p_req)
+                row["p_set_kw"] = p_req
+            self.requested_kw[asset.id] = row.get("p_set_kw", float("nan"))
+            row["_age"] = float("nan") if m is None else m.age_s(now_mono)
+            row["_state"] = views.LINK_STATES[state]
+            row["_soc"] = views._get(values, "soc_percent")
+            self.rows[asset.id] = row
+        if session.ven is not None:
+            self._ven_step(time, inputs)
+        if session.publisher is not None:
+            self._publish(time, inputs)
+
+    def _ven_step(self, time, inputs):
+        site = inputs.get("ven", {}).get("site_p_kw")
+        if site:
+            self.session.ven.set_site_power_kw(float(sum(site.values())))
+        now_utc = dt.datetime.now(dt.UTC)
+        out = []
+        for c in self.session.ven.constraints():
+            key = (c.event_id, c.start_utc.isoformat(), c.end_utc.isoformat())
+            if key not in self._windows:  # wall-clock window onto simulated time, once
+                self._windows[key] = [
+                    round(time + (t - now_utc).total_seconds() / self.rt_factor)
+                    for t in (c.start_utc, c.end_utc)]
+            out.append([*self._windows[key], c.site_limit_kw, c.price_eur_per_kwh])
+        self.signals = out
+
+    def _publish(self, time, inputs):
+        """Each device's power this step on its sensor topic (the seed's format)."""
+        stamp = (self.scenario.start + dt.timedelta(seconds=time)).isoformat()
+        values = {}
+        for attr, kind in PUBLISHED.items():
+            for series in inputs.get("publisher", {}).get(attr, {}).values():
+                for aid, v in zip(self.set_ids[kind], series, strict=True):
+                    values[(kind, aid)] = (float(v), "kW")
+        self.session.publisher.publish_step(stamp, values)
+
+    def outputs(self, model, attr):
+        if model == "Clock":
+            return [self.lag]
+        if model == "Ven":
+            return [self.signals] if attr == "grid_signals" else [float("nan")]
+        if model == "HilSet":
+            key = {"p_meas_kw": "p_kw", "p_req_kw": "p_set_kw", "soc_meas_percent": "_soc",
+                   "age_s": "_age", "link_state": "_state"}[attr]
+            return [self.rows.get(a.id, {}).get(key, float("nan")) for a in self.devices]
+        if model == "Publisher":
+            return [float("nan")]
+        return np.array([self.rows[a.id][attr] if a.id in self.rows else np.nan
+                         for a in self.assets[model]], dtype=float)
+
+    def finalize(self):
+        if self.session is None:
+            return
+        try:
+            if self.run_dir is not None:
+                self.session.write_faults(self.run_dir / "hil" / "faults.csv")
+        finally:
+            self.session.stop()
+            self.session = None

@@ -1,0 +1,139 @@
+"""One run's HIL connections: the bridges of the scenario's HIL assets, the twin's CSMS,
+the MQTT feed and publisher, and the site's OpenADR VEN, on one background loop.
+
+Built from a scenario (``backend`` of each asset and the ``hil:`` section); the mosaik
+adapter (:mod:`hil.mosaik`) reads and drives them step by step. Every fault any of them
+meets goes to the one :class:`~hil.base.FaultLog`, written with the run's results.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict
+from pathlib import Path
+
+from hil.base import BackgroundLoop, Bridge, FaultLog, FaultPolicy
+from twin.loading import Asset, resolve_assets
+from twin.scenario import Scenario
+
+FAULT_COLUMNS = ["t_utc", "t_s", "asset_id", "kind", "detail"]
+
+
+def fault_policy(scenario: Scenario) -> FaultPolicy:
+    f = scenario.hil.faults
+    return FaultPolicy(timeout_s=f.timeout_s, stale_after_s=f.stale_after_s, hold_s=f.hold_s,
+                       max_clock_skew_s=f.max_clock_skew_s)
+
+
+class HilSession:
+    """The bridges of a scenario's HIL assets, by asset id, and the VEN (or None)."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.loop = BackgroundLoop()
+        self.faults = FaultLog()
+        self.policy = fault_policy(scenario)
+        self.assets: dict[str, Asset] = {}
+        self.bridges: dict[str, Bridge] = {}
+        self.csms = None
+        self.feed = None
+        self.publisher = None
+        self.ven = None
+        try:
+            self._build()
+        except BaseException:
+            self.stop()
+            raise
+
+    # -- construction ------------------------------------------------------------------
+    def _build(self) -> None:
+        assets = resolve_assets(self.scenario)
+        for kind in ("pv", "battery", "ev_charger", "load"):
+            for asset in assets[kind]:
+                if asset.spec.backend.type != "sim":
+                    self.assets[asset.id] = asset
+                    self.bridges[asset.id] = self._bridge(asset, assets)
+        hil = self.scenario.hil
+        if hil.mqtt.publish:
+            from hil.mqtt import MqttPublisher
+
+            self.publisher = MqttPublisher(hil.mqtt.host, hil.mqtt.port, qos=hil.mqtt.qos)
+        if hil.openadr is not None:
+            from hil.openadr.ven import VenBridge
+
+            o = hil.openadr
+            self.ven = VenBridge(o.vtn_url, o.ven_name, self.loop, self.faults,
+                                 site_capacity_kw=self.scenario.grid.trafo_sn_kva,
+                                 policy=self.policy, report_interval_s=o.report_interval_s)
+        for bridge in self.bridges.values():
+            bridge.start()
+        if self.ven is not None:
+            self.ven.start()
+
+    def _bridge(self, asset: Asset, assets: dict[str, list[Asset]]) -> Bridge:
+        backend = asset.spec.backend
+        common = (asset.id, self.loop, self.faults, self.policy)
+        if backend.type == "modbus":
+            from hil.sunspec.bridge import SunSpecBatteryBridge, SunSpecPvBridge
+
+            cls = SunSpecPvBridge if asset.kind == "pv" else SunSpecBatteryBridge
+            return cls(*common, host=backend.host, port=backend.port,
+                       device_id=backend.unit_id, poll_s=backend.poll_s)
+        if backend.type == "ocpp":
+            from hil.ocpp.bridge import OcppChargerBridge
+
+            if self.csms is None:
+                from hil.ocpp.bridge import start_csms
+
+                c = self.scenario.hil.csms
+                self.csms = start_csms(self.loop, c.host, c.port, password=c.password,
+                                       tls_cert=c.tls_cert, tls_key=c.tls_key)
+            return OcppChargerBridge(*common, csms=self.csms,
+                                     station_id=backend.station_id or asset.id,
+                                     p_max_kw=asset.spec.p_max_kw)
+        if backend.type == "mqtt":
+            from hil.mqtt import MqttFeed, MqttSensorBridge
+
+            if self.feed is None:
+                m = self.scenario.hil.mqtt
+                self.feed = MqttFeed(m.host, m.port, self.faults, self.policy)
+                self.feed.start()
+            capacity = getattr(asset.spec, "capacity_kwh", None)
+            return MqttSensorBridge(*common, feed=self.feed,
+                                    asset_type=backend.asset_type or asset.kind,
+                                    kind=asset.kind, topic_asset_id=backend.asset_id or asset.id,
+                                    capacity_kwh=capacity)
+        raise ValueError(f"asset {asset.id}: no bridge for backend {backend.type!r}")
+
+    # -- results -----------------------------------------------------------------------
+    def write_faults(self, path: Path) -> int:
+        """Write every recorded fault as CSV; returns how many."""
+        faults = self.faults.all()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, FAULT_COLUMNS)
+            writer.writeheader()
+            for fault in faults:
+                writer.writerow({k: v for k, v in asdict(fault).items() if k in FAULT_COLUMNS})
+        return len(faults)
+
+    def stop(self) -> None:
+        """Stop every bridge, the VEN, the CSMS and MQTT clients, then the loop (bounded)."""
+        for thing in [*self.bridges.values(), self.ven]:
+            if thing is not None:
+                try:
+                    thing.stop()
+                except Exception:  # noqa: BLE001 - stopping: keep stopping the others
+                    pass
+        if self.csms is not None:
+            try:
+                self.loop.run(self.csms.stop(), timeout_s=5)
+            except Exception:  # noqa: BLE001
+                pass
+        for client in (self.feed, self.publisher):
+            if client is not None:
+                try:
+                    client.close()
+                except Exception:  # noqa: BLE001
+                    pass
+        self.loop.stop()

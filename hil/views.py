@@ -1,0 +1,118 @@
+"""What the twin sees of a HIL device: its latest measurement as the attributes of the
+simulator it replaces, given the watchdog's state. Pure functions, no I/O.
+
+Sign convention: positive = consumption / charging / import.
+
+- ``fresh``: the measurement as read;
+- ``hold``: the last measurement, but no flexibility offered (the controller must not
+  count on a device it cannot hear);
+- ``fallback``: the device is assumed in its safe state, zero power, no flexibility.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+NAN = float("nan")
+LINK_STATES = {"fresh": 0, "hold": 1, "fallback": 2}
+
+
+def _get(values: dict | None, key: str, default: float = NAN) -> float:
+    if not values:
+        return default
+    v = values.get(key)
+    return default if v is None else float(v)
+
+
+def pv_view(values: dict | None, state: str) -> dict[str, float]:
+    """A PV inverter: measured AC power (<= 0) stands for the available power too."""
+    p = 0.0 if state == "fallback" else _get(values, "p_kw", 0.0)
+    limit = _get(values, "p_limit_kw", math.inf)
+    return {"p_kw": p, "p_avail_kw": p, "p_limit_kw": limit}
+
+
+def battery_view(values: dict | None, state: str, spec) -> dict[str, float]:
+    """A battery; SoC and energy fill each other in from the spec's capacity."""
+    cap = _get(values, "capacity_kwh", spec.capacity_kwh)
+    soc = _get(values, "soc_percent")
+    e = _get(values, "e_kwh")
+    if math.isnan(e) and not math.isnan(soc):
+        e = cap * soc / 100.0
+    if math.isnan(soc) and not math.isnan(e):
+        soc = 100.0 * e / cap
+    flexible = state == "fresh"
+    return {
+        "p_kw": 0.0 if state == "fallback" else _get(values, "p_kw", 0.0),
+        "soc_percent": soc, "e_kwh": e,
+        "p_charge_avail_kw": _get(values, "p_charge_avail_kw", spec.p_charge_max_kw)
+        if flexible else 0.0,
+        "p_discharge_avail_kw": _get(values, "p_discharge_avail_kw", spec.p_discharge_max_kw)
+        if flexible else 0.0,
+    }
+
+
+def charger_view(values: dict | None, state: str, ev_spec, now_s: float, now_unix_s: float,
+                 rt_factor: float) -> dict[str, float]:
+    """An OCPP charging station and the EV plugged in (NaN EV attributes when none).
+
+    The EV's departure arrives as wall-clock time; in simulated seconds it is
+    ``now_s + (departure_unix_s - now_unix_s) / rt_factor``. Its stored energy comes
+    from the reported SoC and the paired scenario EV's capacity.
+    """
+    plugged = _get(values, "plugged", 0.0) >= 0.5 and state != "fallback"
+    out = {
+        "p_kw": 0.0 if state == "fallback" else _get(values, "p_kw", 0.0),
+        "plugged": 1.0 if plugged else 0.0,
+        "p_charge_avail_kw": _get(values, "p_charge_avail_kw", 0.0)
+        if plugged and state == "fresh" else 0.0,
+        "p_discharge_avail_kw": _get(values, "p_discharge_avail_kw", 0.0)
+        if plugged and state == "fresh" else 0.0,
+    }
+    ev = dict.fromkeys(("ev_departure_s", "ev_e_kwh", "ev_e_min_kwh", "ev_e_max_kwh",
+                        "ev_e_target_kwh", "ev_eta_charge", "ev_eta_discharge"), NAN)
+    if plugged and ev_spec is not None:
+        cap = ev_spec.capacity_kwh
+        soc = _get(values, "soc_percent")
+        e = cap * (soc if not math.isnan(soc) else ev_spec.soc_initial_percent) / 100.0
+        e_max = cap * ev_spec.soc_max_percent / 100.0
+        request = _get(values, "ev_e_request_kwh")
+        target = cap * ev_spec.soc_target_percent / 100.0 if math.isnan(request) \
+            else e + request
+        dep_unix = _get(values, "ev_departure_unix_s")
+        departure = now_s + (dep_unix - now_unix_s) / rt_factor if not math.isnan(dep_unix) \
+            else NAN
+        ev.update(ev_departure_s=max(departure, now_s) if not math.isnan(departure) else NAN,
+                  ev_e_kwh=e, ev_e_min_kwh=cap * ev_spec.soc_min_percent / 100.0,
+                  ev_e_max_kwh=e_max, ev_e_target_kwh=min(target, e_max),
+                  ev_eta_charge=ev_spec.eta_charge, ev_eta_discharge=ev_spec.eta_discharge)
+    out.update(ev)
+    out["e_kwh"] = ev["ev_e_kwh"]
+    return out
+
+
+def load_view(values: dict | None, state: str, spec) -> dict[str, float]:
+    """A metered household: its power, reactive power from the spec's power factor."""
+    p = 0.0 if state == "fallback" else _get(values, "p_kw", 0.0)
+    tan_phi = math.tan(math.acos(spec.power_factor))
+    return {"p_kw": p, "q_kvar": p * tan_phi}
+
+
+def held_setpoint(state: str, requested_kw: float, last_safe_kw: float) -> float:
+    """The setpoint to send: the request when fresh, the last safe one while holding,
+    zero (the safe state) after the hold."""
+    if state == "fresh":
+        return requested_kw
+    if state == "hold":
+        return last_safe_kw
+    return 0.0
+
+
+def lag_s(wall_elapsed_s: float, sim_time_s: float, rt_factor: float) -> float:
+    """How far the run is behind the wall clock: positive = late. [wall s]"""
+    return wall_elapsed_s - sim_time_s * rt_factor
+
+
+def as_array(rows: list[dict[str, float]], attr: str) -> np.ndarray:
+    return np.array([r[attr] for r in rows], dtype=float)
