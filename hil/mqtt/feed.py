@@ -157,6 +157,9 @@ class MqttFeed:
         self._client = make_client("cariflex-feed", client_id, self.policy)
         self.link = LinkMonitor(self._client, self.name, faults, on_up=self._on_up)
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._subscribed = threading.Event()  # SUBACK of the current connection received
+        self._sub_mid: int | None = None
         self._started = False
 
     # -- lifecycle -------------------------------------------------------------------
@@ -169,8 +172,10 @@ class MqttFeed:
         self._client.loop_start()
 
     def wait_connected(self, timeout_s: float = 5.0) -> bool:
-        """Wait until connected and subscribed; True when it is."""
-        return self.link.connected.wait(timeout_s)
+        """Wait until connected and the broker acknowledged the subscriptions."""
+        deadline = time.monotonic() + timeout_s
+        return self.link.connected.wait(timeout_s) \
+            and self._subscribed.wait(max(0.0, deadline - time.monotonic()))
 
     @property
     def connected(self) -> bool:
@@ -227,9 +232,14 @@ class MqttFeed:
 
     # -- paho callbacks (paho's thread) ----------------------------------------------
     def _on_up(self) -> None:
-        self._client.subscribe([(topic, self.qos) for topic in self.topics])
+        self._subscribed.clear()
+        self._sub_mid = self._client.subscribe([(topic, self.qos) for topic in self.topics])[1]
         for hook in list(self._up_hooks):
             hook()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if mid == self._sub_mid:
+            self._subscribed.set()
 
     def _reject(self, asset_id: str, kind: str, detail: str) -> None:
         self.rejected[kind] += 1
