@@ -13,12 +13,13 @@ import os
 import sys
 from pathlib import Path
 
-from twin import clear_cmd, compare
+from twin import clear_cmd, compare, hil_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = ROOT / "scenarios" / "martinique_baseline.yaml"
 SCHEMA_PATH = ROOT / "scenarios" / "scenario.schema.json"
-COMMANDS = ("run", "validate", "schema", "report", "schedule", "clear", "compare")
+COMMANDS = ("run", "validate", "schema", "report", "schedule", "clear", "compare", "emulate",
+            "csms", "vtn")
 
 DESCRIPTION = """\
 Cariflex Twin: co-simulation of the Cariflex site on a Martinique LV feeder
@@ -41,6 +42,11 @@ commands:
                         pay_as_clear, pay_as_offer or pda_uniform) and print the trades
   compare SCENARIO      run a market scenario once per clearing rule (--rules ...), in
                         parallel processes, and write comparison.html side by side
+  emulate SCENARIO      serve a scenario asset as a real device: --asset ID and
+                        --modbus HOST:PORT (SunSpec PV inverter or battery) or
+                        --ocpp URL (OCPP 2.0.1 charging station with its EV)
+  csms                  run the twin's OCPP 2.0.1 CSMS with its smart-charging policy
+  vtn                   run an OpenADR 2.0b VTN sending events from a YAML file
 
 examples:
   python run.py
@@ -50,6 +56,8 @@ examples:
   python run.py clear examples/order_book.json --rule pay_as_clear
   python run.py scenarios/martinique_p2p.yaml
   python run.py compare scenarios/martinique_p2p.yaml --rules pay_as_bid pay_as_clear
+  python run.py scenarios/hil_loopback.yaml
+  python run.py emulate scenarios/hil_loopback.yaml --asset bat_hil --modbus 127.0.0.1:15021
 """
 
 
@@ -92,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     sched.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     clear_cmd.add_parser(sub)
     compare.add_parser(sub)
+    hil_cli.add_parsers(sub, scenario_args)
     return parser
 
 
@@ -180,10 +189,10 @@ def cmd_report(args) -> int:
         return _error(f"{run_dir} holds no recorded steps", 1)
     prov_path = run_dir / "provenance.json"
     prov = json.loads(prov_path.read_text()) if prov_path.is_file() else {}
-    kpis, market = run_kpis(scenario, run_dir, ts, events)
+    kpis, market, hil = run_kpis(scenario, run_dir, ts, events)
     write_json(run_dir / "kpis.json", kpis)
     path = write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
-                        market=market)
+                        market=market, hil=hil)
     print(f"wrote {path} ({len(ts)} steps)")
     return 0
 
@@ -233,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema,
                 "report": cmd_report, "schedule": cmd_schedule,
-                "clear": clear_cmd.run, "compare": compare.run}[args.command](args)
+                "clear": clear_cmd.run, "compare": compare.run, "emulate": hil_cli.run_emulate,
+                "csms": hil_cli.run_csms, "vtn": hil_cli.run_vtn}[args.command](args)
     except ScenarioError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:

@@ -131,9 +131,10 @@ def _comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
 
 def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
                  kpis: dict, provenance: dict, inputs: pd.DataFrame | None = None,
-                 baseline: dict | None = None, market=None) -> Path:
+                 baseline: dict | None = None, market=None, hil: dict | None = None) -> Path:
     """Write plots/*.png and report.html into ``run_dir``; returns the report's path.
-    ``market``: a market run's record (``twin.runner.run_kpis`` makes it)."""
+    ``market``: a market run's record, ``hil``: a HIL run's validation record
+    (``twin.runner.run_kpis`` makes both)."""
     inputs = inputs if inputs is not None else pd.DataFrame()
     figures = make_figures(scenario, ts, events, inputs) if len(ts) else {}
     market_html = ""
@@ -143,6 +144,12 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
         figures = {**{k: _png(f) for k, f in market_figures(scenario, market).items()},
                    **figures}
         market_html = market_table(scenario, kpis, _fmt)
+    if hil is not None:
+        from twin.hil_report import hil_figures, hil_table
+
+        figures = {**{k: _png(f) for k, f in hil_figures(scenario, ts, hil).items()},
+                   **figures}
+        market_html += hil_table(hil)
     plot_dir = run_dir / "plots"
     plot_dir.mkdir(exist_ok=True)
     for name, data in figures.items():

@@ -46,17 +46,23 @@ def quiet_mosaik() -> None:
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
 
 
-def run_kpis(scenario: Scenario, run_dir: Path, ts, events) -> tuple[dict, object]:
-    """A run's KPIs from what it recorded, and for a market run its market record
-    (its results written under ``gsy/`` and ``market/``), else None."""
+def run_kpis(scenario: Scenario, run_dir: Path, ts, events) -> tuple[dict, object, object]:
+    """A run's KPIs from what it recorded, for a market run its market record (its
+    results written under ``gsy/`` and ``market/``) and for a HIL run its validation
+    record (``hil/validation.json``); None where the run has none."""
     kpis = compute_kpis(scenario, ts, events) if len(ts) else {}
-    record = None
+    record = hil = None
     if scenario.market is not None and len(ts):
         from twin.market_report import finish_market
 
         record, summary = finish_market(scenario, run_dir, ts)
         kpis.update(summary)
-    return kpis, record
+    if scenario.is_hil and len(ts):
+        from twin.hil_report import finish_hil
+
+        hil, summary = finish_hil(scenario, run_dir, ts)
+        kpis.update(summary)
+    return kpis, record, hil
 
 
 def run_baseline(scenario: Scenario, run_dir: Path, quiet: bool) -> dict:
@@ -85,10 +91,19 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
 
     status, error = "completed", ""
     t0 = time.perf_counter()
-    world = None
+    world = emulators = None
     try:
+        if scenario.is_hil and scenario.hil.emulators:
+            from hil.launch import Emulators
+
+            emulators = Emulators(scenario, run_dir)
+            emulators.start()
         world, until = build_world(scenario, run_dir, progress=not quiet)
-        world.run(until=until, print_progress=False)
+        if scenario.is_hil:  # paced by the wall clock; late steps are recorded (lag_s)
+            world.run(until=until, print_progress=False, rt_factor=scenario.hil.rt_factor,
+                      rt_strict=False)
+        else:
+            world.run(until=until, print_progress=False)
     except KeyboardInterrupt:
         status, error = "interrupted", "stopped by the user"
     except Exception as exc:  # noqa: BLE001 - reported in provenance and on stderr
@@ -98,10 +113,12 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
             world.shutdown()
         except BaseException:  # noqa: BLE001 - a broken world may not shut down cleanly
             pass
+    if emulators is not None:
+        emulators.stop()
     wall_s = time.perf_counter() - t0
 
     ts, events = read_timeseries(run_dir), read_events(run_dir)
-    kpis, market = run_kpis(scenario, run_dir, ts, events)
+    kpis, market, hil = run_kpis(scenario, run_dir, ts, events)
     prov.update(
         status=status, error=error, wall_time_s=wall_s, steps_recorded=len(ts),
         steps_per_s=len(ts) / wall_s if wall_s > 0 else None,
@@ -110,10 +127,10 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
     write_json(run_dir / "kpis.json", kpis)
     baseline = None
     if status == "completed" and scenario.scheduling.strategy != "rule_based" \
-            and scenario.outputs.compare_baseline:
+            and scenario.outputs.compare_baseline and not scenario.is_hil:
         baseline = run_baseline(scenario, run_dir, quiet)
     if scenario.outputs.report and len(ts):
         write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
-                     baseline, market)
+                     baseline, market, hil)
     write_json(run_dir / "provenance.json", prov)
     return RunResult(run_dir, status, kpis, error)

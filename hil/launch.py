@@ -1,0 +1,109 @@
+"""The loopback mode (``hil.emulators: true``): one emulator process per Modbus and
+OCPP asset, and the test VTN, started on this machine before a HIL run and stopped
+after it. Each runs ``python run.py emulate`` (or ``vtn``) on the run's own
+``scenario.yaml``, with its time compressed as the run's (speed = 1 / rt_factor), and
+logs to ``hil/emulators/<name>.log`` in the run folder.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from twin.loading import resolve_assets
+from twin.scenario import Scenario
+
+RUN_PY = Path(__file__).resolve().parent.parent / "run.py"
+
+
+def wait_for_port(host: str, port: int, timeout_s: float) -> bool:
+    """Whether a TCP server accepts connections on ``host:port`` within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def emulator_commands(scenario: Scenario, scenario_file: Path) -> list[tuple[str, list, tuple]]:
+    """(name, command line, (host, port) to wait for or ()) of every emulator to start."""
+    speed = f"{1.0 / scenario.hil.rt_factor:.9g}"
+    base = [sys.executable, str(RUN_PY)]
+    out = []
+    assets = resolve_assets(scenario)
+    csms = scenario.hil.csms
+    scheme = "wss" if csms.tls_cert else "ws"
+    for kind in ("pv", "battery", "ev_charger"):
+        for a in assets[kind]:
+            b = a.spec.backend
+            if b.type == "modbus":
+                out.append((a.id, [*base, "emulate", str(scenario_file), "--asset", a.id,
+                                   "--modbus", f"{b.host}:{b.port}", "--speed", speed],
+                            (b.host, b.port)))
+            elif b.type == "ocpp":
+                url = f"{scheme}://{csms.host}:{csms.port}/{b.station_id or a.id}"
+                cmd = [*base, "emulate", str(scenario_file), "--asset", a.id, "--ocpp", url,
+                       "--speed", speed]
+                if csms.password:
+                    cmd += ["--password", csms.password]
+                if csms.tls_cert:
+                    cmd += ["--cafile", str(csms.tls_cert)]
+                out.append((a.id, cmd, ()))
+    o = scenario.hil.openadr
+    if o is not None:
+        url = urlparse(o.vtn_url)
+        host, port = url.hostname or "127.0.0.1", url.port or 80
+        cmd = [*base, "vtn", "--host", host, "--port", str(port)]
+        if o.events is not None:
+            cmd += ["--events", str(o.events)]
+        out.append(("vtn", cmd, (host, port)))
+    return out
+
+
+class Emulators:
+    """Start the emulators of a loopback run; :meth:`stop` ends them (bounded)."""
+
+    def __init__(self, scenario: Scenario, run_dir: Path, timeout_s: float = 30.0):
+        self.scenario, self.run_dir, self.timeout_s = scenario, Path(run_dir), timeout_s
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self) -> None:
+        log_dir = self.run_dir / "hil" / "emulators"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        commands = emulator_commands(self.scenario, self.run_dir / "scenario.yaml")
+        try:
+            for name, cmd, _ in commands:
+                log = (log_dir / f"{name}.log").open("w", encoding="utf-8")
+                self.procs[name] = subprocess.Popen(
+                    cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    cwd=RUN_PY.parent)
+                log.close()
+            for name, _, endpoint in commands:
+                if endpoint and not wait_for_port(*endpoint, self.timeout_s):
+                    proc = self.procs[name]
+                    why = f"exited with {proc.returncode}" if proc.poll() is not None \
+                        else f"not listening on {endpoint[0]}:{endpoint[1]}"
+                    raise RuntimeError(f"emulator {name} did not start ({why}); see "
+                                       f"{log_dir / (name + '.log')}")
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 5.0
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(2)

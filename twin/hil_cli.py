@@ -1,0 +1,93 @@
+"""The hardware-in-the-loop commands: ``emulate`` (a scenario asset as a SunSpec Modbus
+device or an OCPP 2.0.1 charging station), ``csms`` (the twin's CSMS on its own) and
+``vtn`` (an OpenADR 2.0b VTN for tests and demos)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EMULATE_HELP = """\
+serve a scenario asset as a device a real controller can talk to:
+  --modbus HOST:PORT   a PV inverter or battery as a SunSpec Modbus TCP device
+                       ('SunS' at 40000; models 1, 101/103, 120, 123, 124, 70x, 713, 802)
+  --ocpp URL           an EV charger (and its EV) as an OCPP 2.0.1 charging station that
+                       connects to the CSMS at URL, e.g. ws://127.0.0.1:9000
+The device's physics is the twin's own model; --speed compresses its time."""
+
+
+def add_parsers(sub, scenario_args) -> None:
+    em = sub.add_parser("emulate", help="serve a scenario asset as a real device",
+                        description=EMULATE_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    scenario_args(em, optional=False)
+    em.add_argument("--asset", required=True, help="the asset id, e.g. pv_00 or ev_charger_01")
+    how = em.add_mutually_exclusive_group(required=True)
+    how.add_argument("--modbus", metavar="HOST:PORT", help="serve SunSpec over Modbus TCP")
+    how.add_argument("--ocpp", metavar="URL", help="connect to this CSMS as a station")
+    em.add_argument("--speed", type=float, default=1.0,
+                    help="simulated seconds per wall second (default 1: real time)")
+    em.add_argument("--password", default=None, help="OCPP: basic-auth password (profile 1)")
+    em.add_argument("--cafile", default=None, help="OCPP: CA certificate for wss:// (profile 2)")
+    em.add_argument("--dwell", type=float, default=None,
+                    help="OCPP: how long the EV stays plugged in [simulated s]")
+    from hil.ocpp import csms
+    from hil.openadr import vtn
+
+    csms.add_arguments(sub.add_parser(
+        "csms", help="run the twin's OCPP 2.0.1 CSMS with its smart-charging policy",
+        description="The twin's OCPP 2.0.1 CSMS on its own: stations that connect get a "
+        "charging profile when they start a transaction (the scenario's site capacity "
+        "shared among sessions with --scenario, else each EV's request spread to its "
+        "departure)."))
+    vtn.add_arguments(sub.add_parser(
+        "vtn", help="run an OpenADR 2.0b VTN that sends events from a YAML file",
+        description="An OpenADR 2.0b VTN for tests and demos (plain HTTP); events from "
+        "--events FILE (see examples/vtn_events.yaml)."))
+
+
+def _endpoint(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--modbus: expected HOST:PORT with a port 1-65535, got {text!r}")
+    return host, int(port)
+
+
+def run_emulate(args) -> int:
+    from twin.loading import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    if args.speed <= 0:
+        print(f"error: --speed must be > 0, got {args.speed:g}", file=sys.stderr)
+        return 2
+    try:
+        if args.modbus:
+            from hil.sunspec.emulator import serve
+
+            host, port = _endpoint(args.modbus)
+            serve(scenario, args.asset, host, port, speed=args.speed)
+        else:
+            from hil.ocpp.station import run_station
+
+            if not args.ocpp.startswith(("ws://", "wss://")):
+                raise ValueError(f"--ocpp: expected a ws:// or wss:// URL, got {args.ocpp!r}")
+            run_station(scenario, args.asset, args.ocpp, speed=args.speed,
+                        password=args.password, cafile=args.cafile, dwell_s=args.dwell)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def run_csms(args) -> int:
+    from hil.ocpp import csms
+
+    return csms.main(args)
+
+
+def run_vtn(args) -> int:
+    from hil.openadr import vtn
+
+    return vtn.main(args)

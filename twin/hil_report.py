@@ -1,0 +1,145 @@
+"""A HIL run's validation record, its files (``hil/validation.json``, ``hil/faults.csv``
+is written by the bridges) and its part of the report: the verdict table and the
+measured-against-predicted plots a test engineer signs a device off with."""
+
+from __future__ import annotations
+
+import csv
+import html
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from twin.hil_validation import LAG_STEPS, device_metrics, lag_metrics  # noqa: E402
+from twin.loading import resolve_assets  # noqa: E402
+from twin.results import write_json  # noqa: E402
+from twin.scenario import Scenario  # noqa: E402
+
+HIL_KPI_LABELS = {
+    "hil_pass": "HIL validation passed",
+    "hil_devices": "HIL devices",
+    "hil_devices_passed": "HIL devices within tolerance",
+    "hil_faults": "HIL faults recorded",
+    "hil_lag_max_s": "Largest lag behind real time [s]",
+    "hil_lag_p95_s": "Lag behind real time, 95th percentile [s]",
+}
+
+
+def hil_devices(scenario: Scenario) -> list[tuple[str, str]]:
+    """(asset id, kind) of every HIL asset, in the recorder's order."""
+    assets = resolve_assets(scenario)
+    return [(a.id, kind) for kind in ("pv", "battery", "ev_charger", "load")
+            for a in assets[kind] if a.spec.backend.type != "sim"]
+
+
+def read_faults(run_dir: Path) -> list[dict]:
+    path = Path(run_dir) / "hil" / "faults.csv"
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def finish_hil(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> tuple[dict, dict]:
+    """The validation record (also written to ``hil/validation.json``) and its KPIs."""
+    tol = scenario.hil.tolerances
+    devices = [device_metrics(ts, aid, kind, scenario.step_s, tol)
+               for aid, kind in hil_devices(scenario)]
+    faults = read_faults(run_dir)
+    by_kind: dict[str, int] = {}
+    for f in faults:
+        by_kind[f["kind"]] = by_kind.get(f["kind"], 0) + 1
+    lag = lag_metrics(ts)
+    record = {"tolerances": tol.model_dump(), "devices": devices, "faults_by_kind": by_kind,
+              "lag": lag, "pass": all(d["pass"] for d in devices),
+              "rt_factor": scenario.hil.rt_factor}
+    (Path(run_dir) / "hil").mkdir(exist_ok=True)
+    write_json(Path(run_dir) / "hil" / "validation.json", record)
+    kpis = {"hil_pass": record["pass"], "hil_devices": len(devices),
+            "hil_devices_passed": sum(d["pass"] for d in devices), "hil_faults": len(faults),
+            **{f"hil_{k}": v for k, v in lag.items() if k != "lag_mean_s"}}
+    return record, kpis
+
+
+def hil_figures(scenario: Scenario, ts: pd.DataFrame, record: dict) -> dict:
+    """One figure: per HIL device, measured power (moved back the one step it trails)
+    against the prediction and the setpoint, with SoC for batteries."""
+    devices = record["devices"]
+    if not devices or not len(ts):
+        return {}
+    rows = len(devices) + sum(d["kind"] == "battery" for d in devices)
+    fig, axes = plt.subplots(rows, 1, figsize=(11, 2.3 * rows + 0.6), sharex=True,
+                             squeeze=False)
+    t = ts.index
+    r = 0
+    for d in devices:
+        aid, ax = d["asset_id"], axes[r][0]
+        meas = ts.get(f"{aid}.p_meas_kw")
+        if meas is not None:
+            ax.plot(t[:-LAG_STEPS], meas.to_numpy()[LAG_STEPS:], label="measured", lw=1.6)
+        pred_col = f"{aid}.p_req_kw" if d["kind"] == "ev_charger" else f"{aid}.p_kw"
+        if pred_col in ts:
+            ax.plot(t, ts[pred_col], "--", label="predicted (twin)", lw=1.2)
+        if d["kind"] != "ev_charger" and f"{aid}.p_req_kw" in ts:
+            ax.step(t, ts[f"{aid}.p_req_kw"], ":", where="post", label="setpoint", lw=1.0)
+        state = ts.get(f"{aid}.link_state")
+        if state is not None and (state > 0).any():
+            ax.fill_between(t, 0, 1, where=state.to_numpy() > 0, color="tab:red", alpha=0.12,
+                            transform=ax.get_xaxis_transform(), label="link not fresh")
+        verdict = "PASS" if d["pass"] else "FAIL"
+        ax.set_title(f"{aid} ({d['kind']}): {verdict}", fontsize=10, loc="left")
+        ax.set_ylabel("p [kW]")
+        ax.legend(fontsize=8, loc="upper right")
+        r += 1
+        if d["kind"] == "battery":
+            ax = axes[r][0]
+            if f"{aid}.soc_meas_percent" in ts:
+                ax.plot(t[:-LAG_STEPS], ts[f"{aid}.soc_meas_percent"].to_numpy()[LAG_STEPS:],
+                        label="measured", lw=1.6)
+            if f"{aid}.soc_percent" in ts:
+                ax.plot(t, ts[f"{aid}.soc_percent"], "--", label="predicted (twin)")
+            ax.set_ylabel("SoC [%]")
+            ax.legend(fontsize=8, loc="upper right")
+            r += 1
+    axes[-1][0].set_xlabel("time (local)")
+    fig.suptitle("HIL validation: measured against predicted for the same setpoints")
+    fig.tight_layout()
+    return {"hil_validation": fig}
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "—" if not np.isfinite(value) else f"{value:.3g}"
+    return html.escape(str(value))
+
+
+def hil_table(record: dict) -> str:
+    """The verdict table: one row per device."""
+    cols = [("p_rmse_kw", "RMSE [kW]"), ("p_max_error_kw", "max error [kW]"),
+            ("soc_max_error_percent", "SoC max error [%]"),
+            ("tracking_delay_s", "tracking delay [s]"), ("steps", "steps compared")]
+    head = "".join(f"<th>{label}</th>" for _, label in cols)
+    body = ""
+    for d in record["devices"]:
+        verdict = "PASS" if d["pass"] else "FAIL: " + "; ".join(d["failed"])
+        body += (f"<tr><td>{html.escape(d['asset_id'])}</td><td>{d['kind']}</td>"
+                 + "".join(f"<td>{_cell(d.get(k, ''))}</td>" for k, _ in cols)
+                 + f"<td>{html.escape(verdict)}</td></tr>")
+    tol = record["tolerances"]
+    limits = ", ".join(f"{k} {v:g}" for k, v in tol.items())
+    faults = ", ".join(f"{k} {v}" for k, v in sorted(record["faults_by_kind"].items())) \
+        or "none"
+    lag = record["lag"]
+    overall = "PASS" if record["pass"] else "FAIL"
+    lag_txt = (f"lag behind real time: max {lag['lag_max_s']:.2f} s, p95 "
+               f"{lag['lag_p95_s']:.2f} s at rt_factor {record['rt_factor']:g}") if lag else ""
+    return (f"<div><h2>HIL validation: {overall}</h2><p class=\"meta\">{lag_txt}<br>"
+            f"tolerances: {html.escape(limits)}"
+            f"<br>faults: {html.escape(faults)} (<code>hil/faults.csv</code>)</p>"
+            f"<table><tr><th>device</th><th>kind</th>{head}<th>verdict</th></tr>{body}"
+            "</table></div>")
