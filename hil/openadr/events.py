@@ -15,6 +15,8 @@ The events file is a list of events (or a mapping with an ``events:`` list)::
         - start: 60               # seconds from now, or ISO 8601 with a UTC offset
           duration_s: 900         # > 0
           value: 2                # SIMPLE: level 0-3; LOAD_DISPATCH: kW; PRICE: EUR/kWh
+        - duration_s: 600         # later intervals follow on (OpenADR: contiguous)
+          value: 1
 
 On the wire, a LOAD_DISPATCH setpoint carries the EMIX item base ``powerReal`` in W with the
 SI scale code ``k`` (so the value is in kW), and a price carries ``currencyPerKWh`` in EUR
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import uuid
 from pathlib import Path
 from typing import Any, Literal
@@ -53,14 +56,15 @@ class IntervalSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: float | dt.datetime = Field(
-        description="seconds from now [s], or an ISO 8601 time with a UTC offset")
+    start: float | dt.datetime | None = Field(
+        default=None, description="seconds from now [s], or an ISO 8601 time with a UTC "
+        "offset; after the first interval it defaults to the previous interval's end")
     duration_s: float = Field(gt=0, description="interval length [s]")
     value: float = Field(description="level (SIMPLE), kW (LOAD_DISPATCH), EUR/kWh (price)")
 
     @field_validator("start")
     @classmethod
-    def _aware(cls, v: float | dt.datetime) -> float | dt.datetime:
+    def _aware(cls, v: float | dt.datetime | None) -> float | dt.datetime | None:
         if isinstance(v, dt.datetime) and v.tzinfo is None:
             raise ValueError("an absolute start needs a UTC offset, e.g. "
                              "2026-05-01T18:00:00-04:00 or ...Z")
@@ -75,8 +79,10 @@ class IntervalSpec(BaseModel):
             raise ValueError("value must be a finite number")
         return v
 
-    def start_utc(self, now_utc: dt.datetime) -> dt.datetime:
-        """Absolute start [UTC]; an offset counts from ``now_utc``."""
+    def start_utc(self, now_utc: dt.datetime) -> dt.datetime | None:
+        """Absolute start [UTC]; an offset counts from ``now_utc``; None when not given."""
+        if self.start is None:
+            return None
         if isinstance(self.start, dt.datetime):
             return self.start.astimezone(dt.UTC)
         return now_utc + dt.timedelta(seconds=self.start)
@@ -99,25 +105,37 @@ class EventSpec(BaseModel):
     def _consistent(self) -> EventSpec:
         expected = SIGNAL_TYPES[self.signal_name]
         if self.signal_type != expected:
-            raise ValueError(f"signal_type {self.signal_type!r} does not fit signal_name "
-                             f"{self.signal_name}: allowed is {expected!r}")
+            raise ValueError(f"signal_type: {self.signal_type!r} does not fit signal_name "
+                             f"{self.signal_name}; allowed is {expected!r}")
+        if self.intervals[0].start is None:
+            raise ValueError("intervals.0.start: required for the first interval (seconds "
+                             "from now, or ISO 8601 with a UTC offset)")
         if self.signal_name == "SIMPLE":
             for i, iv in enumerate(self.intervals):
                 if iv.value not in SIMPLE_LEVELS:
                     raise ValueError(f"intervals.{i}.value: SIMPLE level {iv.value:g} is not "
                                      f"one of {', '.join(map(str, SIMPLE_LEVELS))}")
+        self.windows_utc(dt.datetime.now(dt.UTC))  # contiguity
         return self
 
     def windows_utc(self, now_utc: dt.datetime) -> list[tuple[dt.datetime, dt.datetime, float]]:
-        """(start, end, value) of each interval [UTC], sorted by start; raises ValueError
-        naming the interval when two overlap."""
-        spans = sorted(((iv.start_utc(now_utc),
-                         iv.start_utc(now_utc) + dt.timedelta(seconds=iv.duration_s), iv.value)
-                        for iv in self.intervals), key=lambda s: s[0])
-        for (_, end0, _), (start1, _, _) in zip(spans, spans[1:], strict=False):
-            if start1 < end0:
-                raise ValueError(f"event {self.id or '(no id)'}: intervals overlap at "
-                                 f"{start1.isoformat()}")
+        """(start, end, value) of each interval [UTC]. OpenADR intervals are contiguous:
+        each starts where the previous one ends (raises ValueError naming the interval)."""
+        spans: list[tuple[dt.datetime, dt.datetime, float]] = []
+        for i, iv in enumerate(self.intervals):
+            start = iv.start_utc(now_utc)
+            if spans:
+                prev_end = spans[-1][1]
+                if start is None:
+                    start = prev_end
+                elif abs((start - prev_end).total_seconds()) > 1e-3:
+                    raise ValueError(
+                        f"intervals.{i}.start: {iv.start!r} is not where interval {i - 1} "
+                        f"ends ({prev_end.isoformat()}); OpenADR intervals are contiguous "
+                        "(leave start out to follow on)")
+            if start is None:
+                raise ValueError("intervals.0.start is required")
+            spans.append((start, start + dt.timedelta(seconds=iv.duration_s), iv.value))
         return spans
 
 
@@ -141,10 +159,16 @@ def format_validation_error(err: ValidationError, source: str) -> str:
     """One line per problem: ``field.path: message (got value)``."""
     lines = [f"{source}: {err.error_count()} problem(s) in the events file"]
     for e in err.errors():
-        path = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        path = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        own = re.match(r"^([A-Za-z0-9_.]+): (.*)$", msg, re.S)
+        if own:  # a cross-field check that names its own field (and shows the value)
+            path, msg = ".".join(p for p in (path, own[1]) if p), own[2]
+            lines.append(f"  {path}: {msg}")
+            continue
         value = e.get("input")
         shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
-        lines.append(f"  {path}: {e['msg']} (got {shown})")
+        lines.append(f"  {path or '(top level)'}: {msg} (got {shown})")
     return "\n".join(lines)
 
 
@@ -203,9 +227,11 @@ def build_event(spec: EventSpec, event_id: str, ven_id: str, now_utc: dt.datetim
     intervals = [objects.Interval(dtstart=start, duration=end - start, signal_payload=value,
                                   uid=i)
                  for i, (start, end, value) in enumerate(windows)]
+    # current_value 0 for SIMPLE: openleadr's preflight demands it of events not yet active
     signal = objects.EventSignal(intervals=intervals, signal_name=spec.signal_name,
                                  signal_type=spec.signal_type, signal_id=f"{event_id}-s0",
-                                 measurement=signal_measurement(spec.signal_name))
+                                 measurement=signal_measurement(spec.signal_name),
+                                 current_value=0 if spec.signal_name == "SIMPLE" else None)
     period_start = windows[0][0]
     active = objects.ActivePeriod(dtstart=period_start, duration=windows[-1][1] - period_start)
     descriptor = objects.EventDescriptor(event_id=event_id, modification_number=0,

@@ -80,7 +80,7 @@ class VenBridge:
     levels : mapping, optional
         SIMPLE level -> percent of ``site_capacity_kw`` (None: no limit); default
         {0: None, 1: 75, 2: 50, 3: 25}.
-    report_interval_s : int
+    report_interval_s : float
         TELEMETRY_USAGE sampling = reporting interval, a divisor of 60 s or whole minutes
         dividing 60 min (openleadr schedules reports with a cron trigger). [s]
     poll_interval_s : float, optional
@@ -94,7 +94,7 @@ class VenBridge:
     def __init__(self, vtn_url: str, ven_name: str, loop: BackgroundLoop, faults: FaultLog,
                  site_capacity_kw: float, policy: FaultPolicy | None = None,
                  levels: Mapping[int, float | None] = DEFAULT_LEVELS_PERCENT,
-                 report_interval_s: int = 10, poll_interval_s: float | None = None,
+                 report_interval_s: float = 10, poll_interval_s: float | None = None,
                  can_comply: Callable[[SiteConstraint], bool] | None = None):
         if not vtn_url.startswith(("http://", "https://")):
             raise ValueError(f"vtn_url: {vtn_url!r} must start with http:// or https://")
@@ -102,8 +102,9 @@ class VenBridge:
             raise ValueError("ven_name: must not be empty")
         if not (math.isfinite(site_capacity_kw) and site_capacity_kw > 0):
             raise ValueError(f"site_capacity_kw: {site_capacity_kw!r} must be > 0 kW")
-        minutes, rest = divmod(report_interval_s, 60) if isinstance(report_interval_s, int) \
-            else (0, -1)
+        whole = isinstance(report_interval_s, int | float) and math.isfinite(report_interval_s) \
+            and float(report_interval_s).is_integer()
+        minutes, rest = divmod(int(report_interval_s), 60) if whole else (0, -1)
         if not ((minutes == 0 and rest in _CRON_SECONDS)
                 or (rest == 0 and minutes in (*_CRON_SECONDS, 60))):
             raise ValueError(f"report_interval_s: {report_interval_s!r} is not allowed; use "
