@@ -30,7 +30,7 @@ reversion timers are not run):
   emulated battery runs at the point of that window nearest to zero. 124 ``WChaMax``
   caps charging; 704 ``WMaxLimPct`` (enabled) caps discharging.
 
-Sign conversion (SunSpec W positive = injection) is :func:`hil.sunspec.models.twin_p_kw`.
+Sign conversion (SunSpec W positive = injection) is :func:`hil.sunspec.codec.twin_p_kw`.
 Writes to read-only registers answer ILLEGAL_DATA_ADDRESS; writes outside a point's
 enumeration or allowed range answer ILLEGAL_DATA_VALUE, and change nothing.
 """
@@ -50,8 +50,8 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from hil.sunspec import models as sm
+from hil.sunspec.codec import decode_raw, sunspec_w, twin_p_kw
 from hil.sunspec.image import BASE_ADDRESS, RegisterImage
-from hil.sunspec.models import decode_raw, sunspec_w, twin_p_kw
 
 NOMINAL_V = 230.0  # line to neutral [V]
 NOMINAL_HZ = 50.0  # Martinique (EDF SEI) grid frequency [Hz]
