@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 
@@ -64,6 +63,7 @@ class LinkMonitor:
         self.connected = threading.Event()
         self.stopping = False
         self.connects = 0  # successful connections so far
+        self.failed_attempts = 0  # connection attempts that failed (refused, unreachable)
         self._faulted = False  # a fault episode is open
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -95,6 +95,7 @@ class LinkMonitor:
             self._faulted = True
 
     def _on_connect_fail(self, client, userdata) -> None:
+        self.failed_attempts += 1
         if self._faulted or self.stopping:
             return
         self._faulted = True
@@ -133,8 +134,11 @@ class MqttPublisher:
         self.qos, self.retain, self.dropped = qos, bool(retain), 0
         self._client = make_client("cariflex-pub", client_id, policy or FaultPolicy())
         self.link = LinkMonitor(self._client, name, faults)
-        self._pending: list[mqtt.MQTTMessageInfo] = []
-        self._lock = threading.Lock()
+        # QoS 1 message ids not yet acknowledged; acks may beat publish() to the lock
+        self._pending: set[int] = set()
+        self._early_acks: set[int] = set()
+        self._acked = threading.Condition()
+        self._client.on_publish = self._on_publish
         self._client.connect_async(host, port, keepalive=keepalive_s)
         self._client.loop_start()
 
@@ -165,10 +169,23 @@ class MqttPublisher:
                 or info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
             self.dropped += 1
         elif self.qos > 0:
-            with self._lock:
-                self._pending = [p for p in self._pending if not p.is_published()]
-                self._pending.append(info)
+            with self._acked:
+                if info.mid in self._early_acks:
+                    self._early_acks.discard(info.mid)
+                else:
+                    self._pending.add(info.mid)
         return info
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        if self.qos == 0:
+            return
+        with self._acked:
+            if mid in self._pending:
+                self._pending.discard(mid)
+                if not self._pending:
+                    self._acked.notify_all()
+            else:
+                self._early_acks.add(mid)
 
     def publish_step(self, timestamp: dt.datetime,
                      outputs: Mapping[tuple[str, str], tuple[float, str]]
@@ -178,21 +195,10 @@ class MqttPublisher:
                 for (asset_type, asset_id), (value, unit) in outputs.items()]
 
     def flush(self, timeout_s: float = 5.0) -> bool:
-        """Wait until every QoS 1 message is acknowledged; True when all are."""
-        deadline = time.monotonic() + timeout_s
-        with self._lock:
-            pending = list(self._pending)
-        for info in pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            try:
-                info.wait_for_publish(left)
-            except (RuntimeError, ValueError):
-                return False
-        with self._lock:
-            self._pending = [p for p in self._pending if not p.is_published()]
-            return not self._pending
+        """Wait until every QoS 1 message is acknowledged (also those queued during an
+        outage and sent after it); True when all are."""
+        with self._acked:
+            return self._acked.wait_for(lambda: not self._pending, timeout_s)
 
     def close(self, timeout_s: float = 2.0) -> None:
         """Flush QoS 1 messages (bounded), disconnect and stop the network thread."""
