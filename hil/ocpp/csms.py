@@ -1,0 +1,466 @@
+"""A small OCPP 2.0.1 CSMS on websockets: one ``ocpp.v201.ChargePoint`` per station
+connection, per-station state in the twin's attributes, and the smart-charging calls
+towards the stations.
+
+Sign convention: positive = consumption / charging / import (``p_kw`` is the
+station's ``Power.Active.Import``).
+
+Connections. A station connects to ``ws[s]://HOST:PORT/<any/prefix>/<station id>``
+offering the subprotocol ``ocpp2.0.1``; the station id is the last path segment
+(URL-decoded). The handshake is refused with HTTP 404 when the path has no station
+id, or when ``known_stations`` is given and the id is not in it; with HTTP 400 when
+the client does not offer ``ocpp2.0.1``. A second connection with the id of a
+connected station replaces the first (the old socket is closed): a station that lost
+its link usually comes back before the CSMS notices. State is kept per station id
+across connections (a transaction survives a reconnect).
+
+Security profiles. Profile 1: ``password`` set, plain ``ws://``: HTTP Basic auth on
+the upgrade, user name = station id; a missing or wrong one gets HTTP 401. Profile 2:
+the same over TLS (``ssl_context``, see :func:`server_ssl_context`). Neither: plain
+``ws://`` without auth.
+
+Events. Every change is reported to the listeners (:meth:`Csms.add_listener`) as
+``(station_id, event, detail)`` with ``event`` one of :data:`EVENTS`; listeners run on
+the CSMS's event loop and must not block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import http
+import inspect
+import math
+import ssl
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+from ocpp.exceptions import OCPPError
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint, call, call_result
+from websockets.asyncio.server import ServerConnection
+from websockets.headers import build_www_authenticate_basic, parse_authorization_basic
+
+from hil.ocpp.meter import read_meter
+from hil.ocpp.profiles import tx_profile
+from hil.ocpp.rpc import LOG, PHASES, SUBPROTOCOL, RpcMixin, amps_to_kw, parse_unix_s
+
+EVENTS = ("connected", "disconnected", "auth_failed", "booted", "status", "authorized",
+          "tx_started", "tx_updated", "tx_ended", "meter", "needs", "profile",
+          "malformed", "timeout")
+NAN = math.nan
+
+
+class StationNotConnected(LookupError):
+    """The station is not connected (or has no transaction for the request)."""
+
+
+@dataclass
+class StationState:
+    """What the CSMS knows of one station, in the twin's attributes.
+
+    ``p_kw`` [kW] measured import, ``e_kwh`` [kWh] energy of the current (or last)
+    session, ``soc_percent`` [%], ``ev_departure_unix_s`` [s since epoch, UTC wall
+    clock], ``ev_e_request_kwh`` [kWh] energy requested at ``e_at_needs_kwh`` [kWh]
+    of session energy, ``ev_p_max_kw`` [kW]; NaN where unknown. ``last_seen_mono`` is
+    ``time.monotonic()`` at the last message.
+    """
+
+    station_id: str
+    connected: bool = False
+    booted: bool = False
+    transactions: dict[int, str] = field(default_factory=dict)  # evse id -> transaction id
+    connector_status: dict[int, str] = field(default_factory=dict)
+    plugged: bool = False
+    p_kw: float = NAN
+    e_kwh: float = 0.0
+    soc_percent: float = NAN
+    ev_departure_unix_s: float = NAN
+    ev_e_request_kwh: float = NAN
+    ev_p_max_kw: float = NAN
+    e_at_needs_kwh: float = 0.0
+    meter_start_kwh: float | None = None
+    last_seen_mono: float = NAN
+    last_profile: dict | None = None
+    limit_kw: float = NAN
+    id_token: str | None = None
+    n_connects: int = 0
+
+    @property
+    def e_remaining_kwh(self) -> float:
+        """Energy the EV still asks for (NaN when it gave no request). [kWh]"""
+        return max(self.ev_e_request_kwh - (self.e_kwh - self.e_at_needs_kwh), 0.0)
+
+    def active_evse(self) -> int | None:
+        return min(self.transactions) if self.transactions else None
+
+
+def server_ssl_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    """TLS 1.2+ server context from PEM files (security profile 2)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert_file, key_file)
+    return ctx
+
+
+def station_id_from_path(path: str) -> str:
+    """The last non-empty segment of the request path, URL-decoded ('' if none)."""
+    segments = [s for s in urllib.parse.urlsplit(path).path.split("/") if s]
+    return urllib.parse.unquote(segments[-1]) if segments else ""
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class CsmsChargePoint(RpcMixin, ChargePoint):
+    """The CSMS end of one station connection."""
+
+    def __init__(self, station_id: str, connection: Any, csms: Csms, response_timeout: float):
+        super().__init__(station_id, connection, response_timeout=response_timeout)
+        self.csms = csms
+        self.state = csms.stations[station_id]
+
+    def on_malformed(self, detail: str) -> None:
+        self.csms._emit(self.id, "malformed", detail=detail)
+
+    async def route_message(self, raw_msg):
+        self.state.last_seen_mono = time.monotonic()
+        await super().route_message(raw_msg)
+
+    @on("BootNotification")
+    def on_boot(self, charging_station: dict, reason: str, **_: Any):
+        self.state.booted = True
+        self.csms._emit(self.id, "booted", reason=reason, model=charging_station.get("model"),
+                        vendor=charging_station.get("vendor_name"))
+        return call_result.BootNotification(current_time=_now_iso(), status="Accepted",
+                                            interval=self.csms.heartbeat_interval_s)
+
+    @on("Heartbeat")
+    def on_heartbeat(self, **_: Any):
+        return call_result.Heartbeat(current_time=_now_iso())
+
+    @on("StatusNotification")
+    def on_status(self, timestamp: str, connector_status: str, evse_id: int,
+                  connector_id: int, **_: Any):
+        self.state.connector_status[evse_id] = connector_status
+        self.state.plugged = "Occupied" in self.state.connector_status.values()
+        self.csms._emit(self.id, "status", evse_id=evse_id, status=connector_status)
+        return call_result.StatusNotification()
+
+    @on("Authorize")
+    def on_authorize(self, id_token: dict, **_: Any):
+        status = self.csms.token_status(id_token["id_token"])
+        self.csms._emit(self.id, "authorized", id_token=id_token["id_token"], status=status)
+        return call_result.Authorize(id_token_info={"status": status})
+
+    @on("TransactionEvent")
+    def on_transaction_event(self, event_type: str, timestamp: str, trigger_reason: str,
+                             seq_no: int, transaction_info: dict, meter_value=None,
+                             evse: dict | None = None, id_token: dict | None = None, **_: Any):
+        st, tx_id = self.state, transaction_info["transaction_id"]
+        evse_id = (evse or {}).get("id") or next(
+            (e for e, t in st.transactions.items() if t == tx_id), 1)
+        if event_type == "Started" or tx_id not in st.transactions.values():
+            new = tx_id not in st.transactions.values()
+            st.transactions[evse_id] = tx_id
+            if new:
+                st.e_kwh, st.meter_start_kwh, st.p_kw = 0.0, None, NAN
+                st.ev_departure_unix_s = st.ev_e_request_kwh = st.ev_p_max_kw = NAN
+                st.e_at_needs_kwh, st.last_profile, st.limit_kw = 0.0, None, NAN
+                st.plugged = True
+        self._apply_meter(meter_value)
+        if id_token is not None:
+            st.id_token = id_token["id_token"]
+        detail = dict(transaction_id=tx_id, evse_id=evse_id, trigger=trigger_reason,
+                      seq_no=seq_no, p_kw=st.p_kw, e_kwh=st.e_kwh)
+        if event_type == "Started":
+            self.csms._emit(self.id, "tx_started", **detail)
+            self.csms._transaction_started(self.id, evse_id, tx_id)
+        elif event_type == "Ended":
+            st.transactions = {e: t for e, t in st.transactions.items() if t != tx_id}
+            st.p_kw = 0.0
+            self.csms._emit(self.id, "tx_ended", **detail)
+        else:
+            self.csms._emit(self.id, "tx_updated", **detail)
+        token_info = None
+        if id_token is not None:
+            token_info = {"status": self.csms.token_status(id_token["id_token"])}
+        return call_result.TransactionEvent(id_token_info=token_info)
+
+    @on("MeterValues")
+    def on_meter_values(self, evse_id: int, meter_value: list, **_: Any):
+        self._apply_meter(meter_value)
+        self.csms._emit(self.id, "meter", evse_id=evse_id, p_kw=self.state.p_kw)
+        return call_result.MeterValues()
+
+    @on("NotifyEVChargingNeeds")
+    def on_needs(self, charging_needs: dict, evse_id: int, **_: Any):
+        st = self.state
+        if "departure_time" in charging_needs:
+            st.ev_departure_unix_s = parse_unix_s(charging_needs["departure_time"])
+        ac = charging_needs.get("ac_charging_parameters")
+        dc = charging_needs.get("dc_charging_parameters")
+        if ac is not None:
+            phases = PHASES.get(charging_needs["requested_energy_transfer"], 3)
+            st.ev_e_request_kwh = ac["energy_amount"] / 1000.0
+            st.ev_p_max_kw = amps_to_kw(ac["ev_max_current"], phases)
+        elif dc is not None:
+            if "energy_amount" in dc:
+                st.ev_e_request_kwh = dc["energy_amount"] / 1000.0
+            if "ev_max_power" in dc:
+                st.ev_p_max_kw = dc["ev_max_power"] / 1000.0
+            if "state_of_charge" in dc:
+                st.soc_percent = float(dc["state_of_charge"])
+        st.e_at_needs_kwh = st.e_kwh
+        self.csms._emit(self.id, "needs", evse_id=evse_id, e_request_kwh=st.ev_e_request_kwh,
+                        departure_unix_s=st.ev_departure_unix_s, p_max_kw=st.ev_p_max_kw)
+        return call_result.NotifyEVChargingNeeds(status="Accepted")
+
+    def _apply_meter(self, meter_value: list | None) -> None:
+        values = read_meter(meter_value)
+        st = self.state
+        if "p_kw" in values:
+            st.p_kw = values["p_kw"]
+        if "soc_percent" in values:
+            st.soc_percent = values["soc_percent"]
+        if "register_kwh" in values:
+            if st.meter_start_kwh is None:
+                st.meter_start_kwh = values["register_kwh"]
+            st.e_kwh = values["register_kwh"] - st.meter_start_kwh
+
+
+class Csms:
+    """An OCPP 2.0.1 CSMS; see the module docstring for paths, security and events.
+
+    Parameters
+    ----------
+    password : str, optional
+        Basic-auth password every station must give (security profile 1, or 2 with
+        ``ssl_context``).
+    ssl_context : ssl.SSLContext, optional
+        Serve ``wss://`` (security profile 2).
+    allowed_tokens : iterable of str, optional
+        idTokens to accept; None accepts every token.
+    known_stations : iterable of str, optional
+        Station ids allowed to connect; None allows any.
+    heartbeat_interval_s : int
+        Interval given in BootNotificationResponse. [s]
+    response_timeout_s : float
+        How long a call to a station waits for its answer. [s]
+    """
+
+    def __init__(self, *, password: str | None = None, ssl_context: ssl.SSLContext | None = None,
+                 allowed_tokens=None, known_stations=None, heartbeat_interval_s: int = 60,
+                 response_timeout_s: float = 5.0):
+        self.password, self.ssl_context = password, ssl_context
+        self.allowed_tokens = None if allowed_tokens is None else set(allowed_tokens)
+        self.known_stations = None if known_stations is None else set(known_stations)
+        self.heartbeat_interval_s = int(heartbeat_interval_s)
+        self.response_timeout_s = response_timeout_s
+        self.stations: dict[str, StationState] = {}
+        self.on_transaction_started: Callable[[str, int, str], Any] | None = None
+        self.port: int | None = None
+        self._conns: dict[str, CsmsChargePoint] = {}
+        self._listeners: list[Callable[[str, str, dict], None]] = []
+        self._server: Any = None
+        self._tasks: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Listen on ``host:port`` (0: a free port); returns the bound port."""
+        self._server = await websockets.serve(
+            self._handler, host, port, subprotocols=[SUBPROTOCOL],
+            process_request=self._check_request, ssl=self.ssl_context,
+            ping_interval=None, max_size=2**20)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        """Close every connection and the listening socket (the state is kept)."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    def add_listener(self, fn: Callable[[str, str, dict], None]) -> None:
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[str, str, dict], None]) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def token_status(self, token: str) -> str:
+        ok = self.allowed_tokens is None or token in self.allowed_tokens
+        return "Accepted" if ok else "Invalid"
+
+    def _emit(self, station_id: str, event: str, **detail: Any) -> None:
+        for fn in list(self._listeners):
+            try:
+                fn(station_id, event, detail)
+            except Exception:  # noqa: BLE001 - a listener's bug must not kill the link
+                LOG.exception("CSMS listener failed on %s %s", station_id, event)
+
+    def _transaction_started(self, station_id: str, evse_id: int, tx_id: str) -> None:
+        hook = self.on_transaction_started
+        if hook is None:
+            return
+        result = hook(station_id, evse_id, tx_id)
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ handshake
+    def _check_request(self, connection: ServerConnection, request):
+        station_id = station_id_from_path(request.path)
+        if not station_id:
+            return connection.respond(http.HTTPStatus.NOT_FOUND,
+                                      "no station id: connect to ws://host:port/<station id>\n")
+        if self.known_stations is not None and station_id not in self.known_stations:
+            return connection.respond(http.HTTPStatus.NOT_FOUND,
+                                      f"unknown station id {station_id!r}\n")
+        offered = ",".join(request.headers.get_all("Sec-WebSocket-Protocol"))
+        if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
+            return connection.respond(http.HTTPStatus.BAD_REQUEST,
+                                      f"offer the subprotocol {SUBPROTOCOL}\n")
+        if self.password is None:
+            return None
+        try:
+            user, password = parse_authorization_basic(request.headers["Authorization"])
+            ok = user == station_id and hmac.compare_digest(password.encode(),
+                                                             self.password.encode())
+        except (KeyError, websockets.exceptions.InvalidHeader):
+            ok = False
+        if ok:
+            return None
+        self._emit(station_id, "auth_failed", detail="missing or wrong basic-auth credentials")
+        response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
+        response.headers["WWW-Authenticate"] = build_www_authenticate_basic("OCPP")
+        return response
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        station_id = station_id_from_path(ws.request.path)
+        old = self._conns.get(station_id)
+        if old is not None:
+            await old._connection.close(1000, "replaced by a new connection")
+        state = self.stations.setdefault(station_id, StationState(station_id))
+        cp = CsmsChargePoint(station_id, ws, self, self.response_timeout_s)
+        self._conns[station_id] = cp
+        state.connected, state.n_connects = True, state.n_connects + 1
+        state.last_seen_mono = time.monotonic()
+        self._emit(station_id, "connected", n_connects=state.n_connects)
+        try:
+            await cp.start()
+        except websockets.exceptions.ConnectionClosed:
+            pass
+        finally:
+            if self._conns.get(station_id) is cp:
+                del self._conns[station_id]
+                state.connected = state.booted = False
+                self._emit(station_id, "disconnected", n_connects=state.n_connects)
+
+    # ------------------------------------------------------------------ calls
+    async def _call(self, station_id: str, payload: Any):
+        """Send one CALL; None when the station answered with a CALLERROR."""
+        cp = self._conns.get(station_id)
+        if cp is None:
+            raise StationNotConnected(f"station {station_id!r} is not connected; connected: "
+                                      f"{', '.join(sorted(self._conns)) or 'none'}")
+        action = type(payload).__name__
+        try:
+            return await cp.call(payload)
+        except TimeoutError:
+            self._emit(station_id, "timeout", action=action, timeout_s=self.response_timeout_s)
+            raise
+        except OCPPError as exc:
+            self._emit(station_id, "malformed", detail=f"{action} response: {exc}")
+            raise
+        except websockets.exceptions.ConnectionClosed as exc:
+            raise StationNotConnected(f"station {station_id!r} went away during {action}") \
+                from exc
+
+    def _transaction(self, station_id: str, evse_id: int | None) -> tuple[int, str]:
+        st = self.stations.get(station_id)
+        if st is None or not st.transactions:
+            raise StationNotConnected(f"station {station_id!r} has no active transaction")
+        evse_id = st.active_evse() if evse_id is None else evse_id
+        if evse_id not in st.transactions:
+            raise StationNotConnected(f"station {station_id!r} has no transaction on EVSE "
+                                      f"{evse_id}; active EVSEs: {sorted(st.transactions)}")
+        return evse_id, st.transactions[evse_id]
+
+    async def set_power_limit(self, station_id: str, p_kw: float, duration_s: int | None = None,
+                              evse_id: int | None = None) -> str:
+        """Send a TxProfile limiting the active transaction to ``p_kw`` [kW] (for
+        ``duration_s`` [s], else until replaced); returns the station's status
+        (``Accepted``, ``Rejected``, or ``CallError``)."""
+        if not isinstance(p_kw, int | float) or not math.isfinite(p_kw) or p_kw < 0:
+            raise ValueError(f"p_kw = {p_kw!r}: need a finite power >= 0 kW "
+                             "(OCPP 2.0.1 profiles cannot discharge)")
+        evse_id, tx_id = self._transaction(station_id, evse_id)
+        profile = tx_profile(tx_id, p_kw * 1000.0, profile_id=evse_id, now_unix_s=time.time(),
+                             duration_s=duration_s)
+        resp = await self._call(station_id, call.SetChargingProfile(
+            evse_id=evse_id, charging_profile=profile))
+        status = "CallError" if resp is None else resp.status
+        st = self.stations[station_id]
+        if status == "Accepted":
+            st.last_profile, st.limit_kw = profile, float(p_kw)
+        self._emit(station_id, "profile", p_kw=float(p_kw), status=status, transaction_id=tx_id)
+        return status
+
+    async def clear_profile(self, station_id: str, profile_id: int | None = None,
+                            evse_id: int | None = None) -> str:
+        """ClearChargingProfile by id, else the TxProfiles of ``evse_id`` (all EVSEs
+        when None); returns ``Accepted``, ``Unknown`` or ``CallError``."""
+        criteria = None
+        if profile_id is None:
+            criteria = {"charging_profile_purpose": "TxProfile"}
+            if evse_id is not None:
+                criteria["evse_id"] = evse_id
+        resp = await self._call(station_id, call.ClearChargingProfile(
+            charging_profile_id=profile_id, charging_profile_criteria=criteria))
+        status = "CallError" if resp is None else resp.status
+        if status == "Accepted":
+            self.stations[station_id].last_profile = None
+            self.stations[station_id].limit_kw = NAN
+        return status
+
+    async def composite_schedule(self, station_id: str, duration_s: int = 3600,
+                                 evse_id: int = 1) -> dict:
+        """GetCompositeSchedule in W: ``{"status", "schedule_start_unix_s",
+        "duration_s", "periods": [(start_s, limit_kw), ...]}``."""
+        resp = await self._call(station_id, call.GetCompositeSchedule(
+            duration=int(duration_s), evse_id=evse_id, charging_rate_unit="W"))
+        if resp is None:
+            return {"status": "CallError", "periods": []}
+        out: dict = {"status": resp.status, "periods": []}
+        if resp.schedule:
+            sched = resp.schedule
+            out["schedule_start_unix_s"] = parse_unix_s(sched["schedule_start"])
+            out["duration_s"] = sched["duration"]
+            out["periods"] = [(p["start_period"], p["limit"] / 1000.0)
+                              for p in sched["charging_schedule_period"]]
+        return out
+
+    async def request_start(self, station_id: str, id_token: str = "twin", evse_id: int = 1,
+                            remote_start_id: int = 1) -> str:
+        """RequestStartTransaction; returns ``Accepted``, ``Rejected`` or ``CallError``."""
+        resp = await self._call(station_id, call.RequestStartTransaction(
+            id_token={"id_token": id_token, "type": "Central"}, remote_start_id=remote_start_id,
+            evse_id=evse_id))
+        return "CallError" if resp is None else resp.status
+
+    async def request_stop(self, station_id: str, transaction_id: str | None = None) -> str:
+        """RequestStopTransaction (default: the active transaction); returns the status."""
+        if transaction_id is None:
+            transaction_id = self._transaction(station_id, None)[1]
+        resp = await self._call(station_id, call.RequestStopTransaction(
+            transaction_id=transaction_id))
+        return "CallError" if resp is None else resp.status
