@@ -85,7 +85,7 @@ def scale(raw: int | str | None, sf: int | None) -> float | int | str | None:
         return raw
     if sf is None:
         return raw
-    return raw * 10.0 ** sf
+    return raw / 10.0 ** -sf if sf < 0 else raw * 10.0 ** sf
 
 
 def unscale(point: Point, value: float | None, sf: int | None) -> int | None:
