@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+UNLIMITED_KW = 1e6  # a step without any limit, in a series that has limits elsewhere [kW]
+
 
 def signal_series(windows: Sequence[Sequence], step0: int, n: int, step_s: float,
                   capacity_kw: float | None, price_eur_per_kwh: np.ndarray
@@ -34,7 +36,8 @@ def signal_series(windows: Sequence[Sequence], step0: int, n: int, step_s: float
     Returns
     -------
     capacity : numpy.ndarray or None
-        Import limit per step (None when neither the site nor a signal limits it). [kW]
+        Import limit per step (None when neither the site nor a signal limits it; steps
+        without a limit hold ``UNLIMITED_KW``). [kW]
     price : numpy.ndarray
         Import price per step with the signals' prices in their windows. [EUR/kWh]
     """
@@ -47,4 +50,6 @@ def signal_series(windows: Sequence[Sequence], step0: int, n: int, step_s: float
             limit[hit] = np.minimum(limit[hit], max(float(limit_kw), 0.0))
         if price_kw is not None and np.isfinite(price_kw):
             price[hit] = float(price_kw)
-    return (None if np.isinf(limit).all() else limit), price
+    if np.isinf(limit).all():
+        return None, price
+    return np.where(np.isinf(limit), UNLIMITED_KW, limit), price

@@ -1,0 +1,40 @@
+"""Grid operator signals (OpenADR windows) as scheduler input."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from test_scheduling_strategy import _state, _strategy
+
+from agents.scheduling.grid_signals import UNLIMITED_KW, signal_series
+
+
+def test_signal_series_limits_and_prices_in_their_windows():
+    price = np.full(6, 0.2)
+    windows = [(900, 2700, 40.0, None), (1800, 3600, 25.0, 0.5), (0, 900, None, None)]
+    limit, p = signal_series(windows, 0, 6, 900, 100.0, price)
+    np.testing.assert_allclose(limit, [100, 40, 25, 25, 100, 100])  # tightest wins
+    np.testing.assert_allclose(p, [0.2, 0.2, 0.5, 0.5, 0.2, 0.2])
+    assert price[2] == 0.2  # the tariff passed in is not changed
+
+
+def test_signal_series_counts_from_the_plan_start_and_partial_overlap():
+    limit, _ = signal_series([(4000, 4100, 10.0, None)], 4, 2, 900, None, np.zeros(2))
+    np.testing.assert_allclose(limit, [10.0, UNLIMITED_KW])  # overlaps step 4 [3600, 4500)
+    none, _ = signal_series([], 0, 3, 900, None, np.zeros(3))
+    assert none is None
+
+
+def test_strategy_replans_on_a_signal_and_keeps_under_the_limit():
+    price = np.array([0.1] * 8)  # cheap all along: the battery would charge at 10 kW
+    strategy = _strategy(price)
+    state = _state(0, 5.0)
+    strategy.decide(state)
+    assert strategy.planned(0)[0][0] == pytest.approx(10.0)
+    # the grid operator limits the site to 4 kW over steps 0-1 (inflexible load is 2 kW)
+    limited = dataclasses.replace(state, grid_signals=((0.0, 1800.0, 4.0, None),))
+    out = strategy.decide(limited)
+    assert strategy.stats.reasons.get("grid signal") == 1
+    assert out.battery_p_kw[0] <= 2.0 + 1e-6
+    body = strategy.request(limited, 4)
+    assert body["flex-context"]["site-consumption-capacity"][0]["value"] == "4.0 kW"
