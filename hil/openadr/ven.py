@@ -49,9 +49,17 @@ KEEP_ENDED_S = 24 * 3600.0  # constraints that ended longer ago are dropped
 
 
 class _Client(openleadr.OpenADRClient):
-    """openleadr's client with the poll interval chosen by the VEN instead of the VTN."""
+    """openleadr's client with the poll interval chosen by the VEN instead of the VTN, and
+    no empty reports."""
 
     poll_override: dt.timedelta | None = None
+    has_sample: Callable[[], bool] = staticmethod(lambda: True)
+
+    async def update_report(self, report_request_id: str) -> None:
+        # a report without intervals makes openleadr's VTN fail (KeyError 'intervals',
+        # HTTP 500): skip the report until the twin has set a value
+        if self.has_sample():
+            await super().update_report(report_request_id)
 
     async def create_party_registration(self, *args: Any, **kwargs: Any) -> Any:
         result = await super().create_party_registration(*args, **kwargs)
@@ -203,6 +211,7 @@ class VenBridge:
                          disable_signature=True)
         if self.poll_interval_s is not None:
             client.poll_override = dt.timedelta(seconds=self.poll_interval_s)
+        client.has_sample = lambda: self._p_kw is not None
         client.add_handler("on_event", self._on_event)
         client.add_handler("on_update_event", self._on_update_event)
         interval = dt.timedelta(seconds=self.report_interval_s)
@@ -272,7 +281,7 @@ class VenBridge:
 
     def _sample(self) -> Any:
         p_kw = self._p_kw
-        return [] if p_kw is None else p_kw
+        return [] if p_kw is None else p_kw  # [] only if cleared between check and sample
 
     def _default_can_comply(self, constraint: SiteConstraint) -> bool:
         return can_comply(constraint.site_limit_kw, self._inflexible_kw, self._flexible_kw)

@@ -254,6 +254,10 @@ class Vtn:
 
     def _on_opt(self, ven_id: str, event_id: str, opt_type: str) -> None:
         self.opt_responses.setdefault(event_id, {})[ven_id] = opt_type
+        # openleadr keeps one callback per event id and pops it at the first response, so
+        # the other VENs of an 'all' event (same id) would go unheard: put it back.
+        if self._server is not None:
+            self._server.event_callbacks.setdefault(event_id, (None, self._on_opt))
         self._say(f"opt response from {ven_id}: {opt_type} for event {event_id}")
 
     async def _on_register_report(self, ven_id: str, resource_id: str, measurement: str,
