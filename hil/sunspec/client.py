@@ -9,7 +9,8 @@ Errors are :class:`SunSpecError` subclasses: :class:`SunSpecTimeout` (no answer 
 ``timeout_s``), :class:`SunSpecMalformed` (bytes came back that are no valid answer, or
 a chain that does not parse), :class:`SunSpecException` (the device answered with a
 Modbus exception, e.g. ILLEGAL_DATA_VALUE for a rejected write) and
-:class:`SunSpecNotFound` (no 'SunS' at any base address).
+:class:`SunSpecNotFound` (no 'SunS' at any base address) and :class:`SunSpecDisconnected`
+(the link went away).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class SunSpecTimeout(SunSpecError):
 
 class SunSpecMalformed(SunSpecError):
     """Bytes that are no valid Modbus answer, or a model chain that does not parse."""
+
+
+class SunSpecDisconnected(SunSpecError):
+    """The TCP link went away."""
 
 
 class SunSpecNotFound(SunSpecError):
@@ -122,11 +127,11 @@ class SunSpecClient:
         return response
 
     def _silence(self, what: str, rx_before: int, exc: Exception) -> SunSpecError:
-        if not self._client.connected:
-            return SunSpecTimeout(f"{what}: link lost ({exc})")
         if self.rx_bytes > rx_before:
             return SunSpecMalformed(f"{what}: {self.rx_bytes - rx_before} bytes received that "
                                     "are no valid answer")
+        if not self._client.connected:
+            return SunSpecDisconnected(f"{what}: link lost ({exc})")
         return SunSpecTimeout(f"{what}: no answer within {self.timeout_s:g} s")
 
     async def read_registers(self, address: int, count: int) -> list[int]:
