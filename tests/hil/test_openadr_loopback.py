@@ -269,3 +269,29 @@ def test_vtn_events_file_events_reach_a_late_ven(loop, faults, tmp_path):
         a.stop()
         b.stop()
         loop.run(server.stop(), 5)
+
+
+def test_vtn_restart_disconnected_then_reregistered(loop, faults):
+    port = free_port()
+    first = Vtn(port=port, poll_interval_s=POLL_S)
+    loop.run(first.start(), 5)
+    second = Vtn(port=port, poll_interval_s=POLL_S)  # will know nothing of site-1
+    bridge = make_ven(loop, faults, first.url)
+    bridge.start()
+    try:
+        wait_until(lambda: bridge.registered, 5, "registration")
+        loop.run(first.stop(), 5)
+        # three silent polls plus the policy timeout: 3 * 0.5 + 1.0 s
+        wait_until(lambda: "disconnected" in faults.kinds("site-1"), 6, "disconnected")
+        loop.run(second.start(), 5)
+        wait_until(lambda: "site-1" in second.vens, 5, "re-registration with the new VTN")
+        assert faults.kinds("site-1") == ["disconnected", "reconnected"]
+        bridge.set_site_power_kw(3.5)
+        event = second.add_event(signal_name="LOAD_DISPATCH", signal_type="setpoint",
+                                 intervals=[{"start": 0, "duration_s": 60, "value": 12.0}])
+        wait_until(lambda: event in second.opt_responses, 5, "the event at the new VTN")
+        wait_until(lambda: any(r.p_kw == 3.5 for r in second.reports), 4, "a report")
+    finally:
+        bridge.stop()
+        loop.run(first.stop(), 5)
+        loop.run(second.stop(), 5)
