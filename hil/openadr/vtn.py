@@ -253,12 +253,15 @@ class Vtn:
         return ven_id, registration_id
 
     def _on_opt(self, ven_id: str, event_id: str, opt_type: str) -> None:
-        self.opt_responses.setdefault(event_id, {})[ven_id] = opt_type
+        seen = self.opt_responses.setdefault(event_id, {})
+        changed = seen.get(ven_id) != opt_type
+        seen[ven_id] = opt_type
         # openleadr keeps one callback per event id and pops it at the first response, so
         # the other VENs of an 'all' event (same id) would go unheard: put it back.
         if self._server is not None:
             self._server.event_callbacks.setdefault(event_id, (None, self._on_opt))
-        self._say(f"opt response from {ven_id}: {opt_type} for event {event_id}")
+        if changed:  # a VEN repeats its answer each time the event list is re-sent
+            self._say(f"opt response from {ven_id}: {opt_type} for event {event_id}")
 
     async def _on_register_report(self, ven_id: str, resource_id: str, measurement: str,
                                   unit: str, scale: str, min_sampling_interval: dt.timedelta,
