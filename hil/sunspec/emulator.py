@@ -153,7 +153,7 @@ class SunSpecEmulator:
         self._task: asyncio.Task | None = None
         self._init_registers()
         self._apply_controls()
-        self._refresh()
+        self.tick()  # t = 0: PV power of the first step, registers filled
 
     # ------------------------------------------------------------------ state for tests
 
