@@ -13,6 +13,11 @@ Faults (asset id = the VEN name): ``connection_refused`` when a registration att
 ``disconnected`` when a registered VEN hears nothing from the VTN for a while, ``malformed``
 for an event that does not translate (ignored and opted out) or a VTN message that fails
 the OpenADR XML schema (dropped by openleadr).
+
+Opt decision: price events always opt in; an event with site limits opts in when
+``can_comply(constraint)`` holds for each of its limits. Opted-out constraints stay in
+:meth:`VenBridge.constraints` with ``opted_in=False`` and are not applied by
+:meth:`VenBridge.site_limit_kw_at`. A cancelled event's constraints are dropped.
 """
 
 from __future__ import annotations
@@ -185,6 +190,8 @@ class VenBridge:
     # --------------------------------------------------------------- lifecycle
     def start(self) -> None:
         """Begin registering (non-blocking); retries with backoff until registered."""
+        if self._task is not None and not self._task.done():
+            return  # already running
         self._stopping = False
         self.loop.submit(self._run())
 
