@@ -34,9 +34,7 @@ import inspect
 import math
 import ssl
 import time
-import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
@@ -46,72 +44,23 @@ from ocpp.v201 import ChargePoint, call, call_result
 from websockets.asyncio.server import ServerConnection
 from websockets.headers import build_www_authenticate_basic, parse_authorization_basic
 
+from hil.ocpp.csms_state import (
+    NAN,
+    StationNotConnected,
+    StationState,
+    server_ssl_context,
+    station_id_from_path,
+)
 from hil.ocpp.meter import read_meter
 from hil.ocpp.profiles import tx_profile
 from hil.ocpp.rpc import LOG, PHASES, SUBPROTOCOL, RpcMixin, amps_to_kw, parse_unix_s
 
+__all__ = ["EVENTS", "Csms", "CsmsChargePoint", "StationNotConnected", "StationState",
+           "server_ssl_context", "station_id_from_path"]
+
 EVENTS = ("connected", "disconnected", "auth_failed", "booted", "status", "authorized",
           "tx_started", "tx_updated", "tx_ended", "meter", "needs", "profile",
           "malformed", "timeout")
-NAN = math.nan
-
-
-class StationNotConnected(LookupError):
-    """The station is not connected (or has no transaction for the request)."""
-
-
-@dataclass
-class StationState:
-    """What the CSMS knows of one station, in the twin's attributes.
-
-    ``p_kw`` [kW] measured import, ``e_kwh`` [kWh] energy of the current (or last)
-    session, ``soc_percent`` [%], ``ev_departure_unix_s`` [s since epoch, UTC wall
-    clock], ``ev_e_request_kwh`` [kWh] energy requested at ``e_at_needs_kwh`` [kWh]
-    of session energy, ``ev_p_max_kw`` [kW]; NaN where unknown. ``last_seen_mono`` is
-    ``time.monotonic()`` at the last message.
-    """
-
-    station_id: str
-    connected: bool = False
-    booted: bool = False
-    transactions: dict[int, str] = field(default_factory=dict)  # evse id -> transaction id
-    connector_status: dict[int, str] = field(default_factory=dict)
-    plugged: bool = False
-    p_kw: float = NAN
-    e_kwh: float = 0.0
-    soc_percent: float = NAN
-    ev_departure_unix_s: float = NAN
-    ev_e_request_kwh: float = NAN
-    ev_p_max_kw: float = NAN
-    e_at_needs_kwh: float = 0.0
-    meter_start_kwh: float | None = None
-    last_seen_mono: float = NAN
-    last_profile: dict | None = None
-    limit_kw: float = NAN
-    id_token: str | None = None
-    n_connects: int = 0
-
-    @property
-    def e_remaining_kwh(self) -> float:
-        """Energy the EV still asks for (NaN when it gave no request). [kWh]"""
-        return max(self.ev_e_request_kwh - (self.e_kwh - self.e_at_needs_kwh), 0.0)
-
-    def active_evse(self) -> int | None:
-        return min(self.transactions) if self.transactions else None
-
-
-def server_ssl_context(cert_file: str, key_file: str) -> ssl.SSLContext:
-    """TLS 1.2+ server context from PEM files (security profile 2)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert_file, key_file)
-    return ctx
-
-
-def station_id_from_path(path: str) -> str:
-    """The last non-empty segment of the request path, URL-decoded ('' if none)."""
-    segments = [s for s in urllib.parse.urlsplit(path).path.split("/") if s]
-    return urllib.parse.unquote(segments[-1]) if segments else ""
 
 
 def _now_iso() -> str:

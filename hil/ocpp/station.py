@@ -34,19 +34,16 @@ from pathlib import Path
 from typing import Any
 
 import websockets
-from ocpp.charge_point import snake_to_camel_case
-from ocpp.routing import on
-from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201 import call
 from websockets.headers import build_authorization_basic
 
 from hil.base import Backoff
 from hil.ocpp import profiles as prof
 from hil.ocpp.ev import EvSession
 from hil.ocpp.meter import meter_value
-from hil.ocpp.rpc import LOG, SUBPROTOCOL, V_PHASE, RpcMixin, iso_utc, kw_to_amps
+from hil.ocpp.rpc import LOG, SUBPROTOCOL, V_PHASE, iso_utc, kw_to_amps
+from hil.ocpp.station_link import CONNECTOR, EVSE, StationChargePoint, wait_any
 from twin.loading import load_scenario, resolve_assets
-
-EVSE, CONNECTOR = 1, 1
 
 
 def default_dwell_s(pattern: str) -> float:
@@ -56,48 +53,6 @@ def default_dwell_s(pattern: str) -> float:
 
     pat = PATTERNS[pattern]
     return (pat.departure_day * 24.0 + pat.departure_h - pat.arrival_h) * 3600.0
-
-
-class StationChargePoint(RpcMixin, ChargePoint):
-    """The station end of the link: answers the CSMS's calls for the emulator."""
-
-    def __init__(self, station_id: str, connection: Any, emulator: StationEmulator,
-                 response_timeout: float):
-        super().__init__(station_id, connection, response_timeout=response_timeout)
-        self.emu = emulator
-
-    @on("SetChargingProfile")
-    def on_set_profile(self, evse_id: int, charging_profile: dict, **_: Any):
-        reason = self.emu.install_profile(evse_id, snake_to_camel_case(charging_profile))
-        if reason is None:
-            return call_result.SetChargingProfile(status="Accepted")
-        return call_result.SetChargingProfile(status="Rejected",
-                                              status_info={"reason_code": reason})
-
-    @on("ClearChargingProfile")
-    def on_clear_profile(self, charging_profile_id: int | None = None,
-                         charging_profile_criteria: dict | None = None, **_: Any):
-        n = self.emu.clear_profiles(charging_profile_id, charging_profile_criteria or {})
-        return call_result.ClearChargingProfile(status="Accepted" if n else "Unknown")
-
-    @on("GetCompositeSchedule")
-    def on_composite(self, duration: int, evse_id: int, charging_rate_unit: str = "W", **_: Any):
-        if evse_id not in (0, EVSE):
-            return call_result.GetCompositeSchedule(status="Rejected",
-                                                    status_info={"reason_code": "UnknownEvse"})
-        return call_result.GetCompositeSchedule(
-            status="Accepted", schedule=self.emu.composite(duration, evse_id, charging_rate_unit))
-
-    @on("RequestStartTransaction")
-    def on_request_start(self, id_token: dict, remote_start_id: int, evse_id: int | None = None,
-                         **_: Any):
-        ok = self.emu.remote_start(id_token["id_token"], remote_start_id, evse_id or EVSE)
-        return call_result.RequestStartTransaction(status="Accepted" if ok else "Rejected")
-
-    @on("RequestStopTransaction")
-    def on_request_stop(self, transaction_id: str, **_: Any):
-        ok = self.emu.remote_stop(transaction_id)
-        return call_result.RequestStopTransaction(status="Accepted" if ok else "Rejected")
 
 
 class StationEmulator:
@@ -272,7 +227,7 @@ class StationEmulator:
         """Send a CALL; when ``wait_online``, wait for the link first; None when it
         could not be sent or got no answer."""
         while wait_online and not self._online.is_set() and not self._stop.is_set():
-            await _wait_any(self._online, self._stop, timeout_s=1.0)
+            await wait_any(self._online, self._stop, timeout_s=1.0)
         cp = self.cp
         if cp is None or not self._online.is_set():
             return None
@@ -340,7 +295,7 @@ class StationEmulator:
 
     # ------------------------------------------------------------ loops
     async def _session(self) -> None:
-        if await _wait_any(self._stop, timeout_s=self.plug_in_after_s):
+        if await wait_any(self._stop, timeout_s=self.plug_in_after_s):
             return
         self.plugged = True
         self.departure_unix_s = time.time() + self.dwell_s / self.speed
@@ -352,7 +307,7 @@ class StationEmulator:
             if left <= 0:
                 break
             self._wake.clear()
-            if await _wait_any(self._stop, self._wake,
+            if await wait_any(self._stop, self._wake,
                                timeout_s=min(self.meter_interval_s, left)):
                 if self._stop.is_set():
                     return
@@ -373,7 +328,7 @@ class StationEmulator:
         await self._status("Available")
 
     async def _heartbeat(self, interval_s: float) -> None:
-        while await _wait_any(self._stop, timeout_s=interval_s) is False:
+        while await wait_any(self._stop, timeout_s=interval_s) is False:
             await self._call(call.Heartbeat(), wait_online=False)
 
     async def _connection(self) -> None:
@@ -392,7 +347,7 @@ class StationEmulator:
             except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
                 self.last_error = exc
                 LOG.info("%s: link to %s down: %r", self.station_id, self.url, exc)
-            await _wait_any(self._stop, timeout_s=self.backoff.next_delay_s())
+            await wait_any(self._stop, timeout_s=self.backoff.next_delay_s())
 
     async def _serve_link(self, ws) -> None:
         cp = StationChargePoint(self.station_id, ws, self, self.response_timeout_s)
@@ -432,7 +387,7 @@ class StationEmulator:
                 self.booted = True
                 return float(resp.interval) if resp.interval > 0 else 60.0
             wait_s = resp.interval if resp is not None and resp.interval > 0 else 5.0
-            await _wait_any(self._stop, timeout_s=wait_s)
+            await wait_any(self._stop, timeout_s=wait_s)
         return None
 
     async def run(self) -> None:
@@ -450,20 +405,6 @@ class StationEmulator:
     async def stop(self) -> None:
         if self._stop is not None:
             self._stop.set()
-
-
-async def _wait_any(*events: asyncio.Event, timeout_s: float) -> bool:
-    """Wait until one of ``events`` is set (True) or ``timeout_s`` passed (False)."""
-    if any(e.is_set() for e in events):
-        return True
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        done, _ = await asyncio.wait(waiters, timeout=max(timeout_s, 0.0),
-                                     return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
-    return bool(done)
 
 
 def run_station(scenario, charger_id: str, url: str, **kwargs: Any) -> int:
