@@ -145,3 +145,30 @@ async def _wait_station(csms: Csms):
     await until(lambda: SID in csms.stations and csms.stations[SID].transactions, 3,
                 "a transaction")
     return csms.stations[SID]
+
+
+def test_standalone_policy_shares_site_capacity():
+    async def scenario_run():
+        scenario = small_scenario(trafo_sn_kva=12.0)  # two 11 kW chargers on 12 kW
+        started = asyncio.get_running_loop().create_future()
+        stop = asyncio.Event()
+        server = asyncio.create_task(run_csms("127.0.0.1", 0, scenario, stop_event=stop,
+                                              started=started, out=None))
+        csms, port = await started
+        emus = [StationEmulator(scenario, sid, f"ws://127.0.0.1:{port}", meter_interval_s=0.2,
+                                dwell_s=600.0) for sid in ("ev_charger_00", "ev_charger_01")]
+        runners = [asyncio.create_task(e.run()) for e in emus]
+        try:
+            # each wants 12.6 kWh in 10 min, clamped to 11 kW; the site has 12 kW
+            await until(lambda: all(e.limit_kw is not None for e in emus)
+                        and sum(e.limit_kw for e in emus) <= 12.0 + 1e-6, 5, "shared limits")
+            assert [e.limit_kw for e in emus] == [pytest.approx(6.0), pytest.approx(6.0)]
+            assert [e.p_kw for e in emus] == [pytest.approx(6.0), pytest.approx(6.0)]
+        finally:
+            for e in emus:
+                await e.stop()
+            await asyncio.gather(*runners)
+            stop.set()
+            await server
+
+    asyncio.run(asyncio.wait_for(scenario_run(), 15))
