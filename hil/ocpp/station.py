@@ -133,6 +133,7 @@ class StationEmulator:
         self._remote: tuple[str, int] | None = None
         self._stop_tx: str | None = None
         self._stop = self._online = self._wake = None
+        self._last_status: str | None = None
 
     @property
     def e_kwh(self) -> float:
@@ -238,6 +239,11 @@ class StationEmulator:
             return None
 
     async def _status(self, status: str) -> None:
+        """StatusNotification of connector 1, once per change on each link."""
+        await wait_any(self._online, self._stop, timeout_s=3600.0)
+        if status == self._last_status:
+            return
+        self._last_status = status
         await self._call(call.StatusNotification(
             timestamp=iso_utc(time.time()), connector_status=status, evse_id=EVSE,
             connector_id=CONNECTOR))
@@ -359,6 +365,7 @@ class StationEmulator:
             if interval is None:
                 return
             self.backoff.reset()
+            self._last_status = None
             self._online.set()
             await self._status("Occupied" if self.plugged else "Available")
             heartbeat = asyncio.create_task(self._heartbeat(interval))
