@@ -63,13 +63,18 @@ class HilSim(ArraySimulator):
         return out
 
     def create(self, num, model, ids=None):
-        if model in ("HilSet", "Clock", "Ven", "Publisher"):
-            self._index[model.lower()] = (model, None)
+        if model in ("HilSet", "Clock", "Ven", "Publisher"):  # one entity each
+            self._index[model.lower()] = (model, None if model == "HilSet" else 0)
             return [{"eid": model.lower(), "type": model}]
         return super().create(num, model, ids)
 
     def setup(self):
         self.session = HilSession(self.scenario)
+        f = self.scenario.hil.faults
+        silent = self.session.wait_ready(max(10.0, 3 * f.stale_after_s + f.timeout_s))
+        if silent:
+            print(f"HIL: no measurement yet from {', '.join(silent)}; starting anyway",
+                  file=sys.stderr)
         self.devices = [a for m in MODELS.values() for a in self.assets.get(m, [])]
         self.watchdogs = {a.id: Watchdog(a.id, self.session.policy, self.session.faults)
                           for a in self.devices}
@@ -139,6 +144,8 @@ class HilSim(ArraySimulator):
         now_utc = dt.datetime.now(dt.UTC)
         out = []
         for c in self.session.ven.constraints():
+            if not c.opted_in:  # the site said it cannot comply: plan without it
+                continue
             key = (c.event_id, c.start_utc.isoformat(), c.end_utc.isoformat())
             if key not in self._windows:  # wall-clock window onto simulated time, once
                 self._windows[key] = [
@@ -149,7 +156,7 @@ class HilSim(ArraySimulator):
 
     def _publish(self, time, inputs):
         """Each device's power this step on its sensor topic (the seed's format)."""
-        stamp = (self.scenario.start + dt.timedelta(seconds=time)).isoformat()
+        stamp = self.scenario.start + dt.timedelta(seconds=time)
         values = {}
         for attr, kind in PUBLISHED.items():
             for series in inputs.get("publisher", {}).get(attr, {}).values():

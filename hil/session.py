@@ -9,6 +9,7 @@ meets goes to the one :class:`~hil.base.FaultLog`, written with the run's result
 from __future__ import annotations
 
 import csv
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -57,7 +58,8 @@ class HilSession:
         if hil.mqtt.publish:
             from hil.mqtt import MqttPublisher
 
-            self.publisher = MqttPublisher(hil.mqtt.host, hil.mqtt.port, qos=hil.mqtt.qos)
+            self.publisher = MqttPublisher(hil.mqtt.host, hil.mqtt.port, qos=hil.mqtt.qos,
+                                           faults=self.faults, policy=self.policy)
         if hil.openadr is not None:
             from hil.openadr.ven import VenBridge
 
@@ -96,14 +98,23 @@ class HilSession:
 
             if self.feed is None:
                 m = self.scenario.hil.mqtt
-                self.feed = MqttFeed(m.host, m.port, self.faults, self.policy)
+                self.feed = MqttFeed(self.faults, self.policy, host=m.host, port=m.port,
+                                     name="mqtt")
                 self.feed.start()
-            capacity = getattr(asset.spec, "capacity_kwh", None)
             return MqttSensorBridge(*common, feed=self.feed,
-                                    asset_type=backend.asset_type or asset.kind,
-                                    kind=asset.kind, topic_asset_id=backend.asset_id or asset.id,
-                                    capacity_kwh=capacity)
+                                    asset_type=backend.asset_type or asset.kind, kind=asset.kind,
+                                    capacity_kwh=getattr(asset.spec, "capacity_kwh", None))
         raise ValueError(f"asset {asset.id}: no bridge for backend {backend.type!r}")
+
+    def wait_ready(self, timeout_s: float) -> list[str]:
+        """Wait (at most ``timeout_s``) until every bridge has a first measurement;
+        returns the ids of those still silent (the watchdog takes it from there)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            silent = [aid for aid, b in self.bridges.items() if b.latest() is None]
+            if not silent or time.monotonic() >= deadline:
+                return silent
+            time.sleep(0.05)
 
     # -- results -----------------------------------------------------------------------
     def write_faults(self, path: Path) -> int:
@@ -130,10 +141,10 @@ class HilSession:
                 self.loop.run(self.csms.stop(), timeout_s=5)
             except Exception:  # noqa: BLE001
                 pass
-        for client in (self.feed, self.publisher):
+        for client, close in ((self.feed, "stop"), (self.publisher, "close")):
             if client is not None:
                 try:
-                    client.close()
+                    getattr(client, close)()
                 except Exception:  # noqa: BLE001
                     pass
         self.loop.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +101,9 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
             emulators.start()
         world, until = build_world(scenario, run_dir, progress=not quiet)
         if scenario.is_hil:  # paced by the wall clock; late steps are recorded (lag_s)
+            # mosaik warns at every late step, by any margin; the HIL adapter records the
+            # lag each step and warns (at most every 10 s) past hil.lag_warn_s instead
+            warnings.filterwarnings("ignore", message="Simulation too slow for real-time")
             world.run(until=until, print_progress=False, rt_factor=scenario.hil.rt_factor,
                       rt_strict=False)
         else:

@@ -42,13 +42,12 @@ class OcppBackend(Strict):
 
 
 class MqttBackend(Strict):
-    """Sensor readings on ``cariflex/sensors/{asset_type}/{asset_id}/power``."""
+    """Sensor readings on ``cariflex/sensors/{asset_type}/{asset id}/power``; the twin's
+    setpoints go to ``cariflex/setpoints/{asset_type}/{asset id}/power``."""
 
     type: Literal["mqtt"] = "mqtt"
     asset_type: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]+$",
                                    description="Topic's asset type (default: the asset kind)")
-    asset_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$",
-                                 description="Topic's asset id (default: the asset id)")
 
 
 def _backend_shorthand(v: Any) -> Any:
