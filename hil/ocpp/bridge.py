@@ -34,15 +34,25 @@ import math
 from typing import Any
 
 from hil.base import BackgroundLoop, Bridge, FaultLog, FaultPolicy
-from hil.ocpp.csms import Csms, StationNotConnected
+from hil.ocpp.csms import Csms, StationNotConnected, server_ssl_context
 
 MIN_CHANGE_KW = 0.1
 
 
 def start_csms(loop: BackgroundLoop, host: str = "127.0.0.1", port: int = 0,
-               timeout_s: float = 10.0, **security: Any) -> Csms:
-    """Create a :class:`Csms` (``security``: its keyword arguments, e.g. ``password``,
-    ``ssl_context``) and start it on ``loop``; blocking until it listens."""
+               timeout_s: float = 10.0, tls_cert: str | None = None,
+               tls_key: str | None = None, **security: Any) -> Csms:
+    """Create a :class:`Csms` and start it on ``loop``; blocking until it listens.
+
+    ``tls_cert`` / ``tls_key`` (PEM files) serve ``wss://`` (security profile 2);
+    ``security`` holds the other keyword arguments of :class:`Csms` (``password``,
+    ``ssl_context``, ``allowed_tokens``, ``response_timeout_s``, ...).
+    """
+    if bool(tls_cert) != bool(tls_key):
+        raise ValueError(f"tls_cert = {tls_cert!r}, tls_key = {tls_key!r}: give both PEM "
+                         "files for TLS, or neither")
+    if tls_cert:
+        security["ssl_context"] = server_ssl_context(tls_cert, tls_key)
     csms = Csms(**security)
     loop.run(csms.start(host, port), timeout_s)
     return csms

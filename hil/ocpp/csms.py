@@ -56,7 +56,7 @@ from hil.ocpp.profiles import tx_profile
 from hil.ocpp.rpc import LOG, PHASES, SUBPROTOCOL, RpcMixin, amps_to_kw, parse_unix_s
 
 __all__ = ["EVENTS", "Csms", "CsmsChargePoint", "StationNotConnected", "StationState",
-           "server_ssl_context", "station_id_from_path"]
+           "add_arguments", "main", "serve", "server_ssl_context", "station_id_from_path"]
 
 EVENTS = ("connected", "disconnected", "auth_failed", "booted", "status", "authorized",
           "tx_started", "tx_updated", "tx_ended", "meter", "needs", "profile",
@@ -413,3 +413,27 @@ class Csms:
         resp = await self._call(station_id, call.RequestStopTransaction(
             transaction_id=transaction_id))
         return "CallError" if resp is None else resp.status
+
+
+# The standalone CSMS lives in hil.ocpp.serve (it imports this module); these delegates
+# let ``python run.py csms`` find it here too.
+def add_arguments(parser) -> None:
+    """Options of ``python run.py csms`` (see :func:`hil.ocpp.serve.add_arguments`)."""
+    from hil.ocpp.serve import add_arguments as add
+
+    add(parser)
+
+
+def main(args) -> int:
+    """``python run.py csms`` (see :func:`hil.ocpp.serve.main`): 0, or 2 on bad input."""
+    from hil.ocpp.serve import main as run
+
+    return run(args)
+
+
+def serve(host: str = "127.0.0.1", port: int = 9000, scenario=None, password: str | None = None,
+          tls_cert: str | None = None, tls_key: str | None = None) -> None:
+    """Blocking standalone CSMS with the default policy (see :func:`hil.ocpp.serve.serve`)."""
+    from hil.ocpp.serve import serve as run
+
+    run(host, port, scenario, password, tls_cert, tls_key)

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import ipaddress
 import json
+import ssl
 
 import pytest
 import websockets
@@ -199,6 +200,24 @@ def test_tls_with_basic_auth_security_profile_2(tmp_path):
             await csms.stop()
 
     asyncio.run(asyncio.wait_for(run(), 15))
+    # the run's way in: start_csms on the shared loop with the PEM files
+    loop = BackgroundLoop()
+    try:
+        csms = start_csms(loop, tls_cert=cert, tls_key=key, password="pw")
+
+        async def boot():
+            ctx = ssl.create_default_context(cafile=cert)
+            async with websockets.connect(
+                    f"wss://127.0.0.1:{csms.port}/cs9", ssl=ctx, subprotocols=["ocpp2.0.1"],
+                    additional_headers={"Authorization": _basic("cs9", "pw")}) as ws:
+                return await _rpc(ws, [2, "b", "BootNotification", BOOT])
+
+        assert asyncio.run(asyncio.wait_for(boot(), 5))[2]["status"] == "Accepted"
+        loop.run(csms.stop(), 5)
+        with pytest.raises(ValueError, match="give both PEM files"):
+            start_csms(loop, tls_cert=cert)
+    finally:
+        loop.stop()
 
 
 def test_csms_killed_and_restarted_mid_session():
