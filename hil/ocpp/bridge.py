@@ -23,6 +23,11 @@ drops, ``reconnected`` when it comes back, ``malformed`` for a frame that is not
 or fails its schema (the CSMS answers with a CALLERROR and keeps serving),
 ``timeout`` for a call the station did not answer in time.
 
+Freshness: the state is republished every 0.5 s; its measurement time is now for a
+connected station without a transaction (nothing newer to report), else the time of
+the station's last message, so a lost or silent station ages into the run's
+stale / hold / fallback watchdog.
+
 Several bridges share one Csms running on the run's :class:`hil.base.BackgroundLoop`
 (:func:`start_csms`).
 """
@@ -31,9 +36,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from typing import Any
 
-from hil.base import BackgroundLoop, Bridge, FaultLog, FaultPolicy
+from hil.base import BackgroundLoop, Bridge, FaultLog, FaultPolicy, Measurement
 from hil.ocpp.csms import Csms, StationNotConnected, server_ssl_context
 
 MIN_CHANGE_KW = 0.1
@@ -77,18 +83,27 @@ class OcppChargerBridge(Bridge):
         self._out_of_range: float | None = None
         self._was_down = False
         self._started = False
+        self._ticker = None
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
         if not self._started:
             self.loop.loop.call_soon_threadsafe(self.csms.add_listener, self._on_event)
             self._started = True
-            self.loop.loop.call_soon_threadsafe(self._publish_state)
+            self._ticker = self.loop.submit(self._tick())
 
     def stop(self) -> None:
         if self._started:
             self.loop.loop.call_soon_threadsafe(self.csms.remove_listener, self._on_event)
             self._started = False
+            if self._ticker is not None:
+                self._ticker.cancel()
+
+    async def _tick(self) -> None:
+        """Republish the state twice per ``stale_after_s`` so its age tells the truth."""
+        while True:
+            self._publish_state()
+            await asyncio.sleep(min(0.5, self.policy.stale_after_s / 2))
 
     # ------------------------------------------------------------ events (loop thread)
     def _on_event(self, station_id: str, event: str, detail: dict) -> None:
@@ -120,7 +135,12 @@ class OcppChargerBridge(Bridge):
         if math.isfinite(st.ev_p_max_kw):
             p_avail = min(p_avail, st.ev_p_max_kw)
         nan = math.nan
-        self._publish({
+        # the measurement is as old as the last message during a transaction; a
+        # connected idle station has nothing newer to tell; a lost one ages
+        idle = st.connected and not st.transactions
+        t_mono = time.monotonic() if idle or not math.isfinite(st.last_seen_mono) \
+            else st.last_seen_mono
+        self._latest = Measurement({
             "p_kw": st.p_kw if math.isfinite(st.p_kw) and st.transactions else 0.0,
             "plugged": 1.0 if plugged else 0.0,
             "soc_percent": st.soc_percent if plugged else nan,
@@ -129,7 +149,7 @@ class OcppChargerBridge(Bridge):
             "p_discharge_avail_kw": 0.0,
             "ev_departure_unix_s": st.ev_departure_unix_s if plugged else nan,
             "ev_e_request_kwh": st.e_remaining_kwh if plugged else nan,
-        })
+        }, t_mono)
 
     # ------------------------------------------------------------ setpoints
     def _clamp(self, p_set_kw: float) -> float:

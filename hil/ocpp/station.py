@@ -253,16 +253,19 @@ class StationEmulator:
             return "Charging"
         return "SuspendedEV" if self.ev.e_to_target_kwh() <= 1e-9 else "SuspendedEVSE"
 
-    async def _tx_event(self, event_type: str, trigger: str, context: str, wait: bool = True,
-                        **extra: Any):
+    def _tx_payload(self, event_type: str, trigger: str, context: str, **extra: Any):
         info = {"transaction_id": self.transaction_id, "charging_state": self._charging_state()}
         info.update(extra.pop("info", {}))
         self._seq += 1
-        return await self._call(call.TransactionEvent(
+        return call.TransactionEvent(
             event_type=event_type, timestamp=iso_utc(time.time()), trigger_reason=trigger,
             seq_no=self._seq - 1, transaction_info=info,
             meter_value=[meter_value(time.time(), self.p_kw, self.register_kwh,
-                                     self.ev.soc_percent, context)], **extra), wait)
+                                     self.ev.soc_percent, context)], **extra)
+
+    async def _tx_event(self, event_type: str, trigger: str, context: str, wait: bool = True,
+                        **extra: Any):
+        return await self._call(self._tx_payload(event_type, trigger, context, **extra), wait)
 
     async def _start_transaction(self, token: str, remote_start_id: int | None) -> None:
         if remote_start_id is None:
@@ -292,12 +295,15 @@ class StationEmulator:
     async def _end_transaction(self, trigger: str, reason: str) -> None:
         self._advance()
         self.p_kw = 0.0
-        await self._tx_event("Ended", trigger, "Transaction.End",
-                             info={"stopped_reason": reason})
+        ended = self._tx_payload("Ended", trigger, "Transaction.End",
+                                 info={"stopped_reason": reason})
+        # the transaction is over here: a RequestStartTransaction that the CSMS sends
+        # as soon as it has the Ended event finds the EVSE free
         self.transaction_id, self._tx_start_unix_s, self._stop_tx = None, None, None
         self.profiles = [(e, p) for e, p in self.profiles
                          if p["chargingProfilePurpose"] != "TxProfile"]
         self._advance()
+        await self._call(ended)
 
     # ------------------------------------------------------------ loops
     async def _session(self) -> None:

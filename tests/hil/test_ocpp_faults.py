@@ -244,13 +244,15 @@ def test_csms_killed_and_restarted_mid_session():
             await until(lambda: "disconnected" in faults.kinds(SID) and not emu.connected, 3,
                         "disconnect seen")
             e_before = st.e_kwh
-            await asyncio.sleep(0.4)  # the station retries against a closed port
+            await asyncio.sleep(0.6)  # the station retries against a closed port
+            assert bridge.latest().age_s() >= 0.6  # a lost station's data age
             await _on(loop, csms.start("127.0.0.1", port))
             await until(lambda: emu.n_boots == 2 and "reconnected" in faults.kinds(SID), 5,
                         "reconnect and re-boot")
             assert emu.transaction_id == tx and st.transactions == {1: tx}
             await until(lambda: st.e_kwh > e_before, 3, "meter values after the reconnect")
             assert emu.p_kw == pytest.approx(6.0)
+            await until(lambda: bridge.latest().age_s() < 0.5, 2, "fresh data again")
         finally:
             await emu.stop()
             await runner
