@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from twin.loading import resolve_assets
 from twin.scenario import Scenario
+from twin.timeparse import parse_duration_s
 
 RUN_PY = Path(__file__).resolve().parent.parent / "run.py"
 
@@ -55,6 +56,8 @@ def emulator_commands(scenario: Scenario, scenario_file: Path) -> list[tuple[str
                     cmd += ["--password", csms.password]
                 if csms.tls_cert:
                     cmd += ["--cafile", str(csms.tls_cert)]
+                if scenario.hil.ev_dwell:
+                    cmd += ["--dwell", str(parse_duration_s(scenario.hil.ev_dwell))]
                 out.append((a.id, cmd, ()))
     o = scenario.hil.openadr
     if o is not None:

@@ -6,7 +6,8 @@ Sign convention: positive = consumption / charging / import.
 Models: ``PvBridge``, ``BatteryBridge``, ``ChargerBridge``, ``LoadBridge`` (one entity
 per HIL asset, same attributes as the PV, battery, charger and household simulators);
 ``HilSet`` (per HIL device, for the recorder: ``p_meas_kw``, ``p_req_kw`` (setpoint
-sent), ``soc_meas_percent``, ``age_s`` (of the measurement, wall s) and ``link_state``
+sent), ``p_pred_kw`` (for chargers, the power the twin expects for that setpoint),
+``soc_meas_percent``, ``age_s`` (of the measurement, wall s) and ``link_state``
 (0 fresh, 1 hold, 2 fallback)); ``Clock`` (``lag_s``: how far the run is behind the
 wall clock); ``Ven`` (the OpenADR VEN: site power in, ``grid_signals`` out: the
 constraint windows ``[start_s, end_s, site_limit_kw, price_eur_per_kwh]`` in simulated
@@ -30,7 +31,7 @@ from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import CHARGER_ATTRS, PLUGGED_EV_ATTRS
 from twin.loading import resolve_assets
 
-HIL_ATTRS = ["p_meas_kw", "p_req_kw", "soc_meas_percent", "age_s", "link_state"]
+HIL_ATTRS = ["p_meas_kw", "p_req_kw", "p_pred_kw", "soc_meas_percent", "age_s", "link_state"]
 PUBLISHED = {"pv_p_kw": "pv", "load_p_kw": "load", "battery_p_kw": "battery",
              "ev_charger_p_kw": "ev_charger"}
 _ENTITY = {"public": True, "params": ["ids"], "trigger": []}
@@ -69,6 +70,7 @@ class HilSim(ArraySimulator):
         return super().create(num, model, ids)
 
     def setup(self):
+        self.wall_t0 = time_mod.monotonic()  # the first step: the run's wall-clock origin
         self.session = HilSession(self.scenario)
         f = self.scenario.hil.faults
         silent = self.session.wait_ready(max(10.0, 3 * f.stale_after_s + f.timeout_s))
@@ -88,7 +90,6 @@ class HilSim(ArraySimulator):
                                else (evs[0].spec if evs else None)) for a in chargers}
         self.set_ids = {kind: [a.id for a in items]
                         for kind, items in resolve_assets(self.scenario).items()}
-        self.wall_t0 = time_mod.monotonic()
         self.lag = 0.0
         self._last_warn = -1e9
         self.rows: dict[str, dict[str, float]] = {}
@@ -127,6 +128,8 @@ class HilSim(ArraySimulator):
                     self.last_safe_kw[asset.id] = wanted
                 bridge.request(p_req)
                 row["p_set_kw"] = p_req
+            if asset.kind == "ev_charger":  # the twin does not simulate the real EV
+                row["_pred"] = views.charger_prediction_kw(row, values, self.step_s)
             self.requested_kw[asset.id] = row.get("p_set_kw", float("nan"))
             row["_age"] = float("nan") if m is None else m.age_s(now_mono)
             row["_state"] = views.LINK_STATES[state]
@@ -170,7 +173,8 @@ class HilSim(ArraySimulator):
         if model == "Ven":
             return [self.signals] if attr == "grid_signals" else [float("nan")]
         if model == "HilSet":
-            key = {"p_meas_kw": "p_kw", "p_req_kw": "p_set_kw", "soc_meas_percent": "_soc",
+            key = {"p_meas_kw": "p_kw", "p_req_kw": "p_set_kw", "p_pred_kw": "_pred",
+                   "soc_meas_percent": "_soc",
                    "age_s": "_age", "link_state": "_state"}[attr]
             return [self.rows.get(a.id, {}).get(key, float("nan")) for a in self.devices]
         if model == "Publisher":

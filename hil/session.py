@@ -90,9 +90,11 @@ class HilSession:
                 c = self.scenario.hil.csms
                 self.csms = start_csms(self.loop, c.host, c.port, password=c.password,
                                        tls_cert=c.tls_cert, tls_key=c.tls_key)
-            return OcppChargerBridge(*common, csms=self.csms,
-                                     station_id=backend.station_id or asset.id,
-                                     p_max_kw=asset.spec.p_max_kw)
+            bridge = OcppChargerBridge(*common, csms=self.csms,
+                                       station_id=backend.station_id or asset.id,
+                                       p_max_kw=asset.spec.p_max_kw)
+            bridge.setpoint_kw = 0.0  # the safe state: no charging until the twin says so
+            return bridge
         if backend.type == "mqtt":
             from hil.mqtt import MqttFeed, MqttSensorBridge
 

@@ -92,6 +92,18 @@ def charger_view(values: dict | None, state: str, ev_spec, now_s: float, now_uni
     return out
 
 
+def charger_prediction_kw(row: dict, values: dict | None, step_s: float) -> float:
+    """What a station should draw this step for its setpoint: the setpoint, within what
+    the EV can take (its power limit, and the energy it still asks for over the step)."""
+    if row["plugged"] < 0.5:
+        return 0.0
+    p = min(max(row["p_set_kw"], 0.0), row["p_charge_avail_kw"])
+    request = _get(values, "ev_e_request_kwh")
+    if not math.isnan(request):
+        p = min(p, max(request, 0.0) * 3600.0 / step_s)
+    return p
+
+
 def load_view(values: dict | None, state: str, spec) -> dict[str, float]:
     """A metered household: its power, reactive power from the spec's power factor."""
     p = 0.0 if state == "fallback" else _get(values, "p_kw", 0.0)

@@ -82,10 +82,10 @@ def hil_figures(scenario: Scenario, ts: pd.DataFrame, record: dict) -> dict:
         meas = ts.get(f"{aid}.p_meas_kw")
         if meas is not None:
             ax.plot(t[:-LAG_STEPS], meas.to_numpy()[LAG_STEPS:], label="measured", lw=1.6)
-        pred_col = f"{aid}.p_req_kw" if d["kind"] == "ev_charger" else f"{aid}.p_kw"
+        pred_col = f"{aid}.p_pred_kw" if d["kind"] == "ev_charger" else f"{aid}.p_kw"
         if pred_col in ts:
             ax.plot(t, ts[pred_col], "--", label="predicted (twin)", lw=1.2)
-        if d["kind"] != "ev_charger" and f"{aid}.p_req_kw" in ts:
+        if f"{aid}.p_req_kw" in ts:
             ax.step(t, ts[f"{aid}.p_req_kw"], ":", where="post", label="setpoint", lw=1.0)
         state = ts.get(f"{aid}.link_state")
         if state is not None and (state > 0).any():

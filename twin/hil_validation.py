@@ -8,11 +8,11 @@ What is compared (series recorded by the run, one row per step ``t``):
 
 - the prediction: the twin's own simulator of the device, driven by the same setpoints
   (``<id>.p_kw``, ``<id>.soc_percent``); for an EV charger, whose EV the twin does not
-  simulate, the setpoint sent (``<id>.p_req_kw``);
+  simulate, the setpoint within what the plugged EV can take (``<id>.p_pred_kw``);
 - the measurement: ``<id>.p_meas_kw`` and ``<id>.soc_meas_percent``, read by the bridge
   at the start of the step, so row ``t + 1`` holds what the device did during step
-  ``t``: measurements are compared one step later (steps whose link was not fresh are
-  left out).
+  ``t``: measurements are compared one step later (steps whose link was not fresh, and
+  the first ``settle_s`` of the run, are left out).
 
 Metrics per device: RMSE and largest error of power [kW] and SoC [%], and the setpoint
 tracking delay: after each setpoint change, the time until the measured power is within
@@ -35,7 +35,8 @@ def _series(ts: pd.DataFrame, column: str) -> np.ndarray | None:
 
 
 def _errors(pred: np.ndarray, meas: np.ndarray, fresh: np.ndarray) -> np.ndarray:
-    """Measured (one step later) minus predicted, where both exist and the link was fresh."""
+    """Measured (one step later) minus predicted, where both exist and the link was fresh
+    (``fresh`` also marks the settling steps as not compared)."""
     err = meas[LAG_STEPS:] - pred[:-LAG_STEPS]
     ok = fresh[LAG_STEPS:] & np.isfinite(err)
     return err[ok]
@@ -81,12 +82,14 @@ def device_metrics(ts: pd.DataFrame, asset_id: str, kind: str, step_s: float,
     """Metrics and verdict of one HIL device (``tol``: the scenario's ``Tolerances``)."""
     meas = _series(ts, f"{asset_id}.p_meas_kw")
     req = _series(ts, f"{asset_id}.p_req_kw")
-    pred = req if kind == "ev_charger" else _series(ts, f"{asset_id}.p_kw")
+    pred = _series(ts, f"{asset_id}.p_pred_kw" if kind == "ev_charger" else f"{asset_id}.p_kw")
     state = _series(ts, f"{asset_id}.link_state")
     if meas is None or pred is None or len(meas) <= LAG_STEPS:
         return {"asset_id": asset_id, "kind": kind, "steps": 0, "pass": False,
                 "failed": ["no measurements recorded"]}
     fresh = state == 0 if state is not None else np.ones(len(meas), bool)
+    settle = int(np.ceil(tol.settle_s / step_s))
+    fresh[:settle] = False
     err = _errors(pred, meas, fresh)
     out = {
         "asset_id": asset_id, "kind": kind, "steps": int(len(err)),
@@ -102,7 +105,9 @@ def device_metrics(ts: pd.DataFrame, asset_id: str, kind: str, step_s: float,
         out["soc_max_error_percent"] = float(np.max(np.abs(soc_err))) if len(soc_err) \
             else math.nan
     if req is not None and kind in ("battery", "ev_charger"):
-        delays, missed = tracking_delays_s(req, pred, meas, step_s, tol.p_band_kw)
+        after = slice(settle, None)
+        delays, missed = tracking_delays_s(req[after], pred[after], meas[after], step_s,
+                                           tol.p_band_kw)
         out["setpoint_changes"] = len(delays)
         out["tracking_delay_s"] = float(np.max(delays)) if delays else 0.0
         out["tracking_delay_median_s"] = float(np.median(delays)) if delays else 0.0

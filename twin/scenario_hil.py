@@ -13,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from twin.scenario_base import Strict
+from twin.timeparse import parse_duration_s
 
 
 class SimBackend(Strict):
@@ -90,6 +91,9 @@ class Tolerances(Strict):
                                     "new setpoint [simulated s]")
     p_band_kw: float = Field(0.5, gt=0, description="Band around the setpoint counted as "
                              "reached [kW]")
+    settle_s: float = Field(0.0, ge=0, description="Start-up left out of the comparison: "
+                            "devices act on their own until the first setpoints arrive "
+                            "[simulated s]")
 
 
 class Csms(Strict):
@@ -132,11 +136,22 @@ class Hil(Strict):
                               "behind the wall clock [s]")
     emulators: bool = Field(False, description="Start an emulator on this machine for every "
                             "Modbus and OCPP asset (and the test VTN): the loopback mode")
+    ev_dwell: str | None = Field(
+        None, description="With emulators: how long each emulated station's EV stays "
+        "plugged in, ISO 8601 in simulated time (default: its pattern's mean stay)")
     faults: HilFaults = Field(default_factory=HilFaults)
     tolerances: Tolerances = Field(default_factory=Tolerances)
     csms: Csms = Field(default_factory=Csms)
     openadr: OpenAdr | None = None
     mqtt: Mqtt = Field(default_factory=Mqtt)
+
+
+    @field_validator("ev_dwell")
+    @classmethod
+    def _dwell(cls, v: str | None) -> str | None:
+        if v is not None and parse_duration_s(v) <= 0:
+            raise ValueError(f"must be a positive duration, got {v}")
+        return v
 
 
 def backend_problems(kind: str, index_path: str, backend) -> list[tuple[str, str]]:

@@ -124,14 +124,23 @@ def build_world(
         """Who stands for the asset in the power flow and before the controller."""
         return hil.get(asset.id, sim_entity)
 
+    def to_site(asset, sim_entity, attr, site_attr):
+        """A simulated device's power of the step; a real one's as last measured (the
+        controller cannot know a real device's power before the step happens)."""
+        if asset.id in hil:
+            connect(hil[asset.id], site, (attr, site_attr), time_shifted=True,
+                    initial_data={attr: 0.0})
+        else:
+            connect(sim_entity, site, (attr, site_attr))
+
     for asset, pv in zip(assets["pv"], pvs, strict=True):
         connect(device(asset, pv), buses[asset.bus], "p_kw")
         if not market:
-            connect(device(asset, pv), site, ("p_avail_kw", "pv_p_kw"))
+            to_site(asset, pv, "p_avail_kw", "pv_p_kw")
     for asset, load in zip(assets["load"], loads, strict=True):
         connect(device(asset, load), buses[asset.bus], "p_kw", "q_kvar")
         if not market:
-            connect(device(asset, load), site, ("p_kw", "load_p_kw"))
+            to_site(asset, load, "p_kw", "load_p_kw")
     state_attrs = ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh"]
     bat_initial = [battery_initial(a.spec, scenario.step_s) for a in assets["battery"]]
     ev_initial = ev_initial_outputs(scenario, assets["ev"], assets["ev_charger"])

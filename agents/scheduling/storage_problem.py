@@ -120,7 +120,9 @@ class _Sampler:
         return np.where(np.isnan(out), default, out)
 
     def ticks_values(self, vq: VarQ | None, overlap: str) -> np.ndarray | None:
-        """SoC constraints at the end of each step (the tick ``start + (j+1) res``)."""
+        """SoC constraints at the end of each step (the tick ``start + (j+1) res``);
+        constraints outside the schedule's window (a plan made after them, or ending
+        before them) do not apply."""
         if vq is None:
             return None
         if isinstance(vq, SensorRef):
@@ -130,7 +132,9 @@ class _Sampler:
             return np.full(n, float(vq))
         out = np.full(n, np.nan)
         for start, end, value in vq:
-            if start == end and start != self.req.start and not (self.ticks == start).any():
+            outside = start > self.ticks[-1] or end < self.req.start
+            if start == end and not outside and start != self.req.start \
+                    and not (self.ticks == start).any():
                 raise RequestError(f"SoC constraint at {start.isoformat()} is not on the "
                                    f"schedule's {_iso(self.req.resolution)} ticks")
             hit = (self.ticks >= start) & (self.ticks <= end)

@@ -91,6 +91,9 @@ class OcppChargerBridge(Bridge):
             self.loop.loop.call_soon_threadsafe(self.csms.add_listener, self._on_event)
             self._started = True
             self._ticker = self.loop.submit(self._tick())
+            if self.setpoint_kw is not None:  # a transaction that started before us
+                self.loop.loop.call_soon_threadsafe(self._schedule_write,
+                                                    self._clamp(self.setpoint_kw))
 
     def stop(self) -> None:
         if self._started:
