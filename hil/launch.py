@@ -50,8 +50,10 @@ def emulator_commands(scenario: Scenario, scenario_file: Path) -> list[tuple[str
                             (b.host, b.port)))
             elif b.type == "ocpp":
                 url = f"{scheme}://{csms.host}:{csms.port}/{b.station_id or a.id}"
+                # meter values four times a step, at most once a wall second
+                meter_s = min(1.0, scenario.hil.rt_factor * scenario.step_s / 4)
                 cmd = [*base, "emulate", str(scenario_file), "--asset", a.id, "--ocpp", url,
-                       "--speed", speed]
+                       "--speed", speed, "--meter-interval", f"{meter_s:.6g}"]
                 if csms.password:
                     cmd += ["--password", csms.password]
                 if csms.tls_cert:

@@ -11,7 +11,7 @@ sent), ``p_pred_kw`` (for chargers, the power the twin expects for that setpoint
 (0 fresh, 1 hold, 2 fallback)); ``Clock`` (``lag_s``: how far the run is behind the
 wall clock); ``Ven`` (the OpenADR VEN: site power in, ``grid_signals`` out: the
 constraint windows ``[start_s, end_s, site_limit_kw, price_eur_per_kwh]`` in simulated
-seconds); ``Publisher`` (device outputs to MQTT).
+seconds, and the ``site_limit_kw`` and ``price_eur_per_kwh`` in force, for the record); ``Publisher`` (device outputs to MQTT).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ META: Meta = meta("PvBridge", ["p_kw", "p_avail_kw", "p_limit_kw"], extra={
     "LoadBridge": {**_ENTITY, "attrs": ["p_kw", "q_kvar"]},
     "HilSet": {**_ENTITY, "params": [], "attrs": HIL_ATTRS},
     "Clock": {**_ENTITY, "params": [], "attrs": ["lag_s"]},
-    "Ven": {**_ENTITY, "params": [], "attrs": ["site_p_kw", "grid_signals"]},
+    "Ven": {**_ENTITY, "params": [], "attrs": ["site_p_kw", "grid_signals", "site_limit_kw",
+                                               "price_eur_per_kwh"]},
     "Publisher": {**_ENTITY, "params": [], "attrs": list(PUBLISHED)},
 })
 MODELS = {"pv": "PvBridge", "battery": "BatteryBridge", "ev_charger": "ChargerBridge",
@@ -94,11 +95,13 @@ class HilSim(ArraySimulator):
         self._last_warn = -1e9
         self.rows: dict[str, dict[str, float]] = {}
         self.signals: list = []
+        self._time = 0
         self._windows: dict = {}
 
     def advance(self, time, inputs):
         session = self.session
         session.faults.sim_time_s = float(time)
+        self._time = time
         now_mono, now_unix = time_mod.monotonic(), time_mod.time()
         self.lag = views.lag_s(now_mono - self.wall_t0, time, self.rt_factor)
         if self.lag > self.scenario.hil.lag_warn_s and now_mono - self._last_warn > 10:
@@ -171,7 +174,9 @@ class HilSim(ArraySimulator):
         if model == "Clock":
             return [self.lag]
         if model == "Ven":
-            return [self.signals] if attr == "grid_signals" else [float("nan")]
+            if attr == "grid_signals":
+                return [self.signals]
+            return [views.signal_at(self.signals, self._time, attr)]
         if model == "HilSet":
             key = {"p_meas_kw": "p_kw", "p_req_kw": "p_set_kw", "p_pred_kw": "_pred",
                    "soc_meas_percent": "_soc",

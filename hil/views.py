@@ -121,6 +121,16 @@ def held_setpoint(state: str, requested_kw: float, last_safe_kw: float) -> float
     return 0.0
 
 
+def signal_at(windows: list, t_s: float, attr: str) -> float:
+    """The grid signal in force at ``t_s``: the tightest ``site_limit_kw`` or the latest
+    ``price_eur_per_kwh`` of the windows ``[start_s, end_s, limit, price]`` (NaN: none)."""
+    col = 2 if attr == "site_limit_kw" else 3
+    values = [w[col] for w in windows if w[0] <= t_s < w[1] and w[col] is not None]
+    if not values:
+        return NAN
+    return float(min(values)) if col == 2 else float(values[-1])
+
+
 def lag_s(wall_elapsed_s: float, sim_time_s: float, rt_factor: float) -> float:
     """How far the run is behind the wall clock: positive = late. [wall s]"""
     return wall_elapsed_s - sim_time_s * rt_factor

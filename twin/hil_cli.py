@@ -31,6 +31,8 @@ def add_parsers(sub, scenario_args) -> None:
     em.add_argument("--cafile", default=None, help="OCPP: CA certificate for wss:// (profile 2)")
     em.add_argument("--dwell", type=float, default=None,
                     help="OCPP: how long the EV stays plugged in [simulated s]")
+    em.add_argument("--meter-interval", type=float, default=1.0,
+                    help="OCPP: wall seconds between meter values (default 1)")
     from hil.ocpp import csms
     from hil.openadr import vtn
 
@@ -72,7 +74,8 @@ def run_emulate(args) -> int:
             if not args.ocpp.startswith(("ws://", "wss://")):
                 raise ValueError(f"--ocpp: expected a ws:// or wss:// URL, got {args.ocpp!r}")
             run_station(scenario, args.asset, args.ocpp, speed=args.speed,
-                        password=args.password, cafile=args.cafile, dwell_s=args.dwell)
+                        password=args.password, cafile=args.cafile, dwell_s=args.dwell,
+                        meter_interval_s=args.meter_interval)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

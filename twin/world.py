@@ -210,6 +210,7 @@ def hil_entities(world, scenario: Scenario, assets: dict, run_dir: Path, recorde
     world.connect(clock, recorder, "lag_s")
     if scenario.hil.openadr is not None:
         out["ven"] = sim.Ven.create(1)[0]
+        world.connect(out["ven"], recorder, "site_limit_kw", "price_eur_per_kwh")
     if scenario.hil.mqtt.publish:
         out["publisher"] = sim.Publisher.create(1)[0]
     return out
