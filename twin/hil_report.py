@@ -68,7 +68,8 @@ def finish_hil(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> tuple[dic
 
 def hil_figures(scenario: Scenario, ts: pd.DataFrame, record: dict) -> dict:
     """One figure: per HIL device, measured power (moved back the one step it trails)
-    against the prediction and the setpoint, with SoC for batteries."""
+    against the prediction and the setpoint, with SoC for batteries; the settling time
+    is shaded grey, steps without a fresh link red."""
     devices = record["devices"]
     if not devices or not len(ts):
         return {}
@@ -76,35 +77,40 @@ def hil_figures(scenario: Scenario, ts: pd.DataFrame, record: dict) -> dict:
     fig, axes = plt.subplots(rows, 1, figsize=(11, 2.3 * rows + 0.6), sharex=True,
                              squeeze=False)
     t = ts.index
+    settle = t[0] + pd.Timedelta(seconds=scenario.hil.tolerances.settle_s)
+
+    def curve(ax, column, label, style="-", shift=0, lw=1.4):
+        if column in ts and ts[column].notna().any():
+            y = ts[column].to_numpy()
+            ax.step(t[:len(t) - shift], y[shift:], style, where="post", label=label, lw=lw)
+
+    def frame(ax, ylabel):
+        if settle > t[0]:
+            ax.axvspan(t[0], settle, color="0.85", alpha=0.6, lw=0)
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8, loc="upper right")
+
     r = 0
     for d in devices:
         aid, ax = d["asset_id"], axes[r][0]
-        meas = ts.get(f"{aid}.p_meas_kw")
-        if meas is not None:
-            ax.plot(t[:-LAG_STEPS], meas.to_numpy()[LAG_STEPS:], label="measured", lw=1.6)
-        pred_col = f"{aid}.p_pred_kw" if d["kind"] == "ev_charger" else f"{aid}.p_kw"
-        if pred_col in ts:
-            ax.plot(t, ts[pred_col], "--", label="predicted (twin)", lw=1.2)
-        if f"{aid}.p_req_kw" in ts:
-            ax.step(t, ts[f"{aid}.p_req_kw"], ":", where="post", label="setpoint", lw=1.0)
+        curve(ax, f"{aid}.p_meas_kw", "measured", shift=LAG_STEPS, lw=1.8)
+        pred = f"{aid}.p_pred_kw" if d["kind"] == "ev_charger" else f"{aid}.p_kw"
+        curve(ax, pred, "predicted (twin)", "--")
+        curve(ax, f"{aid}.p_req_kw", "setpoint", ":", lw=1.0)
         state = ts.get(f"{aid}.link_state")
         if state is not None and (state > 0).any():
-            ax.fill_between(t, 0, 1, where=state.to_numpy() > 0, color="tab:red", alpha=0.12,
-                            transform=ax.get_xaxis_transform(), label="link not fresh")
-        verdict = "PASS" if d["pass"] else "FAIL"
+            ax.fill_between(t, 0, 1, where=state.to_numpy() > 0, step="post", color="tab:red",
+                            alpha=0.15, transform=ax.get_xaxis_transform(),
+                            label="link not fresh")
+        verdict = "PASS" if d["pass"] else "FAIL: " + "; ".join(d["failed"])
         ax.set_title(f"{aid} ({d['kind']}): {verdict}", fontsize=10, loc="left")
-        ax.set_ylabel("p [kW]")
-        ax.legend(fontsize=8, loc="upper right")
+        frame(ax, "p [kW]")
         r += 1
         if d["kind"] == "battery":
             ax = axes[r][0]
-            if f"{aid}.soc_meas_percent" in ts:
-                ax.plot(t[:-LAG_STEPS], ts[f"{aid}.soc_meas_percent"].to_numpy()[LAG_STEPS:],
-                        label="measured", lw=1.6)
-            if f"{aid}.soc_percent" in ts:
-                ax.plot(t, ts[f"{aid}.soc_percent"], "--", label="predicted (twin)")
-            ax.set_ylabel("SoC [%]")
-            ax.legend(fontsize=8, loc="upper right")
+            curve(ax, f"{aid}.soc_meas_percent", "measured", shift=LAG_STEPS, lw=1.8)
+            curve(ax, f"{aid}.soc_percent", "predicted (twin)", "--")
+            frame(ax, "SoC [%]")
             r += 1
     axes[-1][0].set_xlabel("time (local)")
     fig.suptitle("HIL validation: measured against predicted for the same setpoints")
