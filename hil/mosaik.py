@@ -7,7 +7,8 @@ Models: ``PvBridge``, ``BatteryBridge``, ``ChargerBridge``, ``LoadBridge`` (one 
 per HIL asset, same attributes as the PV, battery, charger and household simulators);
 ``HilSet`` (per HIL device, for the recorder: ``p_meas_kw``, ``p_req_kw`` (setpoint
 sent), ``p_pred_kw`` (for chargers, the power the twin expects for that setpoint),
-``soc_meas_percent``, ``age_s`` (of the measurement, wall s) and ``link_state``
+``soc_meas_percent``, ``e_meas_kwh`` (a battery's stored energy, a station's session
+energy meter), ``age_s`` (of the measurement, wall s) and ``link_state``
 (0 fresh, 1 hold, 2 fallback)); ``Clock`` (``lag_s``: how far the run is behind the
 wall clock); ``Ven`` (the OpenADR VEN: site power in, ``grid_signals`` out: the
 constraint windows ``[start_s, end_s, site_limit_kw, price_eur_per_kwh]`` in simulated
@@ -31,7 +32,8 @@ from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import CHARGER_ATTRS, PLUGGED_EV_ATTRS
 from twin.loading import resolve_assets
 
-HIL_ATTRS = ["p_meas_kw", "p_req_kw", "p_pred_kw", "soc_meas_percent", "age_s", "link_state"]
+HIL_ATTRS = ["p_meas_kw", "p_req_kw", "p_pred_kw", "soc_meas_percent", "e_meas_kwh", "age_s",
+             "link_state"]
 PUBLISHED = {"pv_p_kw": "pv", "load_p_kw": "load", "battery_p_kw": "battery",
              "ev_charger_p_kw": "ev_charger"}
 _ENTITY = {"public": True, "params": ["ids"], "trigger": []}
@@ -62,6 +64,13 @@ class HilSim(ArraySimulator):
         out = super().init(sid, time_resolution, scenario, **params)
         self.run_dir = Path(run_dir) if run_dir else None
         self.rt_factor = self.scenario.hil.rt_factor
+        # connect before the run: the wall clock starts with mosaik's first step
+        self.session = HilSession(self.scenario)
+        f = self.scenario.hil.faults
+        silent = self.session.wait_ready(max(10.0, 3 * f.stale_after_s + f.timeout_s))
+        if silent:
+            print(f"HIL: no measurement yet from {', '.join(silent)}; starting anyway",
+                  file=sys.stderr)
         return out
 
     def create(self, num, model, ids=None):
@@ -72,12 +81,6 @@ class HilSim(ArraySimulator):
 
     def setup(self):
         self.wall_t0 = time_mod.monotonic()  # the first step: the run's wall-clock origin
-        self.session = HilSession(self.scenario)
-        f = self.scenario.hil.faults
-        silent = self.session.wait_ready(max(10.0, 3 * f.stale_after_s + f.timeout_s))
-        if silent:
-            print(f"HIL: no measurement yet from {', '.join(silent)}; starting anyway",
-                  file=sys.stderr)
         self.devices = [a for m in MODELS.values() for a in self.assets.get(m, [])]
         self.watchdogs = {a.id: Watchdog(a.id, self.session.policy, self.session.faults)
                           for a in self.devices}
@@ -137,6 +140,8 @@ class HilSim(ArraySimulator):
             row["_age"] = float("nan") if m is None else m.age_s(now_mono)
             row["_state"] = views.LINK_STATES[state]
             row["_soc"] = views._get(values, "soc_percent")
+            row["_e"] = views._get(values, "e_session_kwh" if asset.kind == "ev_charger"
+                                   else "e_kwh")
             self.rows[asset.id] = row
         if session.ven is not None:
             self._ven_step(time, inputs)
@@ -179,7 +184,7 @@ class HilSim(ArraySimulator):
             return [views.signal_at(self.signals, self._time, attr)]
         if model == "HilSet":
             key = {"p_meas_kw": "p_kw", "p_req_kw": "p_set_kw", "p_pred_kw": "_pred",
-                   "soc_meas_percent": "_soc",
+                   "soc_meas_percent": "_soc", "e_meas_kwh": "_e",
                    "age_s": "_age", "link_state": "_state"}[attr]
             return [self.rows.get(a.id, {}).get(key, float("nan")) for a in self.devices]
         if model == "Publisher":

@@ -15,7 +15,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from twin.hil_validation import LAG_STEPS, device_metrics, lag_metrics  # noqa: E402
+from twin.hil_validation import (  # noqa: E402
+    LAG_STEPS,
+    device_metrics,
+    lag_metrics,
+    metered_power_kw,
+)
 from twin.loading import resolve_assets  # noqa: E402
 from twin.results import write_json  # noqa: E402
 from twin.scenario import Scenario  # noqa: E402
@@ -79,9 +84,10 @@ def hil_figures(scenario: Scenario, ts: pd.DataFrame, record: dict) -> dict:
     t = ts.index
     settle = t[0] + pd.Timedelta(seconds=scenario.hil.tolerances.settle_s)
 
-    def curve(ax, column, label, style="-", shift=0, lw=1.4):
-        if column in ts and ts[column].notna().any():
+    def curve(ax, column, label, style="-", shift=0, lw=1.4, y=None):
+        if y is None and column in ts and ts[column].notna().any():
             y = ts[column].to_numpy()
+        if y is not None:
             ax.step(t[:len(t) - shift], y[shift:], style, where="post", label=label, lw=lw)
 
     def frame(ax, ylabel):
@@ -93,7 +99,12 @@ def hil_figures(scenario: Scenario, ts: pd.DataFrame, record: dict) -> dict:
     r = 0
     for d in devices:
         aid, ax = d["asset_id"], axes[r][0]
-        curve(ax, f"{aid}.p_meas_kw", "measured", shift=LAG_STEPS, lw=1.8)
+        metered = None
+        if d["kind"] == "ev_charger" and ts.get(f"{aid}.e_meas_kwh") is not None \
+                and ts[f"{aid}.e_meas_kwh"].notna().any():
+            metered = metered_power_kw(ts[f"{aid}.e_meas_kwh"].to_numpy(), scenario.step_s)
+        curve(ax, f"{aid}.p_meas_kw", "measured" if metered is None else "measured (meter)",
+              shift=LAG_STEPS, lw=1.8, y=metered)
         pred = f"{aid}.p_pred_kw" if d["kind"] == "ev_charger" else f"{aid}.p_kw"
         curve(ax, pred, "predicted (twin)", "--")
         curve(ax, f"{aid}.p_req_kw", "setpoint", ":", lw=1.0)

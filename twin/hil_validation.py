@@ -14,7 +14,9 @@ What is compared (series recorded by the run, one row per step ``t``):
   ``t``: measurements are compared one step later (steps whose link was not fresh, and
   the first ``settle_s`` of the run, are left out).
 
-Metrics per device: RMSE and largest error of power [kW] and SoC [%], and the setpoint
+A station's power is compared as the mean of each step from its energy meter (the
+register it sends with its meter values), since a power sample misses when the EV fills
+up mid-step. Metrics per device: RMSE and largest error of power [kW] and SoC [%], and the setpoint
 tracking delay: after each setpoint change, the time until the measured power is within
 ``p_band_kw`` of the prediction [simulated s] (a change never reached counts as the time
 until the next change, and is listed). Functions here are pure: frames in, dicts out.
@@ -32,6 +34,16 @@ LAG_STEPS = 1  # measurements trail the setpoints by one step (read at the step'
 
 def _series(ts: pd.DataFrame, column: str) -> np.ndarray | None:
     return ts[column].to_numpy(dtype=float) if column in ts.columns else None
+
+
+def metered_power_kw(e_kwh: np.ndarray, step_s: float) -> np.ndarray:
+    """Mean power of each step from an energy meter read at the steps' starts, in the row
+    after the step (as the power readings): ``(e[t+1] - e[t]) / step``; NaN where the
+    meter went back (a new session). [kW]"""
+    out = np.full(len(e_kwh), np.nan)
+    diff = np.diff(e_kwh) * 3600.0 / step_s
+    out[1:] = np.where(diff >= -1e-9, diff, np.nan)
+    return out
 
 
 def _errors(pred: np.ndarray, meas: np.ndarray, fresh: np.ndarray) -> np.ndarray:
@@ -81,6 +93,9 @@ def device_metrics(ts: pd.DataFrame, asset_id: str, kind: str, step_s: float,
                    tol) -> dict:
     """Metrics and verdict of one HIL device (``tol``: the scenario's ``Tolerances``)."""
     meas = _series(ts, f"{asset_id}.p_meas_kw")
+    e_meas = _series(ts, f"{asset_id}.e_meas_kwh")
+    if kind == "ev_charger" and e_meas is not None and np.isfinite(e_meas).any():
+        meas = metered_power_kw(e_meas, step_s)  # a step's mean, not a sample of it
     req = _series(ts, f"{asset_id}.p_req_kw")
     pred = _series(ts, f"{asset_id}.p_pred_kw" if kind == "ev_charger" else f"{asset_id}.p_kw")
     state = _series(ts, f"{asset_id}.link_state")

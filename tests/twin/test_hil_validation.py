@@ -71,3 +71,25 @@ def test_lag_metrics():
     ts = pd.DataFrame({"clock.lag_s": [0.0, 0.1, 0.5, 0.2]})
     assert lag_metrics(ts)["lag_max_s"] == 0.5
     assert lag_metrics(pd.DataFrame()) == {}
+
+
+def test_station_compared_by_its_energy_meter():
+    # 22 kW asked; the EV fills up 30 s into step 3: the power sample at the next read
+    # says 0, the meter says 11 kW on average, which is what the twin predicted
+    pred = np.array([22, 22, 22, 11, 0, 0], dtype=float)
+    e = np.cumsum(np.r_[0.0, pred[:-1] / 60.0])  # kWh, read at each step's start
+    meas_sample = np.array([0, 22, 22, 22, 0, 0], dtype=float)
+    df = frame(pred, meas_sample, aid="evc")
+    df = df.rename(columns={"evc.p_kw": "evc.p_pred_kw"})
+    df["evc.e_meas_kwh"] = e
+    m = device_metrics(df, "evc", "ev_charger", STEP_S, Tolerances())
+    assert m["p_max_error_kw"] == pytest.approx(0.0, abs=1e-9) and m["pass"]
+    df["evc.e_meas_kwh"] = np.nan  # without a meter the sample is all there is
+    assert device_metrics(df, "evc", "ev_charger", STEP_S, Tolerances())["p_max_error_kw"] == 11
+
+
+def test_metered_power_restarts_with_a_new_session():
+    from twin.hil_validation import metered_power_kw
+
+    p = metered_power_kw(np.array([0.0, 0.2, 0.4, 0.0, 0.1]), 60.0)
+    np.testing.assert_allclose(p, [np.nan, 12, 12, np.nan, 6])
