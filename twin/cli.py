@@ -159,6 +159,11 @@ def cmd_validate(args) -> int:
         print(f"  market: {scenario.market.rule}, {len(people)} participants ("
               + ", ".join(f"{n} {t}" for t, n in types.items()) + "); strategies "
               + ", ".join(f"{n} {s}" for s, n in mix.items()))
+    if scenario.is_hil:
+        from twin.hil_cli import describe_hil
+
+        for line in describe_hil(scenario, assets):
+            print(f"  {line}")
     return 0
 
 

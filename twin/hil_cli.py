@@ -48,6 +48,27 @@ def add_parsers(sub, scenario_args) -> None:
         "--events FILE (see examples/vtn_events.yaml)."))
 
 
+def describe_hil(scenario, assets: dict) -> list[str]:
+    """One line per HIL asset and for the VEN, for ``validate``."""
+    h = scenario.hil
+    lines = [f"hardware in the loop at rt_factor {h.rt_factor:g}"
+             + (", emulators started here" if h.emulators else "")]
+    for kind in ("pv", "battery", "ev_charger", "load"):
+        for a in assets[kind]:
+            b = a.spec.backend
+            if b.type == "modbus":
+                lines.append(f"  {a.id}: SunSpec over Modbus TCP {b.host}:{b.port} unit {b.unit_id}")
+            elif b.type == "ocpp":
+                lines.append(f"  {a.id}: OCPP 2.0.1 station {b.station_id or a.id} -> CSMS "
+                             f"{h.csms.host}:{h.csms.port}")
+            elif b.type == "mqtt":
+                lines.append(f"  {a.id}: MQTT cariflex/sensors/{b.asset_type or kind}/{a.id}/power"
+                             f" on {h.mqtt.host}:{h.mqtt.port}")
+    if h.openadr is not None:
+        lines.append(f"  OpenADR VEN {h.openadr.ven_name} -> {h.openadr.vtn_url}")
+    return lines
+
+
 def _endpoint(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
