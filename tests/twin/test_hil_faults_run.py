@@ -88,8 +88,8 @@ def test_emulator_killed_and_restarted_mid_run(tmp_path):
     fallback = state == 2
     assert (ts["bat.p_req_kw"][fallback] == 0).all()
     assert (ts["bat.p_meas_kw"][fallback] == 0).all()
-    # charging resumed after the outage: the device's SoC rose again
+    # charging resumed after the outage: the (restarted) device's SoC rose again
     soc = ts["bat.soc_meas_percent"].to_numpy()
-    back = int(len(state) - 1 - (state[::-1] != 0).argmax())
+    back = int(len(state) - (state[::-1] != 0).argmax())  # first fresh step after it
     assert soc[-1] > soc[back] + 1.0
     assert result.kpis["hil_faults"] >= 5
