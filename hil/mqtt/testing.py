@@ -12,10 +12,16 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 LOCAL_BROKER = ("127.0.0.1", 1883)
 MOSQUITTO_CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+
+
+def unique(prefix: str) -> str:
+    """A name no other test run uses (topic parts, client ids)."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:

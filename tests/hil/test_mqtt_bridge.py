@@ -4,7 +4,6 @@ import datetime as dt
 import queue
 import threading
 import time
-import uuid
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -12,26 +11,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from hil.base import FaultLog, FaultPolicy, Watchdog
 from hil.mqtt import MqttFeed, MqttPublisher, MqttSensorBridge, decode, topic_for
-from hil.mqtt.testing import broker_missing_reason
+from hil.mqtt.testing import unique
 
 MQ = dt.timezone(dt.timedelta(hours=-4))  # America/Martinique
-
-
-def uniq(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture(scope="module")
-def broker():
-    reason = broker_missing_reason("127.0.0.1", 1883)
-    if reason:
-        pytest.fail(reason)
 
 
 @pytest.fixture
 def site(broker):
     """A feed on a random asset type, a publisher playing the site, and the fault log."""
-    faults, asset_type = FaultLog(), uniq("battery")
+    faults, asset_type = FaultLog(), unique("battery")
     policy = FaultPolicy(stale_after_s=0.3, hold_s=0.4)
     feed = MqttFeed(faults, policy, topics=[f"cariflex/sensors/{asset_type}/#"])
     pub = MqttPublisher(qos=1)
@@ -75,7 +63,7 @@ def test_bridge_setpoint_arrives_on_setpoint_topic(site):
                               p_max_kw=11.0)
     got: queue.Queue = queue.Queue()
     subscribed = threading.Event()
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=uniq("sub"))
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("sub"))
     sub.on_message = lambda c, u, msg: got.put((msg.topic, msg.payload))
     sub.on_subscribe = lambda *args: subscribed.set()
     sub.connect("127.0.0.1", 1883)

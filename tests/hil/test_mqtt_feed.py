@@ -3,7 +3,6 @@
 import datetime as dt
 import json
 import time
-import uuid
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -11,27 +10,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from hil.base import FaultLog, FaultPolicy
 from hil.mqtt import AssetBounds, MqttFeed, MqttPublisher, Reading, encode, topic_for
-from hil.mqtt.testing import broker_missing_reason
+from hil.mqtt.testing import unique
 
 pytestmark = pytest.mark.service
 MQ = dt.timezone(dt.timedelta(hours=-4))  # America/Martinique
 
 
-def uniq(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture(scope="module")
-def broker():
-    reason = broker_missing_reason("127.0.0.1", 1883)
-    if reason:
-        pytest.fail(reason)
-
-
 @pytest.fixture
 def raw(broker):
     """A bare paho client to send what the publisher refuses to encode."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=uniq("raw"))
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("raw"))
     client.connect("127.0.0.1", 1883)
     client.loop_start()
     yield client
@@ -57,7 +45,7 @@ def test_feed_round_trip_several_assets(broker, qos):
     pub = MqttPublisher(qos=qos)
     try:
         assert pub.wait_connected(5)
-        site = uniq("site")
+        site = unique("site")
         t = dt.datetime.now(MQ).replace(microsecond=250_000)
         step = {("pv", f"{site}-pv1"): (-4.75, "kW"), ("battery", f"{site}-b1"): (2.5, "kW"),
                 ("ev_charger", f"{site}-cp1"): (7.4, "kW"), ("load", f"{site}-h1"): (1.125, "kW")}
@@ -79,7 +67,7 @@ def test_feed_round_trip_several_assets(broker, qos):
 
 
 def test_feed_malformed_recorded_not_applied_and_feed_keeps_working(broker, raw):
-    faults, kind = FaultLog(), uniq("pv")
+    faults, kind = FaultLog(), unique("pv")
     feed = make_feed(faults, [f"cariflex/sensors/{kind}/#"])
     now = dt.datetime.now(dt.UTC).isoformat()
     bad = {
@@ -113,7 +101,7 @@ def test_feed_malformed_recorded_not_applied_and_feed_keeps_working(broker, raw)
 
 
 def test_feed_fault_once_per_episode_until_a_good_reading(broker, raw):
-    faults, kind = FaultLog(), uniq("load")
+    faults, kind = FaultLog(), unique("load")
     feed = make_feed(faults, [f"cariflex/sensors/{kind}/#"])
     topic = topic_for(kind, "h1")
     try:
@@ -131,7 +119,7 @@ def test_feed_fault_once_per_episode_until_a_good_reading(broker, raw):
 
 
 def test_feed_clock_skew_detected_and_dropped(broker, raw):
-    faults, kind = FaultLog(), uniq("pv")
+    faults, kind = FaultLog(), unique("pv")
     feed = make_feed(faults, [f"cariflex/sensors/{kind}/#"],
                      policy=FaultPolicy(max_clock_skew_s=2.0))
     topic, now = topic_for(kind, "inv1"), dt.datetime.now(dt.UTC)
@@ -153,7 +141,7 @@ def test_feed_clock_skew_detected_and_dropped(broker, raw):
 
 
 def test_feed_out_of_range_per_asset_type(broker, raw):
-    faults, pv, bat = FaultLog(), uniq("pv"), uniq("battery")
+    faults, pv, bat = FaultLog(), unique("pv"), unique("battery")
     bounds = {pv: AssetBounds(p_kw=(-10.0, 0.5)), bat: AssetBounds.symmetric(5.0, 100.0)}
     feed = make_feed(faults, [f"cariflex/sensors/{pv}/#", f"cariflex/sensors/{bat}/#"],
                      bounds=bounds)
@@ -175,7 +163,7 @@ def test_feed_out_of_range_per_asset_type(broker, raw):
 
 
 def test_feed_older_reading_does_not_replace_newer(broker, raw):
-    faults, kind = FaultLog(), uniq("ev")
+    faults, kind = FaultLog(), unique("ev")
     feed = make_feed(faults, [f"cariflex/sensors/{kind}/#"])
     now = dt.datetime.now(dt.UTC)
     try:
