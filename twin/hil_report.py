@@ -25,15 +25,6 @@ from twin.loading import resolve_assets  # noqa: E402
 from twin.results import write_json  # noqa: E402
 from twin.scenario import Scenario  # noqa: E402
 
-HIL_KPI_LABELS = {
-    "hil_pass": "HIL validation passed",
-    "hil_devices": "HIL devices",
-    "hil_devices_passed": "HIL devices within tolerance",
-    "hil_faults": "HIL faults recorded",
-    "hil_lag_max_s": "Largest lag behind real time [s]",
-    "hil_lag_p95_s": "Lag behind real time, 95th percentile [s]",
-}
-
 
 def hil_devices(scenario: Scenario) -> list[tuple[str, str]]:
     """(asset id, kind) of every HIL asset, in the recorder's order."""
