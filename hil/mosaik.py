@@ -1,6 +1,10 @@
 """mosaik adapter of the HIL bridges: real devices as entities with the attributes of
 the simulators they replace. No physics and no strategy here.
 
+Real time: with ``hil.pacing: deadline`` (the default) each step of this simulator
+waits until its own wall-clock time, ``start + t x rt_factor``; every simulator that
+depends on the devices follows it. With ``mosaik``, mosaik's ``rt_factor`` paces.
+
 Sign convention: positive = consumption / charging / import.
 
 Models: ``PvBridge``, ``BatteryBridge``, ``ChargerBridge``, ``LoadBridge`` (one entity
@@ -105,6 +109,10 @@ class HilSim(ArraySimulator):
         session = self.session
         session.faults.sim_time_s = float(time)
         self._time = time
+        if self.scenario.hil.pacing == "deadline":  # wait for this step's wall time
+            wait = self.wall_t0 + time * self.rt_factor - time_mod.monotonic()
+            if wait > 0:
+                time_mod.sleep(wait)
         now_mono, now_unix = time_mod.monotonic(), time_mod.time()
         self.lag = views.lag_s(now_mono - self.wall_t0, time, self.rt_factor)
         if self.lag > self.scenario.hil.lag_warn_s and now_mono - self._last_warn > 10:

@@ -100,7 +100,7 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
             emulators = Emulators(scenario, run_dir)
             emulators.start()
         world, until = build_world(scenario, run_dir, progress=not quiet)
-        if scenario.is_hil:  # paced by the wall clock; late steps are recorded (lag_s)
+        if scenario.is_hil and scenario.hil.pacing == "mosaik":  # else the HIL adapter paces
             # mosaik warns at every late step, by any margin; the HIL adapter records the
             # lag each step and warns (at most every 10 s) past hil.lag_warn_s instead
             warnings.filterwarnings("ignore", message="Simulation too slow for real-time")

@@ -132,6 +132,10 @@ class Mqtt(Strict):
 class Hil(Strict):
     rt_factor: float = Field(1.0, gt=0, le=1000, description="Wall seconds per simulated "
                              "second: 1 is real time, 1/60 runs a minute per second")
+    pacing: Literal["deadline", "mosaik"] = Field(
+        "deadline", description="deadline: each HIL step waits for its own wall-clock time "
+        "(start + t x rt_factor); mosaik: mosaik's rt_factor, which polls every "
+        "rt_factor x 1 s and so starts a step up to that late")
     lag_warn_s: float = Field(1.0, gt=0, description="Warn when the run falls this far "
                               "behind the wall clock [s]")
     emulators: bool = Field(False, description="Start an emulator on this machine for every "

@@ -3,9 +3,11 @@
 Sign convention: positive = consumption / charging / import; the limits sent are
 import limits >= 0 kW.
 
-Every station that starts a transaction gets a TxProfile within a second: the
-policy of :mod:`hil.ocpp.policy` (spread the EV's energy request evenly until its
-departure, else full power) is re-planned on every transaction start or end, every
+Every station that starts a transaction gets a TxProfile within a second: with a
+scenario whose strategy is FlexMeasures scheduling, the plan of :mod:`hil.ocpp.scheduled`
+(the EVs' needs against the scenario's tariff and site capacity); otherwise the policy
+of :mod:`hil.ocpp.policy` (spread the EV's energy request evenly until its departure,
+else full power) is re-planned on every transaction start or end, every
 NotifyEVChargingNeeds and every meter value, at most once per ``replan_s``; a station
 gets a new profile when its limit moved by more than ``min_change_kw`` (0.1 kW).
 
@@ -34,6 +36,7 @@ from typing import Any
 from hil.ocpp.csms import Csms, StationNotConnected, server_ssl_context
 from hil.ocpp.policy import Session, plan_kw
 from hil.ocpp.rpc import LOG, iso_utc
+from hil.ocpp.scheduled import scheduled_kw
 
 DEFAULT_P_MAX_KW = 22.0
 
@@ -44,8 +47,12 @@ class SmartCharging:
     def __init__(self, csms: Csms, site_capacity_kw: float | None = None,
                  p_max_kw: dict[str, float] | None = None,
                  default_p_max_kw: float = DEFAULT_P_MAX_KW, min_change_kw: float = 0.1,
-                 replan_s: float = 0.2, out: Callable[[str], Any] | None = print):
+                 replan_s: float = 0.2, out: Callable[[str], Any] | None = print,
+                 scenario=None):
         self.csms, self.site_capacity_kw = csms, site_capacity_kw
+        # a scenario with FlexMeasures scheduling plans the sessions (hil.ocpp.scheduled)
+        self.scenario = scenario if scenario is not None and \
+            scenario.scheduling.strategy == "flexmeasures" else None
         self.p_max_kw, self.default_p_max_kw = dict(p_max_kw or {}), default_p_max_kw
         self.min_change_kw, self.replan_s, self.out = min_change_kw, replan_s, out
         self.sent_kw: dict[str, tuple[str, float]] = {}  # station -> (transaction, kW)
@@ -77,7 +84,11 @@ class SmartCharging:
 
     async def replan(self) -> dict[str, float]:
         """Plan every active session and send the limits that changed."""
-        plan = plan_kw(self.sessions(), time.time(), self.site_capacity_kw)
+        if self.scenario is not None:
+            plan = await asyncio.get_running_loop().run_in_executor(
+                None, scheduled_kw, self.sessions(), time.time(), self.scenario)
+        else:
+            plan = plan_kw(self.sessions(), time.time(), self.site_capacity_kw)
         for sid, p_kw in plan.items():
             st = self.csms.stations[sid]
             tx = st.transactions[st.active_evse()]
@@ -119,12 +130,13 @@ async def run_csms(host: str = "127.0.0.1", port: int = 9000, scenario=None,
     ssl_context = server_ssl_context(tls_cert, tls_key) if tls_cert else None
     csms = Csms(password=password, ssl_context=ssl_context)
     capacity, p_max = _site(scenario)
-    SmartCharging(csms, capacity, p_max, out=out)
+    policy = SmartCharging(csms, capacity, p_max, out=out, scenario=scenario)
     bound = await csms.start(host, port)
     if out is not None:
         scheme = "wss" if ssl_context else "ws"
         site = f", site capacity {capacity:g} kW" if capacity is not None else ""
-        out(f"CSMS listening on {scheme}://{host}:{bound}/<station id>{site}")
+        how = "FlexMeasures scheduling" if policy.scenario is not None else "even spread"
+        out(f"CSMS listening on {scheme}://{host}:{bound}/<station id>{site}, {how}")
     if started is not None:
         started.set_result((csms, bound))
     stop_event = stop_event or asyncio.Event()
