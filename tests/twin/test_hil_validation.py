@@ -68,8 +68,9 @@ def test_soc_error_and_missing_series():
 
 
 def test_lag_metrics():
-    ts = pd.DataFrame({"clock.lag_s": [0.0, 0.1, 0.5, 0.2]})
+    ts = pd.DataFrame({"clock.lag_s": [0.0, 0.1, 0.5, -0.2]})
     assert lag_metrics(ts)["lag_max_s"] == 0.5
+    assert lag_metrics(ts)["lag_mean_s"] == pytest.approx(0.15)
     assert lag_metrics(pd.DataFrame()) == {}
 
 
