@@ -39,7 +39,7 @@ def planned_vs_realised(ts: pd.DataFrame, devices: list[tuple[str, str]]) -> Fig
         power.plot(ts.index, ts[f"{device}.p_plan_kw"].astype(float), color="#1f77b4", lw=0.8,
                    ls="--")
         power.tick_params(labelsize=7, colors="#1f77b4")
-        locator = mdates.AutoDateLocator(maxticks=4)
+        locator = mdates.AutoDateLocator(minticks=2, maxticks=5)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     for ax in list(axes.flat)[len(devices):]:
