@@ -48,8 +48,9 @@ META: Meta = meta("PvBridge", ["p_kw", "p_avail_kw", "p_limit_kw"], extra={
     "LoadBridge": {**_ENTITY, "attrs": ["p_kw", "q_kvar"]},
     "HilSet": {**_ENTITY, "params": [], "attrs": HIL_ATTRS},
     "Clock": {**_ENTITY, "params": [], "attrs": ["lag_s"]},
-    "Ven": {**_ENTITY, "params": [], "attrs": ["site_p_kw", "grid_signals", "site_limit_kw",
-                                               "price_eur_per_kwh"]},
+    "Ven": {**_ENTITY, "params": [], "attrs": [
+        "site_p_kw", "battery_p_kw", "battery_discharge_kw", "charger_p_kw",  # in
+        "grid_signals", "site_limit_kw", "price_eur_per_kwh"]},  # out
     "Publisher": {**_ENTITY, "params": [], "attrs": list(PUBLISHED)},
 })
 MODELS = {"pv": "PvBridge", "battery": "BatteryBridge", "ev_charger": "ChargerBridge",
@@ -157,9 +158,14 @@ class HilSim(ArraySimulator):
             self._publish(time, inputs)
 
     def _ven_step(self, time, inputs):
-        site = inputs.get("ven", {}).get("site_p_kw")
+        ven_in = inputs.get("ven", {})
+        site = ven_in.get("site_p_kw")
         if site:
-            self.session.ven.set_site_power_kw(float(sum(site.values())))
+            site_kw = float(sum(site.values()))
+            self.session.ven.set_site_power_kw(site_kw)
+            lists = [next(iter(ven_in.get(a, {}).values()), []) for a in
+                     ("battery_p_kw", "battery_discharge_kw", "charger_p_kw")]
+            self.session.ven.set_site_state(*views.site_flexibility(site_kw, *lists))
         now_utc = dt.datetime.now(dt.UTC)
         out = []
         for c in self.session.ven.constraints():

@@ -131,6 +131,18 @@ def signal_at(windows: list, t_s: float, attr: str) -> float:
     return float(min(values)) if col == 2 else float(values[-1])
 
 
+def site_flexibility(site_kw: float, battery_p_kw, battery_discharge_kw, charger_p_kw
+                     ) -> tuple[float, float]:
+    """The site's inflexible import and the import reduction its storage can make, for
+    the VEN's opt decision: batteries can go from their power to full discharge, EV
+    chargers down to zero. [kW, kW >= 0]"""
+    bat = np.nan_to_num(np.asarray(battery_p_kw, dtype=float))
+    dis = np.nan_to_num(np.asarray(battery_discharge_kw, dtype=float))
+    ev = np.clip(np.nan_to_num(np.asarray(charger_p_kw, dtype=float)), 0.0, None)
+    inflexible = float(site_kw - bat.sum() - ev.sum())
+    return inflexible, float(max(0.0, (bat + dis).sum() + ev.sum()))
+
+
 def lag_s(wall_elapsed_s: float, sim_time_s: float, rt_factor: float) -> float:
     """How far the run is behind the wall clock: positive = late. [wall s]"""
     return wall_elapsed_s - sim_time_s * rt_factor

@@ -175,6 +175,10 @@ def build_world(
                 initial_data={"p_import_kw": 0.0})
         connect(hil["ven"], site, "grid_signals", time_shifted=True,
                 initial_data={"grid_signals": []})
+        # what the site could shed, for the VEN's opt-in decisions
+        connect(sets["battery"], hil["ven"], ("p_kw", "battery_p_kw"),
+                ("p_discharge_avail_kw", "battery_discharge_kw"))
+        connect(sets["ev_charger"], hil["ven"], ("p_kw", "charger_p_kw"))
     if "publisher" in hil:
         for kind, attr in (("pv", "pv_p_kw"), ("load", "load_p_kw"),
                            ("battery", "battery_p_kw"), ("ev_charger", "ev_charger_p_kw")):

@@ -103,3 +103,11 @@ def test_load_view_reactive_power_from_power_factor():
 
 def test_lag():
     assert views.lag_s(10.5, 600, 1 / 60) == pytest.approx(0.5)
+
+
+def test_site_flexibility_for_the_ven():
+    # 60 kW import: a battery charging at 10 kW that could discharge 30 kW, EVs at 22 + 0
+    inflexible, flexible = views.site_flexibility(60.0, [10.0], [30.0], [22.0, 0.0])
+    assert inflexible == pytest.approx(28.0)  # households and PV
+    assert flexible == pytest.approx(62.0)  # stop charging (10) + discharge (30) + EVs (22)
+    assert views.site_flexibility(5.0, [], [], []) == (5.0, 0.0)
