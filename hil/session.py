@@ -92,7 +92,7 @@ class HilSession:
                                        tls_cert=c.tls_cert, tls_key=c.tls_key)
             bridge = OcppChargerBridge(*common, csms=self.csms,
                                        station_id=backend.station_id or asset.id,
-                                       p_max_kw=asset.spec.p_max_kw)
+                                       p_max_kw=asset.spec.p_max_kw, hold_at_boot=True)
             bridge.setpoint_kw = 0.0  # the safe state: no charging until the twin says so
             return bridge
         if backend.type == "mqtt":

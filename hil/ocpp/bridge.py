@@ -74,8 +74,10 @@ class OcppChargerBridge(Bridge):
     kind = "ev_charger"
 
     def __init__(self, asset_id: str, loop: BackgroundLoop, faults: FaultLog,
-                 policy: FaultPolicy | None, csms: Csms, station_id: str, p_max_kw: float):
+                 policy: FaultPolicy | None, csms: Csms, station_id: str, p_max_kw: float,
+                 hold_at_boot: bool = False):
         super().__init__(asset_id, loop, faults, policy)
+        self.hold_at_boot = hold_at_boot  # a 0 kW TxDefaultProfile once the station boots
         if not math.isfinite(p_max_kw) or p_max_kw <= 0:
             raise ValueError(f"p_max_kw = {p_max_kw!r}: need a finite rating > 0 kW")
         self.csms, self.station_id, self.p_max_kw = csms, station_id, float(p_max_kw)
@@ -94,6 +96,24 @@ class OcppChargerBridge(Bridge):
             if self.setpoint_kw is not None:  # a transaction that started before us
                 self.loop.loop.call_soon_threadsafe(self._schedule_write,
                                                     self._clamp(self.setpoint_kw))
+            self.loop.loop.call_soon_threadsafe(self._hold_when_booted)
+
+    def _hold_when_booted(self) -> None:
+        """On the loop: a booted station charges nothing until the twin says so (a 0 kW
+        TxDefaultProfile); each TxProfile then overrides it."""
+        st = self.csms.stations.get(self.station_id)
+        if self.hold_at_boot and st is not None and st.connected and st.booted:
+            asyncio.ensure_future(self._write_default())
+
+    async def _write_default(self) -> None:
+        await asyncio.sleep(0.05)  # after the BootNotification's answer has gone out
+        try:
+            status = await self.csms.set_default_limit(self.station_id, 0.0)
+        except (StationNotConnected, TimeoutError):
+            return
+        if status != "Accepted":
+            self.faults.record(self.asset_id, "write_rejected",
+                               f"TxDefaultProfile 0 kW: station answered {status}")
 
     def stop(self) -> None:
         if self._started:
@@ -125,6 +145,8 @@ class OcppChargerBridge(Bridge):
             self.faults.record(self.asset_id, "timeout",
                                f"{detail.get('action')} unanswered after "
                                f"{detail.get('timeout_s')} s")
+        elif event == "booted":
+            self._hold_when_booted()
         elif event == "tx_started" and self.setpoint_kw is not None:
             self._schedule_write(self._clamp(self.setpoint_kw))
         self._publish_state()

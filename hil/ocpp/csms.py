@@ -52,12 +52,13 @@ from hil.ocpp.csms_state import (
     station_id_from_path,
 )
 from hil.ocpp.meter import read_meter
-from hil.ocpp.profiles import tx_profile
+from hil.ocpp.profiles import default_profile, tx_profile
 from hil.ocpp.rpc import LOG, PHASES, SUBPROTOCOL, RpcMixin, amps_to_kw, parse_unix_s
 
 __all__ = ["EVENTS", "Csms", "CsmsChargePoint", "StationNotConnected", "StationState",
            "add_arguments", "main", "serve", "server_ssl_context", "station_id_from_path"]
 
+DEFAULT_PROFILE_ID = 1000  # the TxDefaultProfile's id (TxProfiles use the EVSE id)
 EVENTS = ("connected", "disconnected", "auth_failed", "booted", "status", "authorized",
           "tx_started", "tx_updated", "tx_ended", "meter", "needs", "profile",
           "malformed", "timeout")
@@ -363,6 +364,17 @@ class Csms:
             st.last_profile, st.limit_kw = profile, float(p_kw)
         self._emit(station_id, "profile", p_kw=float(p_kw), status=status, transaction_id=tx_id)
         return status
+
+    async def set_default_limit(self, station_id: str, p_kw: float, evse_id: int = 0) -> str:
+        """Send a TxDefaultProfile of ``p_kw`` [kW] (EVSE 0: the whole station), which
+        holds every transaction until a TxProfile overrides it; returns the status."""
+        if not isinstance(p_kw, int | float) or not math.isfinite(p_kw) or p_kw < 0:
+            raise ValueError(f"p_kw = {p_kw!r}: need a finite power >= 0 kW")
+        profile = default_profile(p_kw * 1000.0, profile_id=DEFAULT_PROFILE_ID,
+                                  now_unix_s=time.time())
+        resp = await self._call(station_id, call.SetChargingProfile(
+            evse_id=evse_id, charging_profile=profile))
+        return "CallError" if resp is None else resp.status
 
     async def clear_profile(self, station_id: str, profile_id: int | None = None,
                             evse_id: int | None = None) -> str:

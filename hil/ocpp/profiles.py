@@ -74,6 +74,17 @@ def tx_profile(transaction_id: str, limit_w: float, profile_id: int, *,
     }
 
 
+def default_profile(limit_w: float, profile_id: int, *, now_unix_s: float,
+                    stack_level: int = 0) -> dict:
+    """A TxDefaultProfile holding ``limit_w`` for every transaction on the EVSE(s) it is
+    set on, from ``now_unix_s`` on (Absolute); a TxProfile overrides it. [W]"""
+    profile = tx_profile("-", limit_w, profile_id, now_unix_s=now_unix_s,
+                         stack_level=stack_level)
+    del profile["transactionId"]
+    profile["chargingProfilePurpose"] = "TxDefaultProfile"
+    return profile
+
+
 def check_profile(evse_id: int, profile: dict, transactions: dict[int, str],
                   n_evse: int = 1) -> str | None:
     """Why a station rejects ``profile`` on ``evse_id`` (a short reason code, at most
