@@ -2,7 +2,9 @@
 OCPP asset, and the test VTN, started on this machine before a HIL run and stopped
 after it. Each runs ``python run.py emulate`` (or ``vtn``) on the run's own
 ``scenario.yaml``, with its time compressed as the run's (speed = 1 / rt_factor), and
-logs to ``hil/emulators/<name>.log`` in the run folder.
+logs to ``hil/emulators/<name>.log`` in the run folder. The emulators and the run share
+one time origin, a few seconds after the launch (``--origin``): the devices' scenario
+time and the twin's agree, whatever each took to start.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from twin.scenario import Scenario
 from twin.timeparse import parse_duration_s
 
 RUN_PY = Path(__file__).resolve().parent.parent / "run.py"
+# the emulators' and the run's common time origin lies this far after the launch: time
+# for the emulators to start and the twin to connect before the first step [wall s]
+ORIGIN_MARGIN_S = 8.0
 
 
 def wait_for_port(host: str, port: int, timeout_s: float) -> bool:
@@ -33,10 +38,13 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> bool:
     return False
 
 
-def emulator_commands(scenario: Scenario, scenario_file: Path) -> list[tuple[str, list, tuple]]:
-    """(name, command line, (host, port) to wait for or ()) of every emulator to start."""
+def emulator_commands(scenario: Scenario, scenario_file: Path, origin_unix_s: float
+                      ) -> list[tuple[str, list, tuple]]:
+    """(name, command line, (host, port) to wait for or ()) of every emulator to start;
+    their scenario time starts at ``origin_unix_s`` (wall clock), as the run's."""
     speed = f"{1.0 / scenario.hil.rt_factor:.9g}"
     base = [sys.executable, str(RUN_PY)]
+    origin = ["--origin", f"{origin_unix_s:.3f}"]
     out = []
     assets = resolve_assets(scenario)
     csms = scenario.hil.csms
@@ -46,14 +54,15 @@ def emulator_commands(scenario: Scenario, scenario_file: Path) -> list[tuple[str
             b = a.spec.backend
             if b.type == "modbus":
                 out.append((a.id, [*base, "emulate", str(scenario_file), "--asset", a.id,
-                                   "--modbus", f"{b.host}:{b.port}", "--speed", speed],
+                                   "--modbus", f"{b.host}:{b.port}", "--speed", speed,
+                                   *origin],
                             (b.host, b.port)))
             elif b.type == "ocpp":
                 url = f"{scheme}://{csms.host}:{csms.port}/{b.station_id or a.id}"
                 # meter values four times a step, at most once a wall second
                 meter_s = min(1.0, scenario.hil.rt_factor * scenario.step_s / 4)
                 cmd = [*base, "emulate", str(scenario_file), "--asset", a.id, "--ocpp", url,
-                       "--speed", speed, "--meter-interval", f"{meter_s:.6g}"]
+                       "--speed", speed, "--meter-interval", f"{meter_s:.6g}", *origin]
                 if csms.password:
                     cmd += ["--password", csms.password]
                 if csms.tls_cert:
@@ -78,11 +87,14 @@ class Emulators:
     def __init__(self, scenario: Scenario, run_dir: Path, timeout_s: float = 30.0):
         self.scenario, self.run_dir, self.timeout_s = scenario, Path(run_dir), timeout_s
         self.procs: dict[str, subprocess.Popen] = {}
+        self.origin_unix_s: float | None = None  # when scenario time starts, wall clock
 
     def start(self) -> None:
         log_dir = self.run_dir / "hil" / "emulators"
         log_dir.mkdir(parents=True, exist_ok=True)
-        commands = emulator_commands(self.scenario, self.run_dir / "scenario.yaml")
+        self.origin_unix_s = time.time() + ORIGIN_MARGIN_S
+        commands = emulator_commands(self.scenario, self.run_dir / "scenario.yaml",
+                                     self.origin_unix_s)
         try:
             for name, cmd, _ in commands:
                 log = (log_dir / f"{name}.log").open("w", encoding="utf-8")

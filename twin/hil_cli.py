@@ -27,6 +27,9 @@ def add_parsers(sub, scenario_args) -> None:
     how.add_argument("--ocpp", metavar="URL", help="connect to this CSMS as a station")
     em.add_argument("--speed", type=float, default=1.0,
                     help="simulated seconds per wall second (default 1: real time)")
+    em.add_argument("--origin", type=float, default=None, metavar="UNIX_S",
+                    help="wall-clock time (s since the epoch) at which the scenario's time "
+                    "starts; an OCPP station's EV plugs in then (default: at once)")
     em.add_argument("--password", default=None, help="OCPP: basic-auth password (profile 1)")
     em.add_argument("--cafile", default=None, help="OCPP: CA certificate for wss:// (profile 2)")
     em.add_argument("--dwell", type=float, default=None,
@@ -88,15 +91,18 @@ def run_emulate(args) -> int:
             from hil.sunspec.emulator import serve
 
             host, port = _endpoint(args.modbus)
-            serve(scenario, args.asset, host, port, speed=args.speed)
+            serve(scenario, args.asset, host, port, speed=args.speed, origin_unix_s=args.origin)
         else:
             from hil.ocpp.station import run_station
 
             if not args.ocpp.startswith(("ws://", "wss://")):
                 raise ValueError(f"--ocpp: expected a ws:// or wss:// URL, got {args.ocpp!r}")
+            import time
+
+            plug_in_after_s = 0.0 if args.origin is None else max(0.0, args.origin - time.time())
             run_station(scenario, args.asset, args.ocpp, speed=args.speed,
                         password=args.password, cafile=args.cafile, dwell_s=args.dwell,
-                        meter_interval_s=args.meter_interval)
+                        meter_interval_s=args.meter_interval, plug_in_after_s=plug_in_after_s)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

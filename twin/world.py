@@ -63,9 +63,10 @@ RECORDED = {
 
 
 def build_world(
-    scenario: Scenario, run_dir: Path, progress: bool = False
+    scenario: Scenario, run_dir: Path, progress: bool = False, hil_origin: float | None = None
 ) -> tuple[mosaik.World, int]:
-    """Create and connect every simulator; returns the world and the end time [s]."""
+    """Create and connect every simulator; returns the world and the end time [s].
+    ``hil_origin``: the wall time (s since the epoch) of a HIL run's first step."""
     world = mosaik.World(SIM_CONFIG, debug=False, skip_greetings=True, configure_logging=False)
     sc = scenario.model_dump(mode="json")
     assets = resolve_assets(scenario)
@@ -118,7 +119,8 @@ def build_world(
 
     connect = world.connect
     rec = RECORDED[scenario.outputs.detail]
-    hil = hil_entities(world, scenario, assets, run_dir, recorder) if scenario.is_hil else {}
+    hil = hil_entities(world, scenario, assets, run_dir, recorder, hil_origin) \
+        if scenario.is_hil else {}
 
     def device(asset, sim_entity):
         """Who stands for the asset in the power flow and before the controller."""
@@ -200,10 +202,12 @@ def line_names(scenario: Scenario) -> list[str]:
     return [f"f{f}_l{k}" for f in range(1, g.n_feeders + 1) for k in range(1, g.buses_per_feeder + 1)]
 
 
-def hil_entities(world, scenario: Scenario, assets: dict, run_dir: Path, recorder) -> dict:
+def hil_entities(world, scenario: Scenario, assets: dict, run_dir: Path, recorder,
+                 origin_unix_s: float | None = None) -> dict:
     """The bridge entity of every HIL asset (by asset id), and ``ven`` / ``publisher``
     where the scenario has them; the per-device HIL series and the lag go to the recorder."""
-    sim = world.start("Hil", scenario=scenario.model_dump(mode="json"), run_dir=str(run_dir))
+    sim = world.start("Hil", scenario=scenario.model_dump(mode="json"), run_dir=str(run_dir),
+                      origin_unix_s=origin_unix_s)
     out = {}
     for kind, model in HIL_MODELS.items():
         ids = [a.id for a in assets[kind] if a.spec.backend.type != "sim"]

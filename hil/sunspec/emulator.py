@@ -105,7 +105,8 @@ class SunSpecEmulator:
     """
 
     def __init__(self, scenario, asset_id: str, host: str = "127.0.0.1", port: int = 0,
-                 speed: float = 1.0, device_id: int = 1, tick_s: float = 0.1):
+                 speed: float = 1.0, device_id: int = 1, tick_s: float = 0.1,
+                 origin_unix_s: float | None = None):
         for name, ok, allowed in (("speed", speed > 0 and math.isfinite(speed), "> 0"),
                                   ("device_id", 1 <= device_id <= 247, "1..247"),
                                   ("port", 0 <= port <= 65535, "0..65535"),
@@ -119,6 +120,7 @@ class SunSpecEmulator:
         self.scenario, self.asset_id = scenario, asset_id
         self.kind, index, self.asset = _find_asset(scenario, asset_id)
         self.host, self.port, self.speed = host, port, float(speed)
+        self.origin_unix_s = origin_unix_s
         self.device_id, self.tick_s = device_id, tick_s
         self.step_s, self.duration_s = scenario.step_s, scenario.duration_s
         spec = self.asset.spec
@@ -184,6 +186,8 @@ class SunSpecEmulator:
         await self._server.serve_forever(background=True)
         self.port = self._server.transport.sockets[0].getsockname()[1]
         self._t0_mono = time.monotonic() - self.t_s / self.speed
+        if self.origin_unix_s is not None:  # scenario time starts at this wall time
+            self._t0_mono = time.monotonic() + (self.origin_unix_s - time.time())
         self._task = asyncio.create_task(self._run(), name=f"sunspec-emulator-{self.asset_id}")
         return self.port
 
@@ -216,7 +220,8 @@ class SunSpecEmulator:
     def tick(self, now_mono: float | None = None) -> None:
         """Advance scenario time to now and step the physics, then refresh registers."""
         now = time.monotonic() if now_mono is None else now_mono
-        t_new = min((now - (self._t0_mono or now)) * self.speed, float(self.duration_s))
+        t_new = min(max((now - (self._t0_mono or now)) * self.speed, 0.0),
+                    float(self.duration_s))
         dt_s, self.t_s = t_new - self.t_s, t_new
         if self.kind == "pv":
             from simulators.pv.model import curtail
@@ -432,11 +437,14 @@ class SunSpecEmulator:
         img.set(802, {"SoC": soc, "DoD": 100.0 - soc, "ChaSt": cha_st, "W": w, "Hb": hb})
 
 
-def serve(scenario, asset_id: str, host: str, port: int, speed: float = 1.0) -> None:
-    """Serve one asset until SIGINT / SIGTERM (blocking); prints where it serves."""
+def serve(scenario, asset_id: str, host: str, port: int, speed: float = 1.0,
+          origin_unix_s: float | None = None) -> None:
+    """Serve one asset until SIGINT / SIGTERM (blocking); prints where it serves.
+    ``origin_unix_s``: the wall time at which scenario time starts (default: now)."""
 
     async def main() -> None:
-        emulator = SunSpecEmulator(scenario, asset_id, host=host, port=port, speed=speed)
+        emulator = SunSpecEmulator(scenario, asset_id, host=host, port=port, speed=speed,
+                                   origin_unix_s=origin_unix_s)
         bound = await emulator.start()
         chain = ", ".join(map(str, emulator.model_ids))
         print(f"SunSpec emulator: {emulator.kind} {asset_id!r} (models {chain}) on Modbus TCP "
