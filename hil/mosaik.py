@@ -153,8 +153,8 @@ class HilSim(ArraySimulator):
             row["_age"] = float("nan") if m is None else m.age_s(now_mono)
             row["_state"] = views.LINK_STATES[state]
             row["_soc"] = views._get(values, "soc_percent")
-            row["_e"] = views._get(values, "e_session_kwh" if asset.kind == "ev_charger"
-                                   else "e_kwh")
+            row["_e"] = views.metered_energy_kwh(values, row["_age"], self.rt_factor) \
+                if asset.kind == "ev_charger" else views._get(values, "e_kwh")
             self.rows[asset.id] = row
         if session.ven is not None:
             self._ven_step(time, inputs)

@@ -104,6 +104,15 @@ def charger_prediction_kw(row: dict, values: dict | None, step_s: float) -> floa
     return p
 
 
+def metered_energy_kwh(values: dict | None, age_s: float, rt_factor: float) -> float:
+    """A station's session energy at the moment of reading: the last meter register plus
+    the power it reported, over the (simulated) time since that sample. [kWh]"""
+    e = _get(values, "e_session_kwh")
+    if math.isnan(e) or math.isnan(age_s):
+        return e
+    return e + max(_get(values, "p_kw", 0.0), 0.0) * (age_s / rt_factor) / 3600.0
+
+
 def load_view(values: dict | None, state: str, spec) -> dict[str, float]:
     """A metered household: its power, reactive power from the spec's power factor."""
     p = 0.0 if state == "fallback" else _get(values, "p_kw", 0.0)

@@ -111,3 +111,10 @@ def test_site_flexibility_for_the_ven():
     assert inflexible == pytest.approx(28.0)  # households and PV
     assert flexible == pytest.approx(62.0)  # stop charging (10) + discharge (30) + EVs (22)
     assert views.site_flexibility(5.0, [], [], []) == (5.0, 0.0)
+
+
+def test_metered_energy_brought_to_the_reading_time():
+    values = {"e_session_kwh": 2.0, "p_kw": 22.0}
+    # sampled 0.25 wall s ago at 60x: 15 simulated s at 22 kW since
+    assert views.metered_energy_kwh(values, 0.25, 1 / 60) == pytest.approx(2.0 + 22 * 15 / 3600)
+    assert math.isnan(views.metered_energy_kwh({}, 0.1, 1.0))
