@@ -94,15 +94,10 @@ class HilSim(ArraySimulator):
         self.watchdogs = {a.id: Watchdog(a.id, self.session.policy, self.session.faults)
                           for a in self.devices}
         self.last_safe_kw = {a.id: 0.0 for a in self.devices}
-        self.requested_kw = {a.id: float("nan") for a in self.devices}
-        evs = resolve_assets(self.scenario)["ev"]
-        chargers = self.assets.get("ChargerBridge", [])
-        all_chargers = [a.id for a in resolve_assets(self.scenario)["ev_charger"]]
-        self.ev_spec = {a.id: (evs[all_chargers.index(a.id)].spec
-                               if all_chargers.index(a.id) < len(evs)
-                               else (evs[0].spec if evs else None)) for a in chargers}
-        self.set_ids = {kind: [a.id for a in items]
-                        for kind, items in resolve_assets(self.scenario).items()}
+        assets = resolve_assets(self.scenario)
+        self.ev_spec = {a.id: views.paired_ev(assets, a.id)
+                        for a in self.assets.get("ChargerBridge", [])}
+        self.set_ids = {kind: [a.id for a in items] for kind, items in assets.items()}
         self.lag = 0.0
         self._last_warn = -1e9
         self.rows: dict[str, dict[str, float]] = {}
@@ -125,41 +120,45 @@ class HilSim(ArraySimulator):
                   file=sys.stderr)
             self._last_warn = now_mono
         for asset in self.devices:
-            bridge = session.bridges[asset.id]
-            m = bridge.latest()
-            state = self.watchdogs[asset.id].update(None if m is None else m.age_s(now_mono),
-                                                    now_mono)
-            values = None if m is None else m.values
-            if asset.kind == "pv":
-                row = views.pv_view(values, state)
-            elif asset.kind == "battery":
-                row = views.battery_view(values, state, asset.spec)
-            elif asset.kind == "ev_charger":
-                row = views.charger_view(values, state, self.ev_spec[asset.id], time, now_unix,
-                                         self.rt_factor)
-            else:
-                row = views.load_view(values, state, asset.spec)
-            if asset.kind in ("battery", "ev_charger"):
-                p_in = inputs.get(asset.id, {}).get("p_set_kw")
-                wanted = sum(p_in.values()) if p_in else 0.0
-                p_req = views.held_setpoint(state, wanted, self.last_safe_kw[asset.id])
-                if state == "fresh":
-                    self.last_safe_kw[asset.id] = wanted
-                bridge.request(p_req)
-                row["p_set_kw"] = p_req
-            if asset.kind == "ev_charger":  # the twin does not simulate the real EV
-                row["_pred"] = views.charger_prediction_kw(row, values, self.step_s)
-            self.requested_kw[asset.id] = row.get("p_set_kw", float("nan"))
-            row["_age"] = float("nan") if m is None else m.age_s(now_mono)
-            row["_state"] = views.LINK_STATES[state]
-            row["_soc"] = views._get(values, "soc_percent")
-            row["_e"] = views.metered_energy_kwh(values, row["_age"], self.rt_factor) \
-                if asset.kind == "ev_charger" else views._get(values, "e_kwh")
-            self.rows[asset.id] = row
+            self.rows[asset.id] = self._device_row(asset, time, inputs, now_mono, now_unix)
         if session.ven is not None:
             self._ven_step(time, inputs)
         if session.publisher is not None:
             self._publish(time, inputs)
+
+    def _device_row(self, asset, time, inputs, now_mono: float, now_unix: float) -> dict:
+        """One device this step: its watchdog state, the simulator's attributes from its
+        measurement, the setpoint sent, and the HIL series for the record."""
+        bridge = self.session.bridges[asset.id]
+        m = bridge.latest()
+        age = None if m is None else m.age_s(now_mono)
+        state = self.watchdogs[asset.id].update(age, now_mono)
+        values = None if m is None else m.values
+        if asset.kind == "pv":
+            row = views.pv_view(values, state)
+        elif asset.kind == "battery":
+            row = views.battery_view(values, state, asset.spec)
+        elif asset.kind == "ev_charger":
+            row = views.charger_view(values, state, self.ev_spec[asset.id], time, now_unix,
+                                     self.rt_factor)
+        else:
+            row = views.load_view(values, state, asset.spec)
+        if asset.kind in ("battery", "ev_charger"):
+            p_in = inputs.get(asset.id, {}).get("p_set_kw")
+            wanted = sum(p_in.values()) if p_in else 0.0
+            row["p_set_kw"] = views.held_setpoint(state, wanted, self.last_safe_kw[asset.id])
+            if state == "fresh":
+                self.last_safe_kw[asset.id] = wanted
+            bridge.request(row["p_set_kw"])
+        row["_age"] = float("nan") if age is None else age
+        row["_state"] = views.LINK_STATES[state]
+        row["_soc"] = views.value(values, "soc_percent")
+        if asset.kind == "ev_charger":  # the twin does not simulate the real EV
+            row["_pred"] = views.charger_prediction_kw(row, values, self.step_s)
+            row["_e"] = views.metered_energy_kwh(values, row["_age"], self.rt_factor)
+        else:
+            row["_e"] = views.value(values, "e_kwh")
+        return row
 
     def _ven_step(self, time, inputs):
         ven_in = inputs.get("ven", {})

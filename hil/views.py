@@ -19,7 +19,8 @@ NAN = float("nan")
 LINK_STATES = {"fresh": 0, "hold": 1, "fallback": 2}
 
 
-def _get(values: dict | None, key: str, default: float = NAN) -> float:
+def value(values: dict | None, key: str, default: float = NAN) -> float:
+    """One measured value (``default`` where the device gave none)."""
     if not values:
         return default
     v = values.get(key)
@@ -28,27 +29,27 @@ def _get(values: dict | None, key: str, default: float = NAN) -> float:
 
 def pv_view(values: dict | None, state: str) -> dict[str, float]:
     """A PV inverter: measured AC power (<= 0) stands for the available power too."""
-    p = 0.0 if state == "fallback" else _get(values, "p_kw", 0.0)
-    limit = _get(values, "p_limit_kw", math.inf)
+    p = 0.0 if state == "fallback" else value(values, "p_kw", 0.0)
+    limit = value(values, "p_limit_kw", math.inf)
     return {"p_kw": p, "p_avail_kw": p, "p_limit_kw": limit}
 
 
 def battery_view(values: dict | None, state: str, spec) -> dict[str, float]:
     """A battery; SoC and energy fill each other in from the spec's capacity."""
-    cap = _get(values, "capacity_kwh", spec.capacity_kwh)
-    soc = _get(values, "soc_percent")
-    e = _get(values, "e_kwh")
+    cap = value(values, "capacity_kwh", spec.capacity_kwh)
+    soc = value(values, "soc_percent")
+    e = value(values, "e_kwh")
     if math.isnan(e) and not math.isnan(soc):
         e = cap * soc / 100.0
     if math.isnan(soc) and not math.isnan(e):
         soc = 100.0 * e / cap
     flexible = state == "fresh"
     return {
-        "p_kw": 0.0 if state == "fallback" else _get(values, "p_kw", 0.0),
+        "p_kw": 0.0 if state == "fallback" else value(values, "p_kw", 0.0),
         "soc_percent": soc, "e_kwh": e,
-        "p_charge_avail_kw": _get(values, "p_charge_avail_kw", spec.p_charge_max_kw)
+        "p_charge_avail_kw": value(values, "p_charge_avail_kw", spec.p_charge_max_kw)
         if flexible else 0.0,
-        "p_discharge_avail_kw": _get(values, "p_discharge_avail_kw", spec.p_discharge_max_kw)
+        "p_discharge_avail_kw": value(values, "p_discharge_avail_kw", spec.p_discharge_max_kw)
         if flexible else 0.0,
     }
 
@@ -61,26 +62,26 @@ def charger_view(values: dict | None, state: str, ev_spec, now_s: float, now_uni
     ``now_s + (departure_unix_s - now_unix_s) / rt_factor``. Its stored energy comes
     from the reported SoC and the paired scenario EV's capacity.
     """
-    plugged = _get(values, "plugged", 0.0) >= 0.5 and state != "fallback"
+    plugged = value(values, "plugged", 0.0) >= 0.5 and state != "fallback"
     out = {
-        "p_kw": 0.0 if state == "fallback" else _get(values, "p_kw", 0.0),
+        "p_kw": 0.0 if state == "fallback" else value(values, "p_kw", 0.0),
         "plugged": 1.0 if plugged else 0.0,
-        "p_charge_avail_kw": _get(values, "p_charge_avail_kw", 0.0)
+        "p_charge_avail_kw": value(values, "p_charge_avail_kw", 0.0)
         if plugged and state == "fresh" else 0.0,
-        "p_discharge_avail_kw": _get(values, "p_discharge_avail_kw", 0.0)
+        "p_discharge_avail_kw": value(values, "p_discharge_avail_kw", 0.0)
         if plugged and state == "fresh" else 0.0,
     }
     ev = dict.fromkeys(("ev_departure_s", "ev_e_kwh", "ev_e_min_kwh", "ev_e_max_kwh",
                         "ev_e_target_kwh", "ev_eta_charge", "ev_eta_discharge"), NAN)
     if plugged and ev_spec is not None:
         cap = ev_spec.capacity_kwh
-        soc = _get(values, "soc_percent")
+        soc = value(values, "soc_percent")
         e = cap * (soc if not math.isnan(soc) else ev_spec.soc_initial_percent) / 100.0
         e_max = cap * ev_spec.soc_max_percent / 100.0
-        request = _get(values, "ev_e_request_kwh")
+        request = value(values, "ev_e_request_kwh")
         target = cap * ev_spec.soc_target_percent / 100.0 if math.isnan(request) \
             else e + request
-        dep_unix = _get(values, "ev_departure_unix_s")
+        dep_unix = value(values, "ev_departure_unix_s")
         departure = now_s + (dep_unix - now_unix_s) / rt_factor if not math.isnan(dep_unix) \
             else NAN
         ev.update(ev_departure_s=max(departure, now_s) if not math.isnan(departure) else NAN,
@@ -98,7 +99,7 @@ def charger_prediction_kw(row: dict, values: dict | None, step_s: float) -> floa
     if row["plugged"] < 0.5:
         return 0.0
     p = min(max(row["p_set_kw"], 0.0), row["p_charge_avail_kw"])
-    request = _get(values, "ev_e_request_kwh")
+    request = value(values, "ev_e_request_kwh")
     if not math.isnan(request):
         p = min(p, max(request, 0.0) * 3600.0 / step_s)
     return p
@@ -107,17 +108,28 @@ def charger_prediction_kw(row: dict, values: dict | None, step_s: float) -> floa
 def metered_energy_kwh(values: dict | None, age_s: float, rt_factor: float) -> float:
     """A station's session energy at the moment of reading: the last meter register plus
     the power it reported, over the (simulated) time since that sample. [kWh]"""
-    e = _get(values, "e_session_kwh")
+    e = value(values, "e_session_kwh")
     if math.isnan(e) or math.isnan(age_s):
         return e
-    return e + max(_get(values, "p_kw", 0.0), 0.0) * (age_s / rt_factor) / 3600.0
+    return e + max(value(values, "p_kw", 0.0), 0.0) * (age_s / rt_factor) / 3600.0
 
 
 def load_view(values: dict | None, state: str, spec) -> dict[str, float]:
     """A metered household: its power, reactive power from the spec's power factor."""
-    p = 0.0 if state == "fallback" else _get(values, "p_kw", 0.0)
+    p = 0.0 if state == "fallback" else value(values, "p_kw", 0.0)
     tan_phi = math.tan(math.acos(spec.power_factor))
     return {"p_kw": p, "q_kvar": p * tan_phi}
+
+
+def paired_ev(assets: dict, charger_id: str):
+    """The EV spec that goes with a charger: the scenario EV of the same index, else the
+    first EV, else None (as the station emulator pairs them)."""
+    chargers = [a.id for a in assets["ev_charger"]]
+    evs = assets["ev"]
+    if not evs:
+        return None
+    i = chargers.index(charger_id)
+    return (evs[i] if i < len(evs) else evs[0]).spec
 
 
 def held_setpoint(state: str, requested_kw: float, last_safe_kw: float) -> float:

@@ -43,6 +43,7 @@ from hil.ocpp.ev import EvSession
 from hil.ocpp.meter import meter_value
 from hil.ocpp.rpc import LOG, SUBPROTOCOL, V_PHASE, iso_utc, kw_to_amps
 from hil.ocpp.station_link import CONNECTOR, EVSE, StationChargePoint, wait_any
+from hil.views import paired_ev
 from twin.loading import load_scenario, resolve_assets
 
 
@@ -110,7 +111,7 @@ class StationEmulator:
             raise ValueError(f"url {url!r}: scheme {scheme!r} is not ws or wss")
         index = chargers[charger_id]
         charger = assets["ev_charger"][index].spec
-        ev = (evs[index] if index < len(evs) else evs[0]).spec
+        ev = paired_ev(assets, charger_id)  # the twin pairs them the same way
         self.charger_id, self.station_id = charger_id, station_id or charger_id
         self.url = self._station_url(url, self.station_id)
         self.speed, self.meter_interval_s = float(speed), float(meter_interval_s)
