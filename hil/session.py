@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from hil.base import BackgroundLoop, Bridge, FaultLog, FaultPolicy
-from twin.loading import Asset, resolve_assets
+from twin.loading import Asset, hil_assets, resolve_assets
 from twin.scenario import Scenario
 
 FAULT_COLUMNS = ["t_utc", "t_s", "asset_id", "kind", "detail"]
@@ -48,12 +48,9 @@ class HilSession:
 
     # -- construction ------------------------------------------------------------------
     def _build(self) -> None:
-        assets = resolve_assets(self.scenario)
-        for kind in ("pv", "battery", "ev_charger", "load"):
-            for asset in assets[kind]:
-                if asset.spec.backend.type != "sim":
-                    self.assets[asset.id] = asset
-                    self.bridges[asset.id] = self._bridge(asset, assets)
+        for asset in hil_assets(resolve_assets(self.scenario)):
+            self.assets[asset.id] = asset
+            self.bridges[asset.id] = self._bridge(asset)
         hil = self.scenario.hil
         if hil.mqtt.publish:
             from hil.mqtt import MqttPublisher
@@ -72,7 +69,7 @@ class HilSession:
         if self.ven is not None:
             self.ven.start()
 
-    def _bridge(self, asset: Asset, assets: dict[str, list[Asset]]) -> Bridge:
+    def _bridge(self, asset: Asset) -> Bridge:
         backend = asset.spec.backend
         common = (asset.id, self.loop, self.faults, self.policy)
         if backend.type == "modbus":

@@ -21,16 +21,14 @@ from twin.hil_validation import (  # noqa: E402
     lag_metrics,
     metered_power_kw,
 )
-from twin.loading import resolve_assets  # noqa: E402
+from twin.loading import hil_assets, resolve_assets  # noqa: E402
 from twin.results import write_json  # noqa: E402
 from twin.scenario import Scenario  # noqa: E402
 
 
 def hil_devices(scenario: Scenario) -> list[tuple[str, str]]:
     """(asset id, kind) of every HIL asset, in the recorder's order."""
-    assets = resolve_assets(scenario)
-    return [(a.id, kind) for kind in ("pv", "battery", "ev_charger", "load")
-            for a in assets[kind] if a.spec.backend.type != "sim"]
+    return [(a.id, a.kind) for a in hil_assets(resolve_assets(scenario))]
 
 
 def read_faults(run_dir: Path) -> list[dict]:

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from twin.scenario import ASSET_KINDS, Scenario
-from twin.scenario_hil import backend_problems
+from twin.scenario_hil import HIL_KINDS, backend_problems
 
 
 class YamlLoader(yaml.SafeLoader):
@@ -247,6 +247,12 @@ def resolve_assets(scenario: Scenario) -> dict[str, list[Asset]]:
     if problems:
         raise ScenarioError("scenario", problems)
     return out
+
+
+def hil_assets(assets: dict[str, list[Asset]]) -> list[Asset]:
+    """The assets behind a protocol (backend other than ``sim``), kind by kind in
+    ``HIL_KINDS`` order: the order of the HIL bridges, their series and their report."""
+    return [a for kind in HIL_KINDS for a in assets[kind] if a.spec.backend.type != "sim"]
 
 
 def validate(data: Any, source: str = "scenario") -> Scenario:

@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 from twin.scenario_base import Strict
-from twin.scenario_hil import Backend, Hil, SimBackend
+from twin.scenario_hil import HIL_KINDS, Backend, Hil, SimBackend
 from twin.scenario_market import Market
 from twin.timeparse import parse_duration_s
 
@@ -484,7 +484,7 @@ class Scenario(Strict):
     def is_hil(self) -> bool:
         """Whether any asset is behind a protocol, or a VEN talks to a VTN."""
         return self.hil.openadr is not None or any(
-            a.backend.type != "sim" for kind in ("pv", "battery", "ev_charger", "load")
+            a.backend.type != "sim" for kind in HIL_KINDS
             for a in self.assets.resolved(kind))
 
     @property

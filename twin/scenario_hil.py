@@ -68,6 +68,7 @@ BACKENDS_BY_KIND = {
     "ev_charger": ("sim", "ocpp"),
     "load": ("sim", "mqtt"),
 }
+HIL_KINDS = tuple(BACKENDS_BY_KIND)  # the kinds that can have a backend, in bridge order
 
 
 class HilFaults(Strict):

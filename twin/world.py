@@ -26,7 +26,7 @@ from simulators.battery.mosaik import initial_outputs as battery_initial
 from simulators.ev.mosaik import CHARGER_ATTRS, EV_ATTRS, PLUGGED_EV_ATTRS
 from simulators.ev.mosaik import initial_outputs as ev_initial_outputs
 from simulators.feeder.mosaik import GRID_ATTRS
-from twin.loading import resolve_assets
+from twin.loading import hil_assets, resolve_assets
 from twin.scenario import Scenario
 
 SIM_CONFIG = {
@@ -209,8 +209,9 @@ def hil_entities(world, scenario: Scenario, assets: dict, run_dir: Path, recorde
     sim = world.start("Hil", scenario=scenario.model_dump(mode="json"), run_dir=str(run_dir),
                       origin_unix_s=origin_unix_s)
     out = {}
+    devices = hil_assets(assets)
     for kind, model in HIL_MODELS.items():
-        ids = [a.id for a in assets[kind] if a.spec.backend.type != "sim"]
+        ids = [a.id for a in devices if a.kind == kind]
         if ids:
             out.update(zip(ids, getattr(sim, model).create(len(ids), ids=ids), strict=True))
     hil_set, clock = sim.HilSet.create(1)[0], sim.Clock.create(1)[0]
@@ -226,4 +227,4 @@ def hil_entities(world, scenario: Scenario, assets: dict, run_dir: Path, recorde
 
 def hil_device_ids(assets: dict) -> list[str]:
     """The HIL assets' ids in the order of the ``HilSet`` lists."""
-    return [a.id for kind in HIL_MODELS for a in assets[kind] if a.spec.backend.type != "sim"]
+    return [a.id for a in hil_assets(assets)]
