@@ -60,7 +60,10 @@ def test_standalone_csms_applies_the_scenario_strategy():
                               dwell_s=3600.0)
         task = asyncio.create_task(emu.run())
         try:
-            await until(lambda: emu.limit_kw is not None, 10, "a TxProfile from the plan")
+            # the station applies the profile before it answers, the CSMS records it after
+            await until(lambda: emu.limit_kw is not None and sid in csms.stations
+                        and csms.stations[sid].last_profile is not None, 10,
+                        "a TxProfile from the plan, accepted")
             st = csms.stations[sid]
             assert st.last_profile["chargingProfilePurpose"] == "TxProfile"
             assert 0.0 <= emu.limit_kw <= st.ev_p_max_kw + 0.1
