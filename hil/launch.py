@@ -3,8 +3,9 @@ OCPP asset, and the test VTN, started on this machine before a HIL run and stopp
 after it. Each runs ``python run.py emulate`` (or ``vtn``) on the run's own
 ``scenario.yaml``, with its time compressed as the run's (speed = 1 / rt_factor), and
 logs to ``hil/emulators/<name>.log`` in the run folder. The emulators and the run share
-one time origin, a few seconds after the launch (``--origin``): the devices' scenario
-time and the twin's agree, whatever each took to start.
+one time origin, which the run writes to ``hil/emulators/origin`` once its bridges are
+connected (``--origin-file``, :mod:`hil.origin`): the devices' scenario time and the
+twin's agree, whatever each took to start.
 """
 
 from __future__ import annotations
@@ -21,10 +22,6 @@ from twin.scenario import Scenario
 from twin.timeparse import parse_duration_s
 
 RUN_PY = Path(__file__).resolve().parent.parent / "run.py"
-# the emulators' and the run's common time origin lies this far after the launch: time
-# for the emulators to start and the twin to connect before the first step (about 11 s
-# on the 2-core development machine: five Python processes importing the twin) [wall s]
-ORIGIN_MARGIN_S = 20.0
 
 
 def wait_for_port(host: str, port: int, timeout_s: float) -> bool:
@@ -39,13 +36,13 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> bool:
     return False
 
 
-def emulator_commands(scenario: Scenario, scenario_file: Path, origin_unix_s: float
+def emulator_commands(scenario: Scenario, scenario_file: Path, origin_file: Path
                       ) -> list[tuple[str, list, tuple]]:
     """(name, command line, (host, port) to wait for or ()) of every emulator to start;
-    their scenario time starts at ``origin_unix_s`` (wall clock), as the run's."""
+    their scenario time starts at the wall time the run writes to ``origin_file``."""
     speed = f"{1.0 / scenario.hil.rt_factor:.9g}"
     base = [sys.executable, str(RUN_PY)]
-    origin = ["--origin", f"{origin_unix_s:.3f}"]
+    origin = ["--origin-file", str(origin_file)]
     out = []
     assets = resolve_assets(scenario)
     csms = scenario.hil.csms
@@ -88,14 +85,15 @@ class Emulators:
     def __init__(self, scenario: Scenario, run_dir: Path, timeout_s: float = 30.0):
         self.scenario, self.run_dir, self.timeout_s = scenario, Path(run_dir), timeout_s
         self.procs: dict[str, subprocess.Popen] = {}
-        self.origin_unix_s: float | None = None  # when scenario time starts, wall clock
+        # where the run writes the common time origin (hil.origin.publish_origin)
+        self.origin_file = self.run_dir / "hil" / "emulators" / "origin"
 
     def start(self) -> None:
-        log_dir = self.run_dir / "hil" / "emulators"
+        log_dir = self.origin_file.parent
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.origin_unix_s = time.time() + ORIGIN_MARGIN_S
+        self.origin_file.unlink(missing_ok=True)  # an earlier run's, in a reused folder
         commands = emulator_commands(self.scenario, self.run_dir / "scenario.yaml",
-                                     self.origin_unix_s)
+                                     self.origin_file)
         try:
             for name, cmd, _ in commands:
                 log = (log_dir / f"{name}.log").open("w", encoding="utf-8")

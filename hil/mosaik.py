@@ -31,6 +31,7 @@ from mosaik_api_v3.types import Meta
 
 from hil import views
 from hil.base import Watchdog
+from hil.origin import publish_origin
 from hil.session import HilSession
 from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import CHARGER_ATTRS, PLUGGED_EV_ATTRS
@@ -66,9 +67,9 @@ class HilSim(ArraySimulator):
         self.run_dir: Path | None = None
 
     def init(self, sid, time_resolution=1.0, scenario=None, run_dir: str = "",
-             origin_unix_s: float | None = None, **params):
+             origin_file: str | None = None, **params):
         out = super().init(sid, time_resolution, scenario, **params)
-        self.origin_unix_s = origin_unix_s
+        self.origin_file = origin_file
         self.run_dir = Path(run_dir) if run_dir else None
         self.rt_factor = self.scenario.hil.rt_factor
         # connect before the run: the wall clock starts with mosaik's first step
@@ -88,8 +89,8 @@ class HilSim(ArraySimulator):
 
     def setup(self):
         self.wall_t0 = time_mod.monotonic()  # the first step: the run's wall-clock origin
-        if self.origin_unix_s is not None:  # shared with the emulators (hil.launch)
-            self.wall_t0 += self.origin_unix_s - time_mod.time()
+        if self.origin_file is not None:  # shared with the emulators (hil.origin)
+            self.wall_t0 += publish_origin(self.origin_file) - time_mod.time()
         self.devices = [a for m in MODELS.values() for a in self.assets.get(m, [])]
         self.watchdogs = {a.id: Watchdog(a.id, self.session.policy, self.session.faults)
                           for a in self.devices}

@@ -27,9 +27,14 @@ def add_parsers(sub, scenario_args) -> None:
     how.add_argument("--ocpp", metavar="URL", help="connect to this CSMS as a station")
     em.add_argument("--speed", type=float, default=1.0,
                     help="simulated seconds per wall second (default 1: real time)")
-    em.add_argument("--origin", type=float, default=None, metavar="UNIX_S",
-                    help="wall-clock time (s since the epoch) at which the scenario's time "
-                    "starts; an OCPP station's EV plugs in then (default: at once)")
+    when = em.add_mutually_exclusive_group()
+    when.add_argument("--origin", type=float, default=None, metavar="UNIX_S",
+                      help="wall-clock time (s since the epoch) at which the scenario's time "
+                      "starts; an OCPP station's EV plugs in then (default: at once)")
+    when.add_argument("--origin-file", default=None, metavar="PATH",
+                      help="the same, read from PATH once it is written there (a loopback "
+                      "run writes it when its bridges are connected); until then the "
+                      "device's scenario time stands at 0")
     em.add_argument("--password", default=None, help="OCPP: basic-auth password (profile 1)")
     em.add_argument("--cafile", default=None, help="OCPP: CA certificate for wss:// (profile 2)")
     em.add_argument("--dwell", type=float, default=None,
@@ -87,11 +92,16 @@ def run_emulate(args) -> int:
         print(f"error: --speed must be > 0, got {args.speed:g}", file=sys.stderr)
         return 2
     try:
+        if args.origin_file is not None:
+            from hil.origin import read_origin
+
+            read_origin(args.origin_file)  # a file already there must hold a wall time
         if args.modbus:
-            from hil.sunspec.emulator import serve
+            from hil.sunspec.serve import serve
 
             host, port = _endpoint(args.modbus)
-            serve(scenario, args.asset, host, port, speed=args.speed, origin_unix_s=args.origin)
+            serve(scenario, args.asset, host, port, speed=args.speed, origin_unix_s=args.origin,
+                  origin_file=args.origin_file)
         else:
             from hil.ocpp.station import run_station
 
@@ -102,7 +112,8 @@ def run_emulate(args) -> int:
             plug_in_after_s = 0.0 if args.origin is None else max(0.0, args.origin - time.time())
             run_station(scenario, args.asset, args.ocpp, speed=args.speed,
                         password=args.password, cafile=args.cafile, dwell_s=args.dwell,
-                        meter_interval_s=args.meter_interval, plug_in_after_s=plug_in_after_s)
+                        meter_interval_s=args.meter_interval, plug_in_after_s=plug_in_after_s,
+                        origin_file=args.origin_file)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -99,8 +99,9 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
 
             emulators = Emulators(scenario, run_dir)
             emulators.start()
-        origin = emulators.origin_unix_s if emulators is not None else None
-        world, until = build_world(scenario, run_dir, progress=not quiet, hil_origin=origin)
+        origin = emulators.origin_file if emulators is not None else None
+        world, until = build_world(scenario, run_dir, progress=not quiet,
+                                   hil_origin_file=origin)
         if scenario.is_hil and scenario.hil.pacing == "mosaik":  # else the HIL adapter paces
             # mosaik warns at every late step, by any margin; the HIL adapter records the
             # lag each step and warns (at most every 10 s) past hil.lag_warn_s instead

@@ -63,10 +63,12 @@ RECORDED = {
 
 
 def build_world(
-    scenario: Scenario, run_dir: Path, progress: bool = False, hil_origin: float | None = None
+    scenario: Scenario, run_dir: Path, progress: bool = False,
+    hil_origin_file: Path | None = None,
 ) -> tuple[mosaik.World, int]:
     """Create and connect every simulator; returns the world and the end time [s].
-    ``hil_origin``: the wall time (s since the epoch) of a HIL run's first step."""
+    ``hil_origin_file``: where a HIL run writes its first step's wall time, for the
+    emulators it started (:mod:`hil.origin`)."""
     world = mosaik.World(SIM_CONFIG, debug=False, skip_greetings=True, configure_logging=False)
     sc = scenario.model_dump(mode="json")
     assets = resolve_assets(scenario)
@@ -119,7 +121,7 @@ def build_world(
 
     connect = world.connect
     rec = RECORDED[scenario.outputs.detail]
-    hil = hil_entities(world, scenario, assets, run_dir, recorder, hil_origin) \
+    hil = hil_entities(world, scenario, assets, run_dir, recorder, hil_origin_file) \
         if scenario.is_hil else {}
 
     def device(asset, sim_entity):
@@ -203,11 +205,11 @@ def line_names(scenario: Scenario) -> list[str]:
 
 
 def hil_entities(world, scenario: Scenario, assets: dict, run_dir: Path, recorder,
-                 origin_unix_s: float | None = None) -> dict:
+                 origin_file: Path | None = None) -> dict:
     """The bridge entity of every HIL asset (by asset id), and ``ven`` / ``publisher``
     where the scenario has them; the per-device HIL series and the lag go to the recorder."""
     sim = world.start("Hil", scenario=scenario.model_dump(mode="json"), run_dir=str(run_dir),
-                      origin_unix_s=origin_unix_s)
+                      origin_file=None if origin_file is None else str(origin_file))
     out = {}
     devices = hil_assets(assets)
     for kind, model in HIL_MODELS.items():

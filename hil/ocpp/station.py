@@ -43,6 +43,7 @@ from hil.ocpp.ev import EvSession
 from hil.ocpp.meter import meter_value
 from hil.ocpp.rpc import LOG, SUBPROTOCOL, V_PHASE, iso_utc, kw_to_amps
 from hil.ocpp.station_link import CONNECTOR, EVSE, StationChargePoint, wait_any
+from hil.origin import wait_origin
 from hil.views import paired_ev
 from twin.loading import load_scenario, resolve_assets
 
@@ -79,6 +80,9 @@ class StationEmulator:
         Wall seconds between meter values. [s]
     plug_in_after_s : float
         Wall seconds before the EV plugs in. [s]
+    origin_file : path, optional
+        Instead: the EV plugs in at the wall time written to this file, once it is
+        (:mod:`hil.origin`, a loopback run's time origin).
     dwell_s : float, optional
         Scenario seconds the EV stays; default the mean stay of its pattern. [s]
     auto_start : bool
@@ -90,7 +94,8 @@ class StationEmulator:
                  cafile: str | None = None, meter_interval_s: float = 1.0,
                  plug_in_after_s: float = 0.0, dwell_s: float | None = None,
                  id_token: str = "twin-ev", auto_start: bool = True,
-                 response_timeout_s: float = 5.0, backoff: Backoff | None = None):
+                 response_timeout_s: float = 5.0, backoff: Backoff | None = None,
+                 origin_file: str | Path | None = None):
         assets = resolve_assets(scenario)
         chargers = {a.id: i for i, a in enumerate(assets["ev_charger"])}
         if charger_id not in chargers:
@@ -116,6 +121,7 @@ class StationEmulator:
         self.url = self._station_url(url, self.station_id)
         self.speed, self.meter_interval_s = float(speed), float(meter_interval_s)
         self.plug_in_after_s, self.id_token, self.auto_start = plug_in_after_s, id_token, auto_start
+        self.origin_file = origin_file
         self.dwell_s = float(dwell_s) if dwell_s is not None else default_dwell_s(ev.pattern)
         self.password, self.cafile, self.response_timeout_s = password, cafile, response_timeout_s
         self.backoff = backoff or Backoff(0.2, 2.0, 5.0)
@@ -308,7 +314,13 @@ class StationEmulator:
 
     # ------------------------------------------------------------ loops
     async def _session(self) -> None:
-        if await wait_any(self._stop, timeout_s=self.plug_in_after_s):
+        delay_s = self.plug_in_after_s
+        if self.origin_file is not None:
+            origin = await wait_origin(self.origin_file, self._stop)
+            if origin is None:
+                return
+            delay_s = max(0.0, origin - time.time())
+        if await wait_any(self._stop, timeout_s=delay_s):
             return
         self.plugged = True
         self.departure_unix_s = time.time() + self.dwell_s / self.speed

@@ -40,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import signal
 import time
 from pathlib import Path
 
@@ -49,6 +48,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from hil.origin import read_origin
 from hil.sunspec import models as sm
 from hil.sunspec.codec import decode_raw, sunspec_w, twin_p_kw
 from hil.sunspec.image import BASE_ADDRESS, RegisterImage
@@ -102,11 +102,14 @@ class SunSpecEmulator:
         Modbus unit id answered, 1..247 (other ids get no answer but the gateway default).
     tick_s : float
         Wall time between physics steps. [s]
+    origin_unix_s, origin_file : float, path, optional
+        The wall time at which scenario time starts (default: on start), or a file it
+        will be written to (:mod:`hil.origin`); until then scenario time stands at 0.
     """
 
     def __init__(self, scenario, asset_id: str, host: str = "127.0.0.1", port: int = 0,
                  speed: float = 1.0, device_id: int = 1, tick_s: float = 0.1,
-                 origin_unix_s: float | None = None):
+                 origin_unix_s: float | None = None, origin_file: str | Path | None = None):
         for name, ok, allowed in (("speed", speed > 0 and math.isfinite(speed), "> 0"),
                                   ("device_id", 1 <= device_id <= 247, "1..247"),
                                   ("port", 0 <= port <= 65535, "0..65535"),
@@ -120,7 +123,7 @@ class SunSpecEmulator:
         self.scenario, self.asset_id = scenario, asset_id
         self.kind, index, self.asset = _find_asset(scenario, asset_id)
         self.host, self.port, self.speed = host, port, float(speed)
-        self.origin_unix_s = origin_unix_s
+        self.origin_unix_s, self.origin_file = origin_unix_s, origin_file
         self.device_id, self.tick_s = device_id, tick_s
         self.step_s, self.duration_s = scenario.step_s, scenario.duration_s
         spec = self.asset.spec
@@ -188,6 +191,8 @@ class SunSpecEmulator:
         self._t0_mono = time.monotonic() - self.t_s / self.speed
         if self.origin_unix_s is not None:  # scenario time starts at this wall time
             self._t0_mono = time.monotonic() + (self.origin_unix_s - time.time())
+        elif self.origin_file is not None:  # at the time written there, once it is
+            self._t0_mono = None
         self._task = asyncio.create_task(self._run(), name=f"sunspec-emulator-{self.asset_id}")
         return self.port
 
@@ -220,6 +225,10 @@ class SunSpecEmulator:
     def tick(self, now_mono: float | None = None) -> None:
         """Advance scenario time to now and step the physics, then refresh registers."""
         now = time.monotonic() if now_mono is None else now_mono
+        if self._t0_mono is None and self.origin_file is not None:
+            origin = read_origin(self.origin_file)
+            if origin is not None:
+                self._t0_mono = now + (origin - time.time())
         t_new = min(max((now - (self._t0_mono or now)) * self.speed, 0.0),
                     float(self.duration_s))
         dt_s, self.t_s = t_new - self.t_s, t_new
@@ -436,30 +445,3 @@ class SunSpecEmulator:
         img.set(713, {"WHAvail": self.e_kwh * 1000.0, "SoC": round(soc)})
         img.set(802, {"SoC": soc, "DoD": 100.0 - soc, "ChaSt": cha_st, "W": w, "Hb": hb})
 
-
-def serve(scenario, asset_id: str, host: str, port: int, speed: float = 1.0,
-          origin_unix_s: float | None = None) -> None:
-    """Serve one asset until SIGINT / SIGTERM (blocking); prints where it serves.
-    ``origin_unix_s``: the wall time at which scenario time starts (default: now)."""
-
-    async def main() -> None:
-        emulator = SunSpecEmulator(scenario, asset_id, host=host, port=port, speed=speed,
-                                   origin_unix_s=origin_unix_s)
-        bound = await emulator.start()
-        chain = ", ".join(map(str, emulator.model_ids))
-        print(f"SunSpec emulator: {emulator.kind} {asset_id!r} (models {chain}) on Modbus TCP "
-              f"{host}:{bound}, device id {emulator.device_id}, 'SunS' at register address "
-              f"{BASE_ADDRESS} (40001 one-based), {speed:g}x scenario time; Ctrl-C stops",
-              flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            await emulator.stop()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())

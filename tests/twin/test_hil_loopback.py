@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from hil.origin import read_origin
 from twin.loading import load_scenario
 from twin.results import read_timeseries
 from twin.runner import run_scenario
@@ -31,6 +32,10 @@ def test_loopback_runs_and_every_device_passes(loopback):
     assert result.kpis["hil_pass"] is True
     assert "fallback" not in record["faults_by_kind"]
     assert record["lag"]["lag_max_s"] < 2.0  # paced at 60x without falling behind
+    # the run handed its time origin to the emulators once connected; the first step
+    # is on time, however long the processes took to start
+    origin = read_origin(result.run_dir / "hil" / "emulators" / "origin")
+    assert origin is not None and ts["clock.lag_s"].iloc[0] < 0.5
 
 
 def test_loopback_battery_follows_the_strategy_over_modbus(loopback):
