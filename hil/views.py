@@ -121,15 +121,21 @@ def load_view(values: dict | None, state: str, spec) -> dict[str, float]:
     return {"p_kw": p, "q_kvar": p * tan_phi}
 
 
-def paired_ev(assets: dict, charger_id: str):
-    """The EV spec that goes with a charger: the scenario EV of the same index, else the
+def paired_ev_asset(assets: dict, charger_id: str):
+    """The EV asset that goes with a charger: the scenario EV of the same index, else the
     first EV, else None (as the station emulator pairs them)."""
     chargers = [a.id for a in assets["ev_charger"]]
     evs = assets["ev"]
     if not evs:
         return None
     i = chargers.index(charger_id)
-    return (evs[i] if i < len(evs) else evs[0]).spec
+    return evs[i] if i < len(evs) else evs[0]
+
+
+def paired_ev(assets: dict, charger_id: str):
+    """The spec of :func:`paired_ev_asset` (None without EVs)."""
+    ev = paired_ev_asset(assets, charger_id)
+    return None if ev is None else ev.spec
 
 
 def held_setpoint(state: str, requested_kw: float, last_safe_kw: float) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from twin.hil_realised import realised
 from twin.inputs import import_price_eur_per_kwh
 from twin.loading import resolve_assets
 from twin.scenario import Scenario
@@ -41,15 +42,18 @@ def site_powers_kw(scenario: Scenario, ts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _stored_change(ts: pd.DataFrame, ids: dict, scenario: Scenario) -> float:
-    """Energy in the batteries at the end less at the start of the run (before the first
-    step, from the scenario's initial SoC). [kWh]"""
-    e = columns(ts, ids, "battery", "e_kwh")
-    if not e.shape[1]:
-        return 0.0
-    start = sum(b.capacity_kwh * b.soc_initial_percent / 100.0
-                for b in scenario.assets.resolved("battery"))
-    return float(e.iloc[-1].sum() - start)
+def _stored_change(ts: pd.DataFrame, scenario: Scenario) -> float:
+    """Energy in the batteries at the end less at the start of the run: before the first
+    step, from the scenario's initial SoC, or for a device its first reading
+    (``<id>.e_start_kwh``, :mod:`twin.hil_realised`). [kWh]"""
+    change = 0.0
+    for a in resolve_assets(scenario)["battery"]:
+        if f"{a.id}.e_kwh" not in ts or not len(ts):
+            continue
+        start = float(ts[f"{a.id}.e_start_kwh"].iloc[0]) if f"{a.id}.e_start_kwh" in ts \
+            else a.spec.capacity_kwh * a.spec.soc_initial_percent / 100.0
+        change += float(ts[f"{a.id}.e_kwh"].iloc[-1]) - start
+    return change
 
 
 def _forecast_errors(ts: pd.DataFrame, p: pd.DataFrame) -> dict:
@@ -86,7 +90,10 @@ def _plan_tracking(ts: pd.DataFrame, ids: dict) -> dict:
 
 
 def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict:
-    """All KPIs of a run as a flat dict of plain numbers."""
+    """All KPIs of a run as a flat dict of plain numbers; a HIL run's devices count
+    with what they did (:func:`twin.hil_realised.realised`)."""
+    if scenario.is_hil:
+        ts, events = realised(scenario, ts, events)
     dt_h = scenario.step_s / 3600.0
     ids = asset_ids(scenario)
     p = site_powers_kw(scenario, ts)
@@ -125,7 +132,7 @@ def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
         "battery_losses_kwh": float(columns(ts, ids, "battery", "e_loss_kwh").sum().sum()),
         "battery_soc_min_percent": float(soc.min().min()) if soc.size else float("nan"),
         "battery_soc_max_percent": float(soc.max().max()) if soc.size else float("nan"),
-        "battery_stored_change_kwh": _stored_change(ts, ids, scenario),
+        "battery_stored_change_kwh": _stored_change(ts, scenario),
         "grid_import_kwh": import_kwh,
         "grid_export_kwh": export_kwh,
         "grid_peak_import_kw": float(p["import"].max()),

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from twin import plots
+from twin.hil_realised import realised
 from twin.kpis import asset_ids, columns, plan_devices, site_powers_kw
 from twin.plan_plots import planned_vs_realised
 from twin.scenario import Scenario
@@ -64,6 +65,8 @@ def _png(fig) -> bytes:
 
 def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
                  inputs: pd.DataFrame) -> dict[str, bytes]:
+    if scenario.is_hil:  # what the devices did, as the KPIs
+        ts, events = realised(scenario, ts, events)
     ids = asset_ids(scenario)
     ts = ts.copy()  # plot in local wall-clock time
     ts.index = pd.DatetimeIndex(ts.index).tz_convert(scenario.site.timezone).tz_localize(None)

@@ -47,6 +47,17 @@ def test_loopback_battery_follows_the_strategy_over_modbus(loopback):
     assert soc.max() > 64.0  # 65 kWh by 10:30, read from the device's SunSpec map
 
 
+def test_loopback_kpis_balance_on_the_measurements(loopback):
+    _, result, _ = loopback
+    k = result.kpis
+    # the power flow ran on the measured powers, and so do the KPIs
+    assert k["energy_balance_residual_max_kwh"] < 1e-6
+    stored = k["battery_charged_kwh"] - k["battery_discharged_kwh"] - k["battery_losses_kwh"]
+    assert stored == pytest.approx(k["battery_stored_change_kwh"], abs=1e-6)
+    throughput = k["battery_charged_kwh"] + k["battery_discharged_kwh"]
+    assert 0.02 * throughput < k["battery_losses_kwh"] < 0.1 * throughput  # eta 0.96 each way
+
+
 def test_loopback_stations_charge_their_evs_by_departure(loopback):
     _, result, ts = loopback
     for station in ("evc_hil_1", "evc_hil_2"):
@@ -54,6 +65,11 @@ def test_loopback_stations_charge_their_evs_by_departure(loopback):
         assert ts[f"{station}.p_meas_kw"].max() > 10  # ... which the station followed
         assert ts[f"{station}.soc_meas_percent"].max() >= 79.0  # target 80 % by 11:30
         assert ts[f"{station}.plugged"].iloc[-1] == 0  # the EV left, Ended
+    # the KPIs count what the stations measured, not the twin's idle prediction
+    k = result.kpis
+    assert k["ev_sessions_completed"] == 2 and k["ev_unmet_at_departure_kwh"] < 1.0
+    metered = sum(ts[f"{s}.e_meas_kwh"].max() for s in ("evc_hil_1", "evc_hil_2"))
+    assert k["ev_charged_kwh"] == pytest.approx(metered, rel=0.05)
     logs = result.run_dir / "hil" / "emulators"
     assert {p.name for p in logs.iterdir()} >= {"evc_hil_1.log", "evc_hil_2.log", "vtn.log"}
 
