@@ -112,7 +112,8 @@ class CsmsChargePoint(RpcMixin, ChargePoint):
     @on("TransactionEvent")
     def on_transaction_event(self, event_type: str, timestamp: str, trigger_reason: str,
                              seq_no: int, transaction_info: dict, meter_value=None,
-                             evse: dict | None = None, id_token: dict | None = None, **_: Any):
+                             evse: dict | None = None, id_token: dict | None = None,
+                             offline: bool = False, **_: Any):
         st, tx_id = self.state, transaction_info["transaction_id"]
         evse_id = (evse or {}).get("id") or next(
             (e for e, t in st.transactions.items() if t == tx_id), 1)
@@ -123,12 +124,17 @@ class CsmsChargePoint(RpcMixin, ChargePoint):
                 st.e_kwh, st.meter_start_kwh, st.p_kw = 0.0, None, NAN
                 st.ev_departure_unix_s = st.ev_e_request_kwh = st.ev_p_max_kw = NAN
                 st.e_at_needs_kwh, st.last_profile, st.limit_kw = 0.0, None, NAN
-                st.plugged = True
-        self._apply_meter(meter_value)
+                st.plugged, st.last_seq_no = True, None
+        last = st.last_seq_no
+        if last is None or seq_no > last:  # a repeat (sent again after a lost answer)
+            st.n_seq_gaps += seq_no - (last + 1 if last is not None else seq_no)
+            st.last_seq_no = seq_no
+            self._apply_meter(meter_value)  # is older than what the CSMS has
+        st.n_offline_events += bool(offline)
         if id_token is not None:
             st.id_token = id_token["id_token"]
         detail = dict(transaction_id=tx_id, evse_id=evse_id, trigger=trigger_reason,
-                      seq_no=seq_no, p_kw=st.p_kw, e_kwh=st.e_kwh)
+                      seq_no=seq_no, p_kw=st.p_kw, e_kwh=st.e_kwh, offline=bool(offline))
         if event_type == "Started":
             self.csms._emit(self.id, "tx_started", **detail)
             self.csms._transaction_started(self.id, evse_id, tx_id)

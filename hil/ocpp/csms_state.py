@@ -27,7 +27,9 @@ class StationState:
     session, ``soc_percent`` [%], ``ev_departure_unix_s`` [s since epoch, UTC wall
     clock], ``ev_e_request_kwh`` [kWh] energy requested at ``e_at_needs_kwh`` [kWh]
     of session energy, ``ev_p_max_kw`` [kW]; NaN where unknown. ``last_seen_mono`` is
-    ``time.monotonic()`` at the last message.
+    ``time.monotonic()`` at the last message. ``n_seq_gaps`` counts the transaction
+    events never received (a skipped ``seqNo``), ``n_offline_events`` those delivered
+    late with ``offline = true``.
     """
 
     station_id: str
@@ -49,6 +51,9 @@ class StationState:
     limit_kw: float = NAN
     id_token: str | None = None
     n_connects: int = 0
+    last_seq_no: int | None = None  # of the current transaction's events
+    n_seq_gaps: int = 0  # transaction events missing (seqNo skipped), all transactions
+    n_offline_events: int = 0  # transaction events the station queued while offline
 
     @property
     def e_remaining_kwh(self) -> float:

@@ -17,8 +17,9 @@ it scales the energy integration and the dwell, not the protocol timers.
 The station id is the last segment of the CSMS URL when that segment equals it;
 otherwise the id is appended (``ws://host:port/ocpp`` -> ``ws://host:port/ocpp/ID``).
 When the CSMS goes away the station reconnects with exponential backoff, boots again
-and carries on with the same transaction; meter values due while offline are not
-queued (a known gap), the energy integration goes on.
+and carries on with the same transaction. Its transaction events meanwhile (meter
+values, an Ended when the EV leaves) wait in an :class:`hil.ocpp.offline.OfflineQueue`
+with ``offline = true`` and go to the CSMS in order once the link is back.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from hil.base import Backoff
 from hil.ocpp import profiles as prof
 from hil.ocpp.ev import EvSession
 from hil.ocpp.meter import meter_value
+from hil.ocpp.offline import OfflineQueue
 from hil.ocpp.rpc import LOG, SUBPROTOCOL, V_PHASE, iso_utc, kw_to_amps
 from hil.ocpp.station_link import CONNECTOR, EVSE, StationChargePoint, wait_any
 from hil.origin import wait_origin
@@ -95,7 +97,7 @@ class StationEmulator:
                  plug_in_after_s: float = 0.0, dwell_s: float | None = None,
                  id_token: str = "twin-ev", auto_start: bool = True,
                  response_timeout_s: float = 5.0, backoff: Backoff | None = None,
-                 origin_file: str | Path | None = None):
+                 origin_file: str | Path | None = None, offline_queue_max: int = 1000):
         assets = resolve_assets(scenario)
         chargers = {a.id: i for i, a in enumerate(assets["ev_charger"])}
         if charger_id not in chargers:
@@ -141,6 +143,7 @@ class StationEmulator:
         self._stop_tx: str | None = None
         self._stop = self._online = self._wake = None
         self._last_status: str | None = None
+        self.queue = OfflineQueue(offline_queue_max)  # transaction events awaiting the link
 
     @property
     def e_kwh(self) -> float:
@@ -270,9 +273,14 @@ class StationEmulator:
             meter_value=[meter_value(time.time(), self.p_kw, self.register_kwh,
                                      self.ev.soc_percent, context)], **extra)
 
-    async def _tx_event(self, event_type: str, trigger: str, context: str, wait: bool = True,
-                        **extra: Any):
-        return await self._call(self._tx_payload(event_type, trigger, context, **extra), wait)
+    async def _tx_event(self, event_type: str, trigger: str, context: str, **extra: Any):
+        return await self._send_tx(self._tx_payload(event_type, trigger, context, **extra))
+
+    async def _send_tx(self, payload: Any):
+        return await self.queue.send(payload, self._call_now, self._online)
+
+    async def _call_now(self, payload: Any):
+        return await self._call(payload, wait_online=False)
 
     async def _start_transaction(self, token: str, remote_start_id: int | None) -> None:
         if remote_start_id is None:
@@ -310,7 +318,7 @@ class StationEmulator:
         self.profiles = [(e, p) for e, p in self.profiles
                          if p["chargingProfilePurpose"] != "TxProfile"]
         self._advance()
-        await self._call(ended)
+        await self._send_tx(ended)
 
     # ------------------------------------------------------------ loops
     async def _session(self) -> None:
@@ -343,8 +351,7 @@ class StationEmulator:
                 (token, rid), self._remote = self._remote, None
                 await self._start_transaction(token, rid)
             elif self.transaction_id is not None and not self._wake.is_set():
-                await self._tx_event("Updated", "MeterValuePeriodic", "Sample.Periodic",
-                                     wait=False)
+                await self._tx_event("Updated", "MeterValuePeriodic", "Sample.Periodic")
         if self._stop.is_set():
             return
         if self.transaction_id is not None:
@@ -378,7 +385,7 @@ class StationEmulator:
         cp = StationChargePoint(self.station_id, ws, self, self.response_timeout_s)
         reader = asyncio.create_task(cp.start())
         self.cp, self.connected = cp, True
-        heartbeat = None
+        heartbeat = drain = None
         try:
             interval = await self._boot(cp, reader)
             if interval is None:
@@ -388,15 +395,15 @@ class StationEmulator:
             self._online.set()
             await self._status("Occupied" if self.plugged else "Available")
             heartbeat = asyncio.create_task(self._heartbeat(interval))
+            drain = asyncio.create_task(self.queue.drain(self._call_now, self._online))
             await reader
         finally:
             self._online.clear()
             self.cp, self.connected, self.booted = None, False, False
-            for task in (reader, heartbeat):
-                if task is not None:
-                    task.cancel()
-            await asyncio.gather(reader, *([heartbeat] if heartbeat else []),
-                                 return_exceptions=True)
+            tasks = [t for t in (reader, heartbeat, drain) if t is not None]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _boot(self, cp: StationChargePoint, reader: asyncio.Task) -> float | None:
         """BootNotification until Accepted; the heartbeat interval, None if the link
