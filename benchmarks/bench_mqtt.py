@@ -15,6 +15,10 @@ For QoS 0 and QoS 1, the reference site's 40 assets (20 loads, 10 PV, 5 batterie
 Values follow the twin's sign convention (PV negative); they do not matter here.
 
     python benchmarks/bench_mqtt.py [--steps 500] [--latency-steps 200] [--burst-steps 100]
+                                    [--port 1883]
+
+``--port`` points it at another broker on 127.0.0.1, e.g. one started with
+``max_queued_messages 0`` (no per-client queue limit) to see where burst losses occur.
 """
 
 from __future__ import annotations
@@ -120,12 +124,15 @@ def run(qos: int, steps: int, latency_steps: int, burst_steps: int) -> dict[str,
 
 
 def main() -> None:
+    global PORT
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=500, help="sustained steps of 40")
     parser.add_argument("--latency-steps", type=int, default=200)
     parser.add_argument("--burst-steps", type=int, default=100)
+    parser.add_argument("--port", type=int, default=PORT, help="broker port on 127.0.0.1")
     args = parser.parse_args()
+    PORT = args.port
     if (reason := broker_missing_reason(HOST, PORT)) is not None:
         raise SystemExit(reason)
     results = {qos: run(qos, args.steps, args.latency_steps, args.burst_steps)
