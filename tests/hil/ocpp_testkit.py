@@ -1,9 +1,11 @@
-"""Shared pieces of the OCPP tests: a small scenario, a message recorder around a
-websocket, schema validation of recorded OCPP-J frames and polling helpers."""
+"""Shared pieces of the OCPP tests: a small scenario, the standalone CSMS on a free
+port, a message recorder around a websocket, schema validation of recorded OCPP-J
+frames and polling helpers."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import ocpp.v201
 from jsonschema import Draft6Validator, FormatChecker
 
+from hil.ocpp.serve import run_csms
 from twin.scenario import Scenario
 
 SCHEMAS = Path(ocpp.v201.__file__).parent / "schemas"
@@ -28,6 +31,20 @@ def small_scenario(trafo_sn_kva: float = 30.0, soc_initial: float = 50.0) -> Sce
                                             "soc_target_percent": 80.0}},
         },
     })
+
+
+@contextlib.asynccontextmanager
+async def standalone_csms(scenario: Scenario | None = None, out=None):
+    """``python run.py csms`` in this loop (:func:`hil.ocpp.serve.run_csms`) on a free
+    port of 127.0.0.1: yields ``(csms, port)``, stops it on exit (its errors raise)."""
+    stop, started = asyncio.Event(), asyncio.get_running_loop().create_future()
+    server = asyncio.create_task(run_csms("127.0.0.1", 0, scenario, stop_event=stop,
+                                          started=started, out=out))
+    try:
+        yield await started
+    finally:
+        stop.set()
+        await server
 
 
 async def until(predicate, timeout_s: float = 5.0, what: str = "condition") -> None:

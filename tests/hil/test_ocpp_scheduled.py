@@ -4,11 +4,10 @@ import asyncio
 import datetime as dt
 
 import pytest
-from ocpp_testkit import small_scenario, until
+from ocpp_testkit import small_scenario, standalone_csms, until
 
 from hil.ocpp.policy import Session
 from hil.ocpp.scheduled import schedule_request, scheduled_kw
-from hil.ocpp.serve import run_csms
 from hil.ocpp.station import StationEmulator
 from twin.scenario import Scenario
 
@@ -50,10 +49,10 @@ def test_scheduled_without_needs_gets_full_power_within_the_site():
 def test_standalone_csms_applies_the_scenario_strategy():
     async def run():
         sc = scheduling_scenario()
-        stop, started = asyncio.Event(), asyncio.get_running_loop().create_future()
-        server = asyncio.create_task(run_csms("127.0.0.1", 0, sc, stop_event=stop,
-                                              started=started, out=None))
-        csms, port = await started
+        async with standalone_csms(sc) as (csms, port):
+            await planned(sc, csms, port)
+
+    async def planned(sc, csms, port):
         charger = [a for a in sc.assets.resolved("ev_charger")][0]
         sid = charger.id or "ev_charger_00"
         emu = StationEmulator(sc, sid, f"ws://127.0.0.1:{port}", meter_interval_s=0.2,
@@ -70,7 +69,6 @@ def test_standalone_csms_applies_the_scenario_strategy():
         finally:
             await emu.stop()
             task.cancel()
-            stop.set()
-            await asyncio.gather(server, task, return_exceptions=True)
+            await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(run(), 20))

@@ -9,11 +9,10 @@ import time
 
 import pytest
 from ocpp.v201 import call
-from ocpp_testkit import Recorder, small_scenario, until, validate_frames
+from ocpp_testkit import Recorder, small_scenario, standalone_csms, until, validate_frames
 
 from hil.ocpp.csms import Csms
 from hil.ocpp.profiles import tx_profile
-from hil.ocpp.serve import run_csms
 from hil.ocpp.station import StationEmulator
 
 SID = "ev_charger_00"
@@ -24,11 +23,14 @@ def test_session_under_standalone_policy():
     async def scenario_run():
         scenario = small_scenario()
         lines: list[str] = []
-        started = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-        server = asyncio.create_task(run_csms("127.0.0.1", 0, scenario, stop_event=stop,
-                                              started=started, out=lines.append))
-        csms, port = await started
+        async with standalone_csms(scenario, out=lines.append) as (csms, port):
+            await session(csms, port, scenario)
+        events = [line.split()[2] for line in lines[1:]]
+        for event in ("connected", "booted", "authorized", "tx_started", "needs", "profile",
+                      "tx_updated", "tx_ended"):
+            assert event in events, f"no {event} line in {lines}"
+
+    async def session(csms, port, scenario):
         emu = StationEmulator(scenario, SID, f"ws://127.0.0.1:{port}/ocpp", speed=1.0,
                               meter_interval_s=0.2, dwell_s=4 * 3600.0)
         assert emu.url == f"ws://127.0.0.1:{port}/ocpp/{SID}"
@@ -70,12 +72,6 @@ def test_session_under_standalone_policy():
         finally:
             await emu.stop()
             await runner
-            stop.set()
-            await server
-        events = [line.split()[2] for line in lines[1:]]
-        for event in ("connected", "booted", "authorized", "tx_started", "needs", "profile",
-                      "tx_updated", "tx_ended"):
-            assert event in events, f"no {event} line in {lines}"
 
     asyncio.run(asyncio.wait_for(scenario_run(), 20))
 
@@ -150,11 +146,10 @@ async def _wait_station(csms: Csms):
 def test_standalone_policy_shares_site_capacity():
     async def scenario_run():
         scenario = small_scenario(trafo_sn_kva=12.0)  # two 11 kW chargers on 12 kW
-        started = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-        server = asyncio.create_task(run_csms("127.0.0.1", 0, scenario, stop_event=stop,
-                                              started=started, out=None))
-        csms, port = await started
+        async with standalone_csms(scenario) as (_, port):
+            await sharing(scenario, port)
+
+    async def sharing(scenario, port):
         emus = [StationEmulator(scenario, sid, f"ws://127.0.0.1:{port}", meter_interval_s=0.2,
                                 dwell_s=600.0) for sid in ("ev_charger_00", "ev_charger_01")]
         runners = [asyncio.create_task(e.run()) for e in emus]
@@ -168,7 +163,5 @@ def test_standalone_policy_shares_site_capacity():
             for e in emus:
                 await e.stop()
             await asyncio.gather(*runners)
-            stop.set()
-            await server
 
     asyncio.run(asyncio.wait_for(scenario_run(), 15))

@@ -6,10 +6,9 @@ import asyncio
 import time
 
 import pytest
-from ocpp_testkit import small_scenario, until
+from ocpp_testkit import small_scenario, standalone_csms, until
 
 from hil.launch import emulator_commands
-from hil.ocpp.serve import run_csms
 from hil.ocpp.station import StationEmulator
 from hil.origin import publish_origin, read_origin, wait_origin
 from hil.sunspec.emulator import SunSpecEmulator
@@ -73,10 +72,10 @@ def test_station_plugs_in_at_the_origin(tmp_path):
 
     async def body():
         sc = small_scenario()
-        stop, started = asyncio.Event(), asyncio.get_running_loop().create_future()
-        server = asyncio.create_task(run_csms("127.0.0.1", 0, sc, stop_event=stop,
-                                              started=started, out=None))
-        csms, port = await started
+        async with standalone_csms(sc) as (_, port):
+            await plug_in(sc, port)
+
+    async def plug_in(sc, port):
         emu = StationEmulator(sc, "ev_charger_00", f"ws://127.0.0.1:{port}",
                               meter_interval_s=0.1, dwell_s=3600.0, origin_file=path)
         task = asyncio.create_task(emu.run())
@@ -90,8 +89,7 @@ def test_station_plugs_in_at_the_origin(tmp_path):
             assert origin <= plugged_at <= origin + 0.3
         finally:
             await emu.stop()
-            stop.set()
-            await asyncio.gather(server, task, return_exceptions=True)
+            await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(asyncio.wait_for(body(), 15))
 
