@@ -47,8 +47,10 @@ def _stored_change(ts: pd.DataFrame, scenario: Scenario) -> float:
     step, from the scenario's initial SoC, or for a device its first reading
     (``<id>.e_start_kwh``, :mod:`twin.hil_realised`). [kWh]"""
     change = 0.0
+    if not len(ts):
+        return change
     for a in resolve_assets(scenario)["battery"]:
-        if f"{a.id}.e_kwh" not in ts or not len(ts):
+        if f"{a.id}.e_kwh" not in ts:
             continue
         start = float(ts[f"{a.id}.e_start_kwh"].iloc[0]) if f"{a.id}.e_start_kwh" in ts \
             else a.spec.capacity_kwh * a.spec.soc_initial_percent / 100.0

@@ -125,11 +125,13 @@ class CsmsChargePoint(RpcMixin, ChargePoint):
                 st.ev_departure_unix_s = st.ev_e_request_kwh = st.ev_p_max_kw = NAN
                 st.e_at_needs_kwh, st.last_profile, st.limit_kw = 0.0, None, NAN
                 st.plugged, st.last_seq_no = True, None
+        # a repeat (sent again after a lost answer) is older than what the CSMS has
         last = st.last_seq_no
-        if last is None or seq_no > last:  # a repeat (sent again after a lost answer)
-            st.n_seq_gaps += seq_no - (last + 1 if last is not None else seq_no)
+        if last is None or seq_no > last:
+            if last is not None:
+                st.n_seq_gaps += seq_no - last - 1
             st.last_seq_no = seq_no
-            self._apply_meter(meter_value)  # is older than what the CSMS has
+            self._apply_meter(meter_value)
         st.n_offline_events += bool(offline)
         if id_token is not None:
             st.id_token = id_token["id_token"]

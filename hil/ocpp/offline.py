@@ -53,7 +53,6 @@ class OfflineQueue:
         self._items.append(payload)
         self.n_queued += 1
 
-
     async def send(self, payload: Any, call: Call, online: asyncio.Event) -> Any:
         """Send now if the link is up and nothing waits before it, else queue
         (``offline`` if the link is down); the answer, None if queued or lost."""
