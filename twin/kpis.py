@@ -14,8 +14,12 @@ import pandas as pd
 
 from twin.hil_realised import realised
 from twin.inputs import import_price_eur_per_kwh
+from twin.limits import limit_episodes
 from twin.loading import resolve_assets
 from twin.scenario import Scenario
+from twin.service import same_service_cost_eur
+
+END_HOURS = 1.0  # the run's last hour: where a final recharge may set a peak
 
 
 def columns(frame: pd.DataFrame, ids: dict[str, list[str]], kind: str, attr: str) -> pd.DataFrame:
@@ -91,6 +95,73 @@ def _plan_tracking(ts: pd.DataFrame, ids: dict) -> dict:
             "plan_energy_max_error_kwh": float(np.abs(de).max()) if len(de) else float("nan")}
 
 
+def _ev_owed(ts: pd.DataFrame, ids: dict, unmet_kwh: float) -> dict:
+    """EV energy still owed at the end: unmet at departure + what the EVs still on site
+    at the last step need to reach their targets (``<ev>.e_owed_kwh``)."""
+    owed = columns(ts, ids, "ev", "e_owed_kwh")
+    last = owed.iloc[-1].fillna(0.0) if owed.size else pd.Series(dtype=float)
+    return {"ev_owed_kwh": unmet_kwh + float(last.sum()),
+            "ev_on_site_at_end": int((last > 1e-6).sum())}
+
+
+def _local(ts: pd.DataFrame, scenario: Scenario) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(ts.index).tz_convert(scenario.site.timezone)
+
+
+def end_of_run_flags(scenario: Scenario, ts: pd.DataFrame, p: pd.DataFrame,
+                     owed: dict) -> list[dict]:
+    """End-of-run effects that move a figure: the peak import set in the run's last hour
+    while the batteries charge (their run-end SoC minima), and EVs still on site with
+    energy owed. Each flag names the KPIs it moves and says how."""
+    flags = []
+    n_end = max(1, int(round(END_HOURS * 3600 / scenario.step_s)))
+    i = int(np.argmax(p["import"].to_numpy())) if len(p) else 0
+    if len(p) > n_end and i >= len(p) - n_end and p["battery"].iloc[i] > 0:
+        before = max(0.0, float(p["import"].iloc[:-n_end].max()))
+        flags.append({
+            "flag": "peak_in_last_hour", "kpis": ["grid_peak_import_kw",
+                                                  "trafo_loading_max_percent"],
+            "note": f"the peak import of {p['import'].iloc[i]:.1f} kW is at "
+                    f"{_local(ts, scenario)[i]:%H:%M}, in the run's last hour, with the "
+                    f"batteries charging {p['battery'].iloc[i]:.1f} kW (end-of-run SoC "
+                    f"minima); before the last hour the peak is {before:.1f} kW"})
+    if owed["ev_on_site_at_end"]:
+        flags.append({
+            "flag": "evs_on_site_at_end", "kpis": ["ev_charged_kwh", "ev_owed_kwh"],
+            "note": f"{owed['ev_on_site_at_end']} EV(s) still on site at the end need "
+                    f"{owed['ev_owed_kwh']:.1f} kWh more (EV energy still owed; not in "
+                    "EV energy delivered)"})
+    return flags
+
+
+def _limits(scenario: Scenario, ts: pd.DataFrame, ids: dict) -> dict:
+    """The run's limit episodes (:mod:`twin.limits`) as plain dicts, with their count."""
+    g = scenario.grid
+    local = ts.set_axis(_local(ts, scenario))
+    devices = pd.concat([columns(local, ids, kind, "p_kw") for kind in ids
+                         if kind != "ev"], axis=1)
+    episodes = [e.as_dict() for e in limit_episodes(
+        local, scenario.step_s, g.vm_min_pu, g.vm_max_pu, g.loading_max_percent, devices)]
+    return {"limit_episodes_count": len(episodes), "limit_episodes": episodes}
+
+
+def _ratios(pv_prod: float, import_kwh: float, export_kwh: float) -> dict:
+    """Self-consumption of PV and site self-sufficiency, both within [0, 1]."""
+    used = pv_prod + import_kwh - export_kwh  # energy used on site, losses included
+    local = pv_prod - export_kwh
+    return {
+        "self_consumption_ratio": float(np.clip(local / pv_prod, 0, 1)) if pv_prod > 0 else 0.0,
+        "self_sufficiency_ratio": float(np.clip(local / used, 0, 1)) if used > 0 else 0.0,
+    }
+
+
+def _service(kpis: dict, price: np.ndarray) -> dict:
+    """The service price and the cost for the same service (:mod:`twin.service`)."""
+    service_price = float(np.mean(price)) if len(price) else 0.0
+    return {"service_price_eur_per_kwh": service_price,
+            "same_service_cost_eur": same_service_cost_eur(kpis, service_price)}
+
+
 def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict:
     """All KPIs of a run as a flat dict of plain numbers; a HIL run's devices count
     with what they did (:func:`twin.hil_realised.realised`)."""
@@ -105,7 +176,6 @@ def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
     exp = (-p["import"]).clip(lower=0.0)
     pv_prod = float(-p["pv"].sum() * dt_h)
     pv_avail = float(-columns(ts, ids, "pv", "p_avail_kw").sum(axis=1).sum() * dt_h)
-    consumption = float((p["load"] + p["ev"].clip(lower=0.0)).sum() * dt_h)
     export_kwh = float(exp.sum() * dt_h)
     import_kwh = float(imp.sum() * dt_h)
     vm = ts[[c for c in ts.columns if c.startswith("vm_pu_bus.")]].astype(float)
@@ -118,7 +188,9 @@ def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
     soc = columns(ts, ids, "battery", "soc_percent")
     departures = events[events["kind"] == "departure"] if not events.empty else events
     unmet = departures["session_e_unmet_kwh"] if "session_e_unmet_kwh" in departures else []
-    return {
+    unmet_kwh = float(np.nansum(unmet)) if len(unmet) else 0.0
+    owed = _ev_owed(ts, ids, unmet_kwh)
+    kpis = {
         "steps": int(len(ts)),
         "simulated_hours": float(len(ts) * dt_h),
         "pv_production_kwh": pv_prod,
@@ -127,8 +199,9 @@ def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
         "ev_charged_kwh": float(p["ev"].clip(lower=0.0).sum() * dt_h),
         "ev_discharged_v2g_kwh": float((-p["ev"]).clip(lower=0.0).sum() * dt_h),
         "ev_sessions_completed": int(len(departures)),
-        "ev_unmet_at_departure_kwh": float(np.nansum(unmet)) if len(unmet) else 0.0,
+        "ev_unmet_at_departure_kwh": unmet_kwh,
         "ev_sessions_with_unmet_energy": int((np.asarray(unmet) > 1e-6).sum()),
+        **owed,
         "battery_charged_kwh": float(bat_p.clip(lower=0.0).sum() * dt_h),
         "battery_discharged_kwh": float((-bat_p).clip(lower=0.0).sum() * dt_h),
         "battery_losses_kwh": float(columns(ts, ids, "battery", "e_loss_kwh").sum().sum()),
@@ -137,11 +210,10 @@ def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
         "battery_stored_change_kwh": _stored_change(ts, scenario),
         "grid_import_kwh": import_kwh,
         "grid_export_kwh": export_kwh,
-        "grid_peak_import_kw": float(p["import"].max()),
-        "grid_peak_export_kw": float((-p["import"]).max()),
+        "grid_peak_import_kw": max(0.0, float(p["import"].max())),
+        "grid_peak_export_kw": max(0.0, float((-p["import"]).max())),
         "feeder_losses_kwh": float(p["loss"].sum() * dt_h),
-        "self_consumption_ratio": (pv_prod - export_kwh) / pv_prod if pv_prod > 0 else 0.0,
-        "self_sufficiency_ratio": 1.0 - import_kwh / consumption if consumption > 0 else 0.0,
+        **_ratios(pv_prod, import_kwh, export_kwh),
         "vm_min_pu": float(np.nanmin(vm.to_numpy())),
         "vm_max_pu": float(np.nanmax(vm.to_numpy())),
         "hours_outside_voltage_limits": float(v_out.sum() * dt_h),
@@ -156,3 +228,7 @@ def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
                           - exp.sum() * dt_h * scenario.tariff.feed_in_price_eur_per_kwh),
         "co2_kg": import_kwh * scenario.tariff.co2_g_per_kwh / 1000.0,
     }
+    kpis.update(_service(kpis, price))
+    kpis.update(_limits(scenario, ts, ids))
+    kpis["end_of_run_flags"] = end_of_run_flags(scenario, ts, p, owed)
+    return kpis

@@ -50,7 +50,7 @@ RECORDED = {
         "load": ["p_kw"],
         "battery": ["p_set_kw", "p_kw", "soc_percent", "e_kwh", "e_loss_kwh"],
         "ev_charger": ["p_set_kw", "p_kw", "plugged", "ev_e_kwh"],
-        "ev": ["soc_percent", "on_site"],
+        "ev": ["soc_percent", "on_site", "e_owed_kwh"],
     },
     "full": {
         "pv": ["p_kw", "p_avail_kw", "p_limit_kw"],

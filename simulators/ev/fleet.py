@@ -389,6 +389,12 @@ class EvFleet:
         """Stored energy per EV. [kWh]"""
         return self._e.copy()
 
+    def ev_e_owed_kwh(self) -> np.ndarray:
+        """Per EV on site (waiting or plugged): the energy its stay still needs to reach
+        its target, >= 0; 0 for an EV away. [kWh]"""
+        on_site = np.array([s != "away" for s in self._state], dtype=bool)
+        return np.where(on_site, np.maximum(self._e_target - self._e, 0.0), 0.0)
+
     def ev_state(self) -> list[str]:
         """Per EV: ``"away"``, ``"waiting"`` or ``"plugged"``."""
         return list(self._state)

@@ -34,7 +34,7 @@ PLUGGED_EV_ATTRS = [
     "ev_departure_s", "ev_e_kwh", "ev_e_min_kwh", "ev_e_max_kwh", "ev_e_target_kwh",
     "ev_eta_charge", "ev_eta_discharge",
 ]
-EV_ATTRS = ["soc_percent", "e_kwh", "charger", "on_site"]
+EV_ATTRS = ["soc_percent", "e_kwh", "charger", "on_site", "e_owed_kwh"]
 FLEET_ATTRS = ["n_plugged", "n_waiting", "events"]
 META: Meta = meta(
     "Charger", CHARGER_ATTRS + PLUGGED_EV_ATTRS, kind="hybrid",
@@ -124,7 +124,7 @@ class EvSim(ArraySimulator):
             if attr == "on_site":
                 return [s != "away" for s in f.ev_state()]
             return {"soc_percent": f.ev_soc_percent, "e_kwh": f.ev_e_kwh,
-                    "charger": f.ev_charger}[attr]()
+                    "charger": f.ev_charger, "e_owed_kwh": f.ev_e_owed_kwh}[attr]()
         if attr == "n_plugged":
             return [int(f.plugged().sum())]
         if attr == "n_waiting":
