@@ -16,44 +16,17 @@ import pandas as pd
 
 from twin import plots
 from twin.hil_realised import realised
+from twin.kpi_defs import KPI_DEFS, KPI_LABELS  # KPI_LABELS: re-exported for other reports
 from twin.kpis import asset_ids, columns, plan_devices, site_powers_kw
+from twin.limits import describe
 from twin.plan_plots import planned_vs_realised
 from twin.scenario import Scenario
-
-KPI_LABELS = {
-    "pv_production_kwh": "PV production [kWh]",
-    "pv_curtailed_kwh": "PV curtailed [kWh]",
-    "household_consumption_kwh": "Household consumption [kWh]",
-    "ev_charged_kwh": "EV charging [kWh]",
-    "ev_discharged_v2g_kwh": "EV discharging, V2G [kWh]",
-    "ev_sessions_completed": "EV sessions completed",
-    "ev_unmet_at_departure_kwh": "EV energy unmet at departure [kWh]",
-    "ev_sessions_with_unmet_energy": "EV sessions with unmet energy",
-    "battery_charged_kwh": "Battery charging [kWh]",
-    "battery_discharged_kwh": "Battery discharging [kWh]",
-    "battery_losses_kwh": "Battery losses [kWh]",
-    "battery_stored_change_kwh": "Battery energy, end - start [kWh]",
-    "grid_import_kwh": "Grid import [kWh]",
-    "grid_export_kwh": "Grid export [kWh]",
-    "grid_peak_import_kw": "Peak import [kW]",
-    "feeder_losses_kwh": "Feeder losses (lines + transformer) [kWh]",
-    "self_consumption_ratio": "Self-consumption of PV [-]",
-    "self_sufficiency_ratio": "Self-sufficiency [-]",
-    "vm_min_pu": "Lowest bus voltage [pu]",
-    "vm_max_pu": "Highest bus voltage [pu]",
-    "hours_outside_voltage_limits": "Time outside voltage limits [h]",
-    "hours_over_loading_limit": "Time over loading limit [h]",
-    "trafo_loading_max_percent": "Transformer loading, max [%]",
-    "line_loading_max_percent": "Line loading, max [%]",
-    "power_flow_nonconverged_steps": "Power flows not converged [steps]",
-    "energy_balance_residual_max_kwh": "Energy balance residual, max [kWh]",
-    "forecast_mae_kw": "Forecast error of households + PV, MAE [kW]",
-    "forecast_rmse_kw": "Forecast error of households + PV, RMSE [kW]",
-    "plan_power_rmse_kw": "Realised against planned device power, RMSE [kW]",
-    "plan_energy_max_error_kwh": "Realised against planned stored energy, max error [kWh]",
-    "cost_eur": "Energy cost, import - feed-in [EUR]",
-    "co2_kg": "CO2 of imports [kg]",
-}
+from twin.service import (
+    SERVICE_KPIS,
+    SERVICE_TOLERANCE_FRACTION,
+    SERVICE_TOLERANCE_KWH,
+    verdict,
+)
 
 
 def _png(fig) -> bytes:
@@ -107,27 +80,64 @@ def _fmt(value) -> str:
     return html.escape(str(value))
 
 
-COMPARED = ["cost_eur", "grid_import_kwh", "grid_export_kwh", "grid_peak_import_kw",
+COMPARED = ["grid_import_kwh", "grid_export_kwh", "grid_peak_import_kw",
             "self_consumption_ratio", "self_sufficiency_ratio", "ev_unmet_at_departure_kwh",
-            "ev_sessions_with_unmet_energy", "battery_stored_change_kwh", "battery_losses_kwh",
+            "ev_sessions_with_unmet_energy", "battery_losses_kwh",
             "hours_outside_voltage_limits", "hours_over_loading_limit",
             "trafo_loading_max_percent", "feeder_losses_kwh", "co2_kg"]
 
 
+def _flag_notes(kpis: dict, key: str) -> str:
+    """The end-of-run notes on the figure ``key`` (kpis' ``end_of_run_flags``)."""
+    notes = [f["note"] for f in kpis.get("end_of_run_flags", []) if key in f["kpis"]]
+    return "".join(f'<div class="note">&#9873; {html.escape(n)}</div>' for n in notes)
+
+
+def _kpi_rows(kpis: dict) -> str:
+    """The key figures, each with its definition and any end-of-run note."""
+    return "".join(
+        f"<tr><td>{html.escape(d.label)}{_flag_notes(kpis, key)}</td>"
+        f'<td class="num">{_fmt(kpis[key])}</td>'
+        f'<td class="def">{html.escape(d.definition)}</td></tr>'
+        for key, d in KPI_DEFS.items() if key in kpis)
+
+
+def _limits_callout(kpis: dict) -> str:
+    """A callout per limit episode: when, which element, how far over, how long, and
+    which devices drew most at its worst step."""
+    episodes = kpis.get("limit_episodes", [])
+    if not episodes:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(describe(e))}; drawing most at the worst step: "
+        + (html.escape(", ".join(f"{d} {p:.1f} kW" for d, p in e["top_devices"])) or "none")
+        + "</li>" for e in episodes)
+    return (f'<div class="warn"><b>Limits exceeded</b> ({len(episodes)} episode(s))'
+            f"<ul>{items}</ul></div>")
+
+
 def _comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
-    """This run's key figures beside the rule-based baseline's on the same scenario."""
+    """This run beside the rule-based baseline on the same scenario: first what each side
+    delivered and its cost for the same service, then the other key figures; the
+    verdict line from :func:`twin.service.verdict`."""
     if not baseline:
         return ""
+    name = scenario.scheduling.strategy
+    price = kpis.get("service_price_eur_per_kwh", 0.0)
+    keys = [k for k, _ in SERVICE_KPIS] + ["cost_eur", "same_service_cost_eur",
+                                           "battery_stored_change_kwh", *COMPARED]
     rows = "".join(
-        f"<tr><td>{KPI_LABELS[k]}</td><td>{_fmt(kpis[k])}</td><td>{_fmt(baseline[k])}</td>"
-        f"<td>{_fmt(kpis[k] - baseline[k])}</td></tr>"
-        for k in COMPARED if k in kpis and k in baseline
-    )
-    saving = baseline.get("cost_eur", 0.0) - kpis.get("cost_eur", 0.0)
-    verdict = (f"{scenario.scheduling.strategy} costs {_fmt(abs(saving))} EUR "
-               f"{'less' if saving >= 0 else 'more'} than the rule-based baseline")
-    return (f"<div><h2>Against the rule-based baseline</h2><p><b>{html.escape(verdict)}</b>"
-            f"</p><table><tr><td></td><td><b>{html.escape(scenario.scheduling.strategy)}</b>"
+        f"<tr><td>{html.escape(KPI_LABELS[k])}{_flag_notes(kpis, k)}</td>"
+        f'<td class="num">{_fmt(kpis[k])}</td><td class="num">{_fmt(baseline[k])}</td>'
+        f'<td class="num">{_fmt(kpis[k] - baseline[k])}</td></tr>'
+        for k in dict.fromkeys(keys) if k in kpis and k in baseline)
+    line = verdict(name, "the rule-based baseline", kpis, baseline, price)
+    return (f"<div><h2>Against the rule-based baseline</h2><p><b>{html.escape(line)}</b></p>"
+            f'<p class="meta">Cost for the same service = cost - {price:.4f} EUR/kWh x battery '
+            f"stored change + {price:.4f} EUR/kWh x EV energy still owed (the run's mean "
+            f"import price); services count as the same within {SERVICE_TOLERANCE_KWH:g} kWh "
+            f"+ {SERVICE_TOLERANCE_FRACTION:.0%} of the larger.</p>"
+            f"<table><tr><td></td><td><b>{html.escape(name)}</b>"
             "</td><td><b>rule-based</b></td><td><b>difference</b></td></tr>"
             f"{rows}</table></div>")
 
@@ -167,10 +177,8 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
     if n_bad:
         banner += (f'<p class="warn">{n_bad} power flow(s) did not converge; those steps have '
                    "no voltages or loadings and count as outside limits only where measured.</p>")
-    rows = "".join(
-        f"<tr><td>{label}</td><td>{_fmt(kpis[key])}</td></tr>"
-        for key, label in KPI_LABELS.items() if key in kpis
-    )
+    banner += _limits_callout(kpis)
+    rows = _kpi_rows(kpis)
     strategy = "market " + scenario.market.rule if scenario.market else \
         scenario.scheduling.strategy
     imgs = "".join(
@@ -190,7 +198,10 @@ h1 {{ margin-bottom: 0.2em; }} .meta {{ color: #555; }}
 .warn {{ background: #fff3cd; border: 1px solid #e0b000; padding: 0.6em; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
 td {{ border-bottom: 1px solid #ddd; padding: 0.25em 1em; }}
-td:last-child {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td:last-child, td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.def {{ text-align: left; color: #555; font-size: 0.8em; max-width: 28em; }}
+.note {{ font-size: 0.8em; max-width: 28em; }}
+.note {{ color: #8a5a00; }}
 .cols {{ display: flex; gap: 3em; flex-wrap: wrap; }}
 img {{ max-width: 100%; }} figure {{ margin: 1em 0; }}
 pre {{ background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }}
