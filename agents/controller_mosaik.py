@@ -17,8 +17,15 @@ from agents.rule_based import RuleBasedStrategy
 from agents.scheduling.live_request import SiteModel
 from agents.scheduling.strategy import SchedulingStrategy
 from agents.strategy import SiteState, Strategy
-from simulators.base import ArraySimulator, meta
+from simulators.base import ArraySimulator, meta, params_from
 from simulators.ev.mosaik import PLUGGED_EV_ATTRS
+from simulators.feeder.model import (
+    Feeder,
+    FeederParams,
+    LossEstimate,
+    create_lv_radial,
+    loss_estimate,
+)
 from twin import inputs as scenario_inputs
 from twin.scenario import Scenario
 from twin.timeparse import parse_duration_s
@@ -42,6 +49,15 @@ META: Meta = meta(
 )
 
 
+def feeder_losses(scenario: Scenario, batteries: list, chargers: list) -> LossEstimate:
+    """The feeder's losses for the planner, from power flows of the scenario's feeder with
+    the flexible devices (batteries, chargers) at their buses and ratings."""
+    feeder = Feeder(create_lv_radial(params_from(FeederParams, scenario.grid)))
+    devices = [(feeder.load_index(a.bus), a.spec.p_charge_max_kw) for a in batteries] + \
+        [(feeder.load_index(a.bus), a.spec.p_max_kw) for a in chargers]
+    return loss_estimate(feeder, devices, scenario.grid.loading_max_percent)
+
+
 def make_strategy(scenario: Scenario, batteries: list, chargers: list) -> Strategy:
     """The scenario's strategy for these battery and charger assets (``loading.Asset``)."""
     s = scenario.scheduling
@@ -58,6 +74,7 @@ def make_strategy(scenario: Scenario, batteries: list, chargers: list) -> Strate
         step_s=step_s, site_capacity_kw=scenario.grid.trafo_sn_kva,
         run_end=run_end.tz_convert(scenario.site.timezone),
         flex_model=s.flex_model, flex_context=s.flex_context,
+        import_to_device_kw=feeder_losses(scenario, batteries, chargers).device_limit_kw,
     )
     server = None
     if s.backend == "server":

@@ -24,8 +24,11 @@ EV, or whose EV leaves within the step, are not in the request (their setpoint i
 Flex-context: ``consumption-price`` (the tariff), ``production-price`` (feed-in), the
 forecast of the inflexible site (households + PV) as one ``inflexible-consumption``
 series (negative when PV exceeds load), and the transformer rating as
-``site-consumption-capacity`` and ``site-production-capacity`` (soft with
-relax-constraints, priced at FlexMeasures' default breach price).
+``site-production-capacity`` and, less the room the feeder's losses take at that import
+(``SiteModel.import_to_device_kw``, from :func:`simulators.feeder.model.loss_estimate`),
+as ``site-consumption-capacity`` (both soft with relax-constraints, priced at
+FlexMeasures' default breach price): the plan's net device consumption is what the
+feeder carries, the transformer also carries the losses.
 
 Overrides from the scenario (``scheduling.flex_model`` by asset id or by kind
 ``battery`` / ``ev_charger``, and ``scheduling.flex_context``) are FlexMeasures fields in
@@ -36,6 +39,7 @@ come from the twin and cannot be overridden.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,6 +85,14 @@ class SiteModel:
     run_end: pd.Timestamp | None = None
     flex_model: dict[str, dict] = field(default_factory=dict)
     flex_context: dict = field(default_factory=dict)
+    # net device consumption whose import, losses included, is the given limit [kW -> kW]
+    import_to_device_kw: Callable[[float], float] | None = None
+
+    def device_limit_kw(self, import_limit_kw: float) -> float:
+        """The site's device-side limit for an import limit at the transformer. [kW]"""
+        if self.import_to_device_kw is None:
+            return float(import_limit_kw)
+        return float(self.import_to_device_kw(float(import_limit_kw)))
 
     def overrides(self, kind: str, asset_id: str) -> dict:
         return {**self.flex_model.get(kind, {}), **self.flex_model.get(asset_id, {})}
@@ -185,7 +197,8 @@ def request_body(site: SiteModel, start: pd.Timestamp, elapsed_s: float,
         "inflexible-consumption": [series(start, res, inflexible_kw, "kW")],
     }
     if site.site_capacity_kw is not None:
-        context["site-consumption-capacity"] = q(site.site_capacity_kw, "kW")
+        context["site-consumption-capacity"] = q(site.device_limit_kw(site.site_capacity_kw),
+                                                 "kW")
         context["site-production-capacity"] = q(site.site_capacity_kw, "kW")
     if site_consumption_kw is not None:
         context["site-consumption-capacity"] = series(start, res, site_consumption_kw, "kW")

@@ -140,7 +140,8 @@ class SchedulingStrategy:
         self._signals = tuple(map(tuple, state.grid_signals))
         if self._signals:
             limit, price = signal_series(self._signals, state.step, len(inflexible),
-                                         self.site.step_s, self.site.site_capacity_kw, price)
+                                         self.site.step_s, self.site.site_capacity_kw, price,
+                                         self.site.device_limit_kw)
         body = request_body(self.site, pd.Timestamp(state.time), state.step * self.site.step_s,
                             state.battery_e_kwh, state.charger_ev, inflexible, price, feed_in,
                             site_consumption_kw=limit)

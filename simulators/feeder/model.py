@@ -262,3 +262,81 @@ class Feeder:
             float(net.res_ext_grid.q_mvar.sum()) * 1000.0,
             float(net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum()) * 1000.0,
         )
+
+
+@dataclass(frozen=True)
+class LossEstimate:
+    """The feeder's losses as seen from the transformer, for a planner: at a net device
+    consumption ``p`` [kW] the import is about ``p + fixed_kw + per_kw2 * p**2``.
+
+    Fitted so that at ``p = device_capacity_kw`` the transformer is exactly at its
+    loading limit (apparent power and reactive losses included)."""
+
+    fixed_kw: float  # no-load losses [kW]
+    per_kw2: float  # I^2 R coefficient [1/kW]
+    device_capacity_kw: float  # net device consumption at the transformer's limit [kW]
+
+    def device_limit_kw(self, import_limit_kw: float) -> float:
+        """The net device consumption whose import with losses is ``import_limit_kw``."""
+        room = float(import_limit_kw) - self.fixed_kw
+        if room <= 0.0:
+            return 0.0
+        if self.per_kw2 <= 0.0:
+            return room
+        return (np.sqrt(1.0 + 4.0 * self.per_kw2 * room) - 1.0) / (2.0 * self.per_kw2)
+
+
+def _trafo_loading(feeder: Feeder, p_kw: np.ndarray) -> float:
+    r = feeder.solve(p_kw, np.zeros(len(p_kw)))
+    return r.trafo_loading_percent if r.converged else np.inf
+
+
+def worst_spread(feeder: Feeder, devices: list[tuple[int, float]], p_kw: float) -> np.ndarray:
+    """``p_kw`` over the load elements as the most lossy plan would put it: the devices
+    (load element, rating [kW]) at their ratings, those whose power costs the most
+    losses first (one power flow each, 10 kW alone at its element). [kW per element]"""
+    n = len(feeder.load_bus)
+
+    def loss_alone(i: int) -> float:
+        p = np.zeros(n)
+        p[i] = 10.0
+        return feeder.solve(p, np.zeros(n)).p_loss_kw
+
+    cost = {i: loss_alone(i) for i in {i for i, _ in devices}}
+    out, left = np.zeros(n), float(p_kw)
+    for i, rating in sorted(devices, key=lambda d: -cost[d[0]]):
+        take = min(rating, left)
+        out[i] += take
+        left -= take
+    if left > 0:  # beyond the devices' ratings: the rest spread evenly
+        out += left / n
+    return out
+
+
+def device_capacity_kw(feeder: Feeder, devices: list[tuple[int, float]],
+                       loading_max_percent: float, tol_kw: float = 0.01) -> float:
+    """The net device consumption at which the transformer reaches
+    ``loading_max_percent`` with the devices in their most lossy spread
+    (:func:`worst_spread`; bisection on the AC power flow). [kW]"""
+    hi = feeder._trafo_sn_mva * 1000.0 * loading_max_percent / 100.0
+    lo = 0.0
+    while hi - lo > tol_kw:
+        mid = 0.5 * (lo + hi)
+        ok = _trafo_loading(feeder, worst_spread(feeder, devices, mid)) <= loading_max_percent
+        lo, hi = (mid, hi) if ok else (lo, mid)
+    return lo
+
+
+def loss_estimate(feeder: Feeder, devices: list[tuple[int, float]],
+                  loading_max_percent: float = 100.0) -> LossEstimate:
+    """A planner's loss estimate from power flows of the feeder: the no-load losses, and
+    the I^2 R coefficient fitted at the transformer's limit with the flexible devices
+    (load element, rating [kW]) in their most lossy spread.
+
+    Equation: ``device_capacity + fixed + per_kw2 * device_capacity**2 = rating x limit``."""
+    n = len(feeder.load_bus)
+    fixed = feeder.solve(np.zeros(n), np.zeros(n)).p_loss_kw
+    cap = device_capacity_kw(feeder, devices, loading_max_percent)
+    limit_kw = feeder._trafo_sn_mva * 1000.0 * loading_max_percent / 100.0
+    per_kw2 = max(0.0, (limit_kw - cap - fixed) / cap ** 2) if cap > 0 else 0.0
+    return LossEstimate(fixed, per_kw2, cap)
