@@ -125,6 +125,10 @@ def cmd_run(args) -> int:
     if k.get("power_flow_nonconverged_steps"):
         print(f"warning: {k['power_flow_nonconverged_steps']} power flow(s) did not converge "
               "(see report)", file=sys.stderr)
+    if k.get("limit_episodes"):
+        from twin.limits import warning_line
+
+        print(warning_line(k["limit_episodes"]), file=sys.stderr)
     if not args.quiet:
         print(f"done in {result.run_dir}\n"
               f"  PV {k['pv_production_kwh']:.0f} kWh, import {k['grid_import_kwh']:.0f} kWh, "
