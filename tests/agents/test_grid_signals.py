@@ -38,3 +38,24 @@ def test_strategy_replans_on_a_signal_and_keeps_under_the_limit():
     assert out.battery_p_kw[0] <= 2.0 + 1e-6
     body = strategy.request(limited, 4)
     assert body["flex-context"]["site-consumption-capacity"][0]["value"] == "4.0 kW"
+
+
+def test_signal_limits_leave_room_for_the_feeder_losses():
+    def device(limit_kw):  # 10 % of the import goes to losses
+        return limit_kw / 1.1
+
+    limit, _ = signal_series([(900, 1800, 44.0, None)], 0, 3, 900, 110.0, np.zeros(3),
+                             device)
+    np.testing.assert_allclose(limit, [100.0, 40.0, 100.0])
+    free, _ = signal_series([(0, 900, 11.0, None)], 0, 2, 900, None, np.zeros(2), device)
+    np.testing.assert_allclose(free, [10.0, UNLIMITED_KW])  # no limit stays no limit
+
+
+def test_the_site_capacity_sent_is_the_devices_side_of_the_rating():
+    strategy = _strategy(np.full(8, 0.1), site={"site_capacity_kw": 12.0,
+                                                "import_to_device_kw": lambda v: v - 3.0})
+    context = strategy.request(_state(0, 5.0), 4)["flex-context"]
+    assert context["site-consumption-capacity"] == "9.0 kW"
+    assert context["site-production-capacity"] == "12.0 kW"  # export needs no room
+    strategy.decide(_state(0, 5.0))  # inflexible 2 kW: the battery gets 7, not 10 kW
+    assert strategy.planned(0)[0][0] == pytest.approx(7.0, abs=1e-6)
