@@ -71,7 +71,7 @@ scan: bit-identical to the definitions kept in tests/twin/market_kpis_oracle.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -107,6 +107,9 @@ class MarketRecord:
     buyer_rate_ct_per_kwh, seller_rate_ct_per_kwh] (+ optional trade_id); fees
     [slot_start, market, energy_kwh, fee_ct] (+ optional trade_id); energy [slot_start,
     device, energy_kwh]; prices [slot_start, tariff_ct_per_kwh, feed_in_ct_per_kwh].
+    Optional: stored [participant, device, stored_change_kwh] (battery energy, end -
+    start) and site [slot_start, import_kwh, loss_kwh] (the transformer meter and the
+    feeder's losses), for the bills at the meters (``twin.market_bills``).
     """
 
     areas: pd.DataFrame
@@ -116,6 +119,10 @@ class MarketRecord:
     fees: pd.DataFrame
     energy: pd.DataFrame
     prices: pd.DataFrame
+    stored: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["participant", "device", "stored_change_kwh"]))
+    site: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["slot_start", "import_kwh", "loss_kwh"]))
 
     @cached_property
     def parents(self) -> dict[str, str | None]:
