@@ -32,6 +32,18 @@ def test_compare_runs_each_rule_and_writes_one_report(tmp_path):
     assert bid["market_p2p_rate_mean_ct_per_kwh"] > offer["market_p2p_rate_mean_ct_per_kwh"]
     for k in (bid, offer):
         assert k["power_flow_nonconverged_steps"] == 0
+    # issue 12: one utility-only base for every rule, savings stored-energy neutral
+    assert bid["market_utility_only_cost_eur"] == offer["market_utility_only_cost_eur"]
+    for k in (bid, offer):
+        assert k["market_savings_eur"] == pytest.approx(
+            k["market_utility_only_cost_eur"] - k["market_participants_cost_eur"]
+            + k["market_stored_value_eur"])
+        assert k["market_stored_value_eur"] == pytest.approx(
+            k["market_service_price_eur_per_kwh"] * k["battery_stored_change_kwh"])
+    assert "<h2>Verdict</h2>" in page and ("for the same service" in page)
+    assert "What each rule delivered" in page and "EV energy delivered" in page
+    assert "Savings by participant role" in page and "prosumer" in page
+    assert "Peaks" in page
 
 
 def test_compare_refuses_a_scenario_without_market(tmp_path):
