@@ -107,9 +107,7 @@ class MarketRecord:
     buyer_rate_ct_per_kwh, seller_rate_ct_per_kwh] (+ optional trade_id); fees
     [slot_start, market, energy_kwh, fee_ct] (+ optional trade_id); energy [slot_start,
     device, energy_kwh]; prices [slot_start, tariff_ct_per_kwh, feed_in_ct_per_kwh].
-    Optional: stored [participant, device, stored_change_kwh] (battery energy, end -
-    start) and site [slot_start, import_kwh, loss_kwh] (the transformer meter and the
-    feeder's losses), for the bills at the meters (``twin.market_bills``).
+    For ``twin.market_bills``: stored (battery end - start), site (meter, losses).
     """
 
     areas: pd.DataFrame
@@ -119,10 +117,10 @@ class MarketRecord:
     fees: pd.DataFrame
     energy: pd.DataFrame
     prices: pd.DataFrame
-    stored: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=["participant", "device", "stored_change_kwh"]))
-    site: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=["slot_start", "import_kwh", "loss_kwh"]))
+    stored: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[
+        "participant", "device", "stored_change_kwh"]))  # kWh
+    site: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[
+        "slot_start", "import_kwh", "loss_kwh"]))  # kWh per slot
 
     @cached_property
     def parents(self) -> dict[str, str | None]:
