@@ -28,8 +28,11 @@ def own_peaks(runs: list[dict]) -> list[dict]:
     for r in runs:
         others = [v for k, v in peaks.items() if k != r["rule"]]
         if others and peaks[r["rule"]] > max(others) * (1 + PEAK_MARGIN) + PEAK_MARGIN_KW:
+            at = r["ts"]["grid.p_import_kw"].astype(float).idxmax()
+            then = {o["rule"]: float(o["ts"]["grid.p_import_kw"].astype(float).get(at, "nan"))
+                    for o in runs if o is not r}
             out.append({"run": r, "peak_kw": peaks[r["rule"]], "others_kw": max(others),
-                        "at": r["ts"]["grid.p_import_kw"].astype(float).idxmax()})
+                        "at": at, "others_then_kw": then})
     return out
 
 
@@ -56,7 +59,8 @@ def explain_peak(peak: dict, levels: dict[str, str], step_h: float) -> dict:
     by_source = slot.groupby("source")["energy_kwh"].sum().sort_values(ascending=False)
     top = slot.sort_values("energy_kwh", ascending=False).head(TOP)
     return {"rule": r["rule"], "at": at, "peak_kw": peak["peak_kw"],
-            "others_kw": peak["others_kw"], "devices_kw": devices,
+            "others_kw": peak["others_kw"], "others_then_kw": peak["others_then_kw"],
+            "devices_kw": devices,
             "by_source_kwh": by_source, "top_trades": top, "step_h": step_h}
 
 
@@ -69,6 +73,7 @@ def peak_html(explained: list[dict], tz: str) -> str:
         when = pd.Timestamp(e["at"]).tz_convert(tz).strftime("%Y-%m-%d %H:%M")
         dev = ", ".join(f"{html.escape(d)} {p:.1f} kW" for d, p in e["devices_kw"])
         src = ", ".join(f"{html.escape(s)} {v:.1f} kWh" for s, v in e["by_source_kwh"].items())
+        then = ", ".join(f"{html.escape(k)} {v:.1f} kW" for k, v in e["others_then_kw"].items())
         rows = "".join(
             f"<tr><td>{html.escape(str(x.market))}</td><td>{html.escape(str(x.seller))} "
             f"{html.escape(str(x.seller_device or ''))}</td><td>{html.escape(str(x.buyer))} "
@@ -77,7 +82,8 @@ def peak_html(explained: list[dict], tz: str) -> str:
             for x in e["top_trades"].itertuples(index=False))
         parts.append(
             f"<p><b>{html.escape(e['rule'])}</b>: peak import {e['peak_kw']:.1f} kW in the "
-            f"step from {when} (the other rules at most {e['others_kw']:.1f} kW). Devices "
+            f"step from {when} (the other rules: at most {e['others_kw']:.1f} kW over the run, "
+            f"in that step {then}). Devices "
             f"drawing most then: {dev}. Energy delivered in that slot by where it was "
             f"traded: {src}.</p><table><tr><th>market</th><th>seller (device)</th>"
             "<th>buyer (device)</th><th>kWh</th><th>rate [ct/kWh]</th>"

@@ -51,6 +51,7 @@ def test_a_peak_of_one_rule_is_explained():
                                 "h2.p_kw": [0.0, peak - 1, 0.0]}, index=SLOTS)
     (peak,) = own_peaks(runs)
     assert peak["run"]["rule"] == "r2" and peak["at"] == SLOTS[1]
+    assert peak["others_then_kw"] == {"r1": 5.0}
     e = explain_peak(peak, {"mv": "mv", "lv1": "lv_feeder", "h1": "house"}, 0.25)
     assert e["devices_kw"][0] == ("h2", pytest.approx(49.0))
     assert e["by_source_kwh"].to_dict() == pytest.approx({
