@@ -282,7 +282,9 @@ def _area_savings(record: MarketRecord, bills: pd.DataFrame) -> list[dict]:
 
 
 def participant_bills(record: MarketRecord) -> pd.DataFrame:
-    """Each participant's and external's market bill and base case (index: party).
+    """gsy-e's view of each participant's and external's bill and base case (index:
+    party), behind ``gsy/kpi.json``'s savings; the bills at the meters (``bills.csv``:
+    self-pairs netted, stored-energy neutral) are ``twin.market_bills.meter_bills``.
 
     ``spent_ct`` = bought energy x market rate, ``market_fee_ct`` = fees on its purchases
     (buyer rate - rate), ``earned_ct`` = sold energy x seller rate (net of the fees on
