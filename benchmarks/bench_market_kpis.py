@@ -47,8 +47,7 @@ TARGET_S, TARGET_HOUSES = 10.0, 1000
 
 
 def _oracle_summary(record: MarketRecord) -> dict:
-    with mock.patch.multiple(summary_module, area_kpis=market_kpis_oracle.area_kpis,
-                             participant_bills=market_kpis_oracle.participant_bills):
+    with mock.patch.multiple(summary_module, area_kpis=market_kpis_oracle.area_kpis):
         return summary_module.market_summary(record)
 
 

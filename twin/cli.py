@@ -136,7 +136,9 @@ def cmd_run(args) -> int:
               f"{k['vm_max_pu']:.3f} pu, cost {k['cost_eur']:.2f} EUR\n"
               + (f"  market: {k['market_p2p_traded_kwh']:.0f} kWh peer to peer at "
                  f"{k['market_p2p_rate_mean_ct_per_kwh']:.1f} ct/kWh on average, savings "
-                 f"{k['market_savings_eur']:.2f} EUR against the utility only\n"
+                 f"{k['market_savings_eur']:.2f} EUR against the utility only (stored-energy "
+                 f"neutral); {k.get('market_self_supplied_kwh', 0.0):.0f} kWh own "
+                 "consumption behind the meters\n"
                  if "market_p2p_traded_kwh" in k else "") +
               f"  report: {result.run_dir / 'report.html'}")
     return 0

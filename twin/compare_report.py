@@ -1,9 +1,18 @@
 """The comparison report of ``python run.py compare``: one page, the rules side by side.
 
-Sections: KPI table (market and grid), price and volume per slot, saving by
-participant type, the distribution of participants' bills, and the grid's response
-(voltage envelope, transformer loading, losses). Written as ``comparison.html`` (PNGs
-embedded and under ``plots/``) and ``comparison.json`` (every run's KPIs).
+Sections: the verdict between the rules (``twin.service.verdict`` on the participants'
+net bills, beside what each rule delivered: ``twin.service.SERVICE_KPIS``), KPI table
+(market and grid), savings by participant role, price and volume per slot, saving by
+role and the distribution of participants' bills, the grid's response (voltage
+envelope, transformer loading, losses) and a peak one rule has and the others do not
+(``twin.compare_peak``). Written as ``comparison.html`` (PNGs embedded and under
+``plots/``) and ``comparison.json`` (every run's KPIs).
+
+Savings are on ONE utility-only base for every rule: the base of the first rule's run
+(households, PV and EV charging behind each meter, batteries idle; ``twin.market_bills``),
+whose households and PV no rule changes; each rule's bills, stored-energy value (at one
+service price) and savings are recomputed on it. Sign convention: positive =
+consumption / import; a saving is positive when the market bill is the lower.
 """
 
 from __future__ import annotations
@@ -20,13 +29,27 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from twin.market_kpis import participant_bills  # noqa: E402
+from twin.compare_peak import explain_peak, own_peaks, peak_html  # noqa: E402
+from twin.market_bills import (  # noqa: E402
+    meter_bills,
+    percent_text,
+    service_price_eur_per_kwh,
+    utility_only_ct,
+)
 from twin.market_plots import p2p_rate  # noqa: E402
+from twin.market_report import role_summary  # noqa: E402
 from twin.market_results import market_record  # noqa: E402
 from twin.market_summary import MARKET_KPI_LABELS, p2p_trades  # noqa: E402
 from twin.report import KPI_LABELS, _fmt, _png  # noqa: E402
 from twin.results import read_timeseries  # noqa: E402
 from twin.scenario import Scenario  # noqa: E402
+from twin.service import (  # noqa: E402
+    SERVICE_KPIS,
+    SERVICE_TOLERANCE_FRACTION,
+    SERVICE_TOLERANCE_KWH,
+    ev_owed_kwh,
+    verdict,
+)
 
 GRID_KPIS = ["cost_eur", "grid_import_kwh", "grid_export_kwh", "grid_peak_import_kw",
              "battery_stored_change_kwh", "ev_unmet_at_departure_kwh", "vm_min_pu",
@@ -75,20 +98,43 @@ def _curves(runs, tz):
     return _finish(fig, (a1, a2), ncol=6)
 
 
+def common_base(runs: list[dict]) -> tuple[pd.Series, float]:
+    """The one utility-only base [ct per participant] and service price [EUR/kWh] of a
+    comparison: those of its first rule's run."""
+    first = runs[0]["record"]
+    return utility_only_ct(first), service_price_eur_per_kwh(first)
+
+
+def on_common_base(runs: list[dict]) -> None:
+    """Each run's bills on the common base; its savings KPIs replaced by theirs."""
+    base, price = common_base(runs)
+    for r in runs:
+        b = meter_bills(r["record"], base_ct=base, price_eur_per_kwh=price)
+        people = b[b["type"] != "external"]
+        r["bills"] = b
+        r["kpis"] = {k: v for k, v in r["kpis"].items() if not k.startswith("market_role_")}
+        r["kpis"].update({
+            "market_utility_only_cost_eur": float(people["utility_only_ct"].sum()) / 100,
+            "market_stored_value_eur": float(people["stored_value_ct"].sum()) / 100,
+            "market_savings_eur": float(people["saving_ct"].sum()) / 100,
+            "market_participants_saving_share": float((people["saving_ct"] > 1e-9).mean()),
+            "market_service_price_eur_per_kwh": price, **role_summary(b)})
+
+
 def _savings(runs):
-    bills = {r["rule"]: participant_bills(r["record"]) for r in runs}
-    types = sorted({k for b in bills.values() for k in b["type"] if k != "external"})
+    bills = {r["rule"]: r["bills"] for r in runs}
+    types = sorted({k for b in bills.values() for k in b["role"] if k != "external"})
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
     width = 0.8 / len(runs)
     for i, (rule, b) in enumerate(bills.items()):
-        saving = [b.loc[b["type"] == k, "saving_absolute_ct"].sum() / 100 for k in types]
+        saving = [b.loc[b["role"] == k, "saving_ct"].sum() / 100 for k in types]
         a1.bar(np.arange(len(types)) + i * width, saving, width, label=rule)
     a1.set_xticks(np.arange(len(types)) + 0.4 - width / 2, types)
     a1.set_ylabel("saving against utility-only [EUR]")
-    a1.set_title("Surplus by participant type")
+    a1.set_title("Saving by participant role (common base, stored-energy neutral)")
     a1.axhline(0, color="#888", lw=0.8)
     a1.legend(fontsize=8)
-    data = [b.loc[b["type"] != "external", "total_cost_ct"].to_numpy() / 100
+    data = [b.loc[b["type"] != "external", "net_bill_ct"].to_numpy() / 100
             for b in bills.values()]
     a2.boxplot(data)
     a2.set_xticks(range(1, len(bills) + 1), list(bills))
@@ -118,12 +164,75 @@ def _grid(runs, scenario: Scenario, tz):
     return _finish(fig, (a1, a2), ncol=4)
 
 
+def _service_side(kpis: dict) -> dict:
+    """A rule's side of a verdict: its participants' net bill and what it delivered."""
+    return {**{k: kpis[k] for k, _ in SERVICE_KPIS if k in kpis},
+            "ev_owed_kwh": ev_owed_kwh(kpis), "cost_eur": kpis["market_participants_cost_eur"]}
+
+
+def verdicts(runs: list[dict]) -> list[str]:
+    """The rule whose participants pay least against each other rule (twin.service)."""
+    done = [r for r in runs if "market_participants_cost_eur" in r["kpis"]]
+    if len(done) < 2:
+        return []
+    best = min(done, key=lambda r: r["kpis"]["market_participants_cost_eur"])
+    price = best["kpis"].get("market_service_price_eur_per_kwh", float("nan"))
+    return [verdict(best["rule"], r["rule"], _service_side(best["kpis"]),
+                    _service_side(r["kpis"]), price) for r in done if r is not best]
+
+
+def _service_table(loaded: list[dict]) -> str:
+    rows = [("Participants' net bill [EUR]", lambda k: k.get("market_participants_cost_eur")),
+            ("Site energy cost [EUR]", lambda k: k.get("cost_eur"))]
+    rows += [(label, (lambda k, key=key: ev_owed_kwh(k) if key == "ev_owed_kwh" else
+                      k.get(key))) for key, label in SERVICE_KPIS]
+    head = "".join(f"<th>{html.escape(r['rule'])}</th>" for r in loaded)
+    body = "".join(f"<tr><td>{html.escape(label)}</td>" + "".join(
+        f"<td>{_fmt(get(r['kpis']) if r['kpis'] else '')}</td>" for r in loaded) + "</tr>"
+        for label, get in rows)
+    return f"<table><tr><th></th>{head}</tr>{body}</table>"
+
+
+def _roles_table(ok: list[dict]) -> str:
+    roles = sorted({x for r in ok for x in r["bills"]["role"] if x != "external"})
+    head = "".join(f"<th>{html.escape(r['rule'])}</th>" for r in ok)
+    body = ""
+    for role in roles:
+        cells = []
+        for r in ok:
+            b = r["bills"][r["bills"]["role"] == role]
+            base, saving = b["utility_only_ct"].sum() / 100, b["saving_ct"].sum() / 100
+            pct = percent_text(saving / base * 100 if base > 0 else float("nan"))
+            cells.append(f"<td>{saving:.2f} EUR ({pct})</td>")
+        body += f"<tr><td>{html.escape(role)} (n={len(b)}, base {base:.2f} EUR)</td>" \
+            + "".join(cells) + "</tr>"
+    return f"<table><tr><th>role</th>{head}</tr>{body}</table>"
+
+
+def _analysis(ok: list[dict], scenario: Scenario) -> str:
+    if not ok:
+        return ""
+    levels = dict(zip(ok[0]["record"].areas["area"], ok[0]["record"].areas["level"],
+                      strict=True))
+    lines = "".join(f"<li>{html.escape(v)}</li>" for v in verdicts(ok))
+    peaks = [explain_peak(p, levels, scenario.step_s / 3600) for p in own_peaks(ok)]
+    return (f"<h2>Verdict</h2><ul>{lines}</ul><p class=\"meta\">Cost: the participants' "
+            "net bill; the same service within twin.service's tolerance "
+            f"({SERVICE_TOLERANCE_KWH:g} kWh + {SERVICE_TOLERANCE_FRACTION:.0%}), valued at "
+            "the service price otherwise.</p><h2>What each rule delivered</h2>"
+            f"{_service_table(ok)}<h2>Savings by participant role</h2><p class=\"meta\">"
+            "One utility-only base for every rule (the first rule's households, PV and EV "
+            "charging behind each meter, batteries idle), stored-energy neutral.</p>"
+            f"{_roles_table(ok)}{peak_html(peaks, scenario.site.timezone)}")
+
+
 def write_comparison(folder: Path, scenario: Scenario, runs: list[dict]) -> Path:
     loaded = [_load(r, scenario) for r in runs]
     ok = [r for r in loaded if r["record"] is not None]
     tz = scenario.site.timezone
     figures = {}
     if ok:
+        on_common_base(ok)
         figures = {"price_volume": _png(_curves(ok, tz)), "surplus_bills": _png(_savings(ok)),
                    "grid": _png(_grid(ok, scenario, tz))}
     plot_dir = folder / "plots"
@@ -156,6 +265,7 @@ img {{ max-width: 100%; }} .meta {{ color: #555; }}
 {scenario.start.isoformat()}, duration {scenario.duration}, slot {scenario.market.slot},
 {scenario.market.ticks_per_slot} ticks.</p>
 <ul>{status}</ul>
+{_analysis(ok, scenario)}
 <h2>Key figures</h2><table><tr><th></th>{head}</tr>{rows}</table>
 <h2>Plots</h2>{imgs}
 </body></html>"""

@@ -71,7 +71,7 @@ scan: bit-identical to the definitions kept in tests/twin/market_kpis_oracle.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -107,6 +107,7 @@ class MarketRecord:
     buyer_rate_ct_per_kwh, seller_rate_ct_per_kwh] (+ optional trade_id); fees
     [slot_start, market, energy_kwh, fee_ct] (+ optional trade_id); energy [slot_start,
     device, energy_kwh]; prices [slot_start, tariff_ct_per_kwh, feed_in_ct_per_kwh].
+    For ``twin.market_bills``: stored (battery end - start), site (meter, losses).
     """
 
     areas: pd.DataFrame
@@ -116,6 +117,10 @@ class MarketRecord:
     fees: pd.DataFrame
     energy: pd.DataFrame
     prices: pd.DataFrame
+    stored: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[
+        "participant", "device", "stored_change_kwh"]))  # kWh
+    site: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[
+        "slot_start", "import_kwh", "loss_kwh"]))  # kWh per slot
 
     @cached_property
     def parents(self) -> dict[str, str | None]:
@@ -277,7 +282,9 @@ def _area_savings(record: MarketRecord, bills: pd.DataFrame) -> list[dict]:
 
 
 def participant_bills(record: MarketRecord) -> pd.DataFrame:
-    """Each participant's and external's market bill and base case (index: party).
+    """gsy-e's view of each participant's and external's bill and base case (index:
+    party), behind ``gsy/kpi.json``'s savings; the bills at the meters (``bills.csv``:
+    self-pairs netted, stored-energy neutral) are ``twin.market_bills.meter_bills``.
 
     ``spent_ct`` = bought energy x market rate, ``market_fee_ct`` = fees on its purchases
     (buyer rate - rate), ``earned_ct`` = sold energy x seller rate (net of the fees on

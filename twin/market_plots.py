@@ -10,11 +10,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from twin.market_bills import self_pairs  # noqa: E402
 from twin.market_kpis import EXTERNALS, IMBALANCE  # noqa: E402
 from twin.market_summary import p2p_trades  # noqa: E402
 
-SOURCES = ["house", "lv_feeder", "mv", "market maker", "utility (imbalance)"]
-COLORS = ["#2a9d8f", "#8ab17d", "#e9c46a", "#f4a261", "#e76f51"]
+SOURCES = ["own (behind the meter)", "house", "lv_feeder", "mv", "market maker",
+           "utility (imbalance)"]
+COLORS = ["#a8dadc", "#2a9d8f", "#8ab17d", "#e9c46a", "#f4a261", "#e76f51"]
 
 
 def _local(index, tz: str) -> pd.DatetimeIndex:
@@ -22,11 +24,12 @@ def _local(index, tz: str) -> pd.DatetimeIndex:
 
 
 def volume_by_source(trades: pd.DataFrame, levels: dict[str, str]) -> pd.DataFrame:
-    """Energy traded per slot by where it was matched: house, LV feeder or MV market
-    between participants, with the market maker, or settled as imbalance. [kWh]"""
+    """Energy traded per slot by where it was matched: a participant's own devices
+    (netted behind its meter), house, LV feeder or MV market between participants, with the market maker, or settled as imbalance. [kWh]"""
     ext = trades["buyer"].isin(EXTERNALS) | trades["seller"].isin(EXTERNALS)
     source = trades["market"].map(levels).where(~ext, "market maker")
     source = source.where(trades["market"] != IMBALANCE, "utility (imbalance)")
+    source = source.where(~self_pairs(trades), "own (behind the meter)")
     table = trades.assign(source=source).pivot_table(
         index="slot_start", columns="source", values="energy_kwh", aggfunc="sum")
     return table.reindex(columns=SOURCES).fillna(0.0)
@@ -76,7 +79,7 @@ def savings_by_type(bills: pd.DataFrame) -> Figure:
     people = bills[bills["type"] != "external"]
     types = sorted(people["type"].unique())
     fig, ax = plt.subplots(figsize=(8, 3.8))
-    data = [people.loc[people["type"] == k, "saving_absolute_ct"].to_numpy() / 100 for k in types]
+    data = [people.loc[people["type"] == k, "saving_ct"].to_numpy() / 100 for k in types]
     ax.boxplot(data, showfliers=False)
     ax.set_xticks(range(1, len(types) + 1), [f"{k}\n(n={len(d)})" for k, d in
                                              zip(types, data, strict=True)])
@@ -85,7 +88,7 @@ def savings_by_type(bills: pd.DataFrame) -> Figure:
                 alpha=0.6, color="#264653")
     ax.axhline(0, color="#888", lw=0.8)
     ax.set_ylabel("saving [EUR]")
-    ax.set_title("Saving against the utility-only bill, by participant type")
+    ax.set_title("Saving against the utility-only bill (stored-energy neutral), by type")
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig

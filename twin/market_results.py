@@ -83,6 +83,24 @@ def imbalance_trades(trades: pd.DataFrame, energy: pd.DataFrame, owner: dict[str
     })
 
 
+def stored_changes(participants, ts: pd.DataFrame) -> pd.DataFrame:
+    """Each battery's energy at the end less at the start (the scenario's initial SoC),
+    by participant. [kWh]"""
+    rows = [(p.id, a.id, float(ts[f"{a.id}.e_kwh"].iloc[-1])
+             - a.spec.capacity_kwh * a.spec.soc_initial_percent / 100.0)
+            for p in participants for a in p.assets.get("battery", [])
+            if f"{a.id}.e_kwh" in ts and len(ts)]
+    return pd.DataFrame(rows, columns=["participant", "device", "stored_change_kwh"])
+
+
+def site_meter(scenario: Scenario, ts: pd.DataFrame) -> pd.DataFrame:
+    """The transformer meter's import and the feeder's losses per slot. [kWh]"""
+    dt_h = scenario.step_s / 3600.0
+    return pd.DataFrame({"slot_start": ts.index,
+                         "import_kwh": ts["grid.p_import_kw"].astype(float).to_numpy() * dt_h,
+                         "loss_kwh": ts["grid.p_loss_kw"].astype(float).to_numpy() * dt_h})
+
+
 def market_record(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> MarketRecord:
     participants = resolve_participants(scenario)
     tree = market_tree(scenario, participants)
@@ -110,4 +128,5 @@ def market_record(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> Market
                                   columns=["participant", "type", "area"]),
         trades=pd.concat([trades, settle], ignore_index=True) if len(settle) else trades,
         fees=fees, energy=energy, prices=prices,
+        stored=stored_changes(participants, ts), site=site_meter(scenario, ts),
     )

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from twin.inputs import import_price_eur_per_kwh
 from twin.kpis import asset_ids, columns, site_powers_kw
 from twin.loading import load_scenario
 from twin.market_results import market_record
@@ -116,3 +117,45 @@ def test_scheduler_flex_plans_the_storage_and_trades_the_plan(tmp_path):
     trades = read_parts(result.run_dir / "market" / "trades")
     assert trades["buyer_device"].isin(ids["battery"]).any()
     assert result.kpis["ev_unmet_at_departure_kwh"] < 0.5
+
+
+def test_p2p_day_counts_no_self_pairs_and_saves_stored_energy_neutrally(run):
+    """issue 12: self-pairs were counted as P2P trades, drained batteries as free energy,
+    and saving_percent was a number over a negative base."""
+    scenario, result, ts = run
+    k = result.kpis
+    trades = read_parts(result.run_dir / "market" / "trades")
+    ext = {"market_maker", "utility"}
+    between = trades[(trades["buyer"] != trades["seller"]) & ~trades["buyer"].isin(ext)
+                     & ~trades["seller"].isin(ext)]
+    own = trades[trades["buyer"] == trades["seller"]]
+    assert own["energy_kwh"].sum() > 1.0  # the day does have them
+    assert k["market_p2p_traded_kwh"] == pytest.approx(between["energy_kwh"].sum())
+    assert k["market_self_supplied_kwh"] == pytest.approx(own["energy_kwh"].sum())
+    bills = pd.read_csv(result.run_dir / "market" / "bills.csv", index_col="party")
+    people = bills[bills["type"] != "external"]
+    # the batteries' stored change at the meters is the site's, valued at the mean tariff
+    assert people["stored_change_kwh"].sum() == pytest.approx(k["battery_stored_change_kwh"])
+    price = float(import_price_eur_per_kwh(pd.DatetimeIndex(ts.index), scenario.tariff).mean())
+    assert k["market_service_price_eur_per_kwh"] == pytest.approx(price)
+    assert k["market_stored_value_eur"] == pytest.approx(price * k["battery_stored_change_kwh"])
+    assert k["market_savings_eur"] == pytest.approx(
+        k["market_utility_only_cost_eur"] - k["market_participants_cost_eur"]
+        + k["market_stored_value_eur"])
+    assert people["bought_kwh"].sum() == pytest.approx(
+        between["energy_kwh"].sum() + k["market_bought_from_market_maker_kwh"]
+        + k["market_imbalance_bought_kwh"])
+    base = people["utility_only_ct"]
+    assert people.loc[base <= 0, "saving_percent"].isna().all()
+    assert people.loc[base > 0, "saving_percent"].notna().all()
+
+
+def test_p2p_day_bills_reconcile_with_the_site_cost(run):
+    _, result, _ = run
+    k = result.kpis
+    recon = pd.read_csv(result.run_dir / "market" / "reconciliation.csv", index_col="key")
+    assert recon.loc["site_cost", "eur"] == pytest.approx(k["cost_eur"], abs=1e-6)
+    assert abs(k["market_reconciliation_residual_eur"]) < 1e-4
+    assert recon.loc["residual", "eur"] == pytest.approx(k["market_reconciliation_residual_eur"])
+    assert recon.loc["participants_bills", "eur"] == pytest.approx(
+        k["market_participants_cost_eur"])
