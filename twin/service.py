@@ -105,5 +105,5 @@ def verdict(name_a: str, name_b: str, a: dict, b: dict, price_eur_per_kwh: float
     ca = same_service_cost_eur(a, price_eur_per_kwh)
     cb = same_service_cost_eur(b, price_eur_per_kwh)
     return (f"not the same service ({what}); valued at {price_eur_per_kwh:.3f} EUR/kWh, "
-            f"{name_a}'s cost for the same service is {ca:.2f} EUR against {cb:.2f} EUR "
-            f"for {name_b}")
+            f"the cost for the same service is {ca:.2f} EUR for {name_a} against "
+            f"{cb:.2f} EUR for {name_b}")

@@ -24,7 +24,7 @@ def test_less_ev_energy_gets_no_bare_cheaper_verdict():
           "same_service_cost_eur": 50.8, "end_of_run_flags": [FLAG]}
     page = html.unescape(_comparison(_scenario(), fm, base))
     assert "not the same service" in page and "costs 15.00 EUR less" not in page
-    assert "50.80 EUR against 50.00 EUR" in page
+    assert "50.80 EUR for flexmeasures against 50.00 EUR" in page
     for key in ("ev_charged_kwh", "ev_owed_kwh", "battery_stored_change_kwh",
                 "pv_curtailed_kwh", "same_service_cost_eur"):
         assert KPI_DEFS[key].label in page

@@ -23,7 +23,7 @@ def test_less_ev_energy_is_not_the_same_service():
     assert "not the same service" in line and "less" not in line.split(";")[-1]
     # 35 + 0.2 * 79 = 50.8 for the same service: dearer than the baseline's 50
     assert same_service_cost_eur(other, 0.2) == pytest.approx(50.8)
-    assert "50.80 EUR against 50.00 EUR" in line
+    assert "50.80 EUR for fm against 50.00 EUR" in line
 
 
 def test_drained_batteries_are_charged_at_the_price():
