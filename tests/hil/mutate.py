@@ -20,8 +20,9 @@ STRINGS = ("\u0000", "é", "\U0001F600" * 50, "\ud800", "\u202e", "' OR 1=1 --",
            "9999-12-31T23:59:59-14:00", "2026-06-01T12:00:00")
 # placeholders replaced in the text after json.dumps (which cannot write them itself)
 _TOKENS = {"__NAN__": "NaN", "__INF__": "Infinity", "__NINF__": "-Infinity",
-           "__BIGINT__": "9" * 5000, "__BIGEXP__": "1e99999", "__DEEPL__": "[" * 3000 + "]" * 3000,
-           "__DEEPO__": '{"a":' * 3000 + "1" + "}" * 3000, "__NEST40__": "[" * 40 + "]" * 40}
+           "__BIGINT__": "9" * 5000, "__INT400__": "9" * 400, "__BIGEXP__": "1e99999", "__DEEPL__": "[" * 3000 + "]" * 3000,
+           "__DEEPO__": '{"a":' * 3000 + "1" + "}" * 3000, "__NEST40__": "[" * 40 + "]" * 40,
+           "__DEEP500__": "[" * 500 + "]" * 500}
 
 
 class Mutator:
@@ -49,12 +50,12 @@ class Mutator:
         if kind == "type":
             return copy.deepcopy(self.rng.choice(WRONG_TYPES))
         if kind == "huge":
-            return self.rng.choice((*HUGE, "__BIGINT__", "__BIGEXP__"))
+            return self.rng.choice((*HUGE, "__BIGINT__", "__INT400__", "__BIGEXP__"))
         if kind == "nonfinite":
             return self.rng.choice(("__NAN__", "__INF__", "__NINF__"))
         if kind == "string":
             return self.rng.choice(STRINGS)
-        return self.rng.choice(("__DEEPL__", "__DEEPO__", "__NEST40__"))
+        return self.rng.choice(("__DEEPL__", "__DEEPO__", "__NEST40__", "__DEEP500__"))
 
     def structural(self, obj):
         """A deep copy of ``obj`` with one node replaced, deleted, added to or renamed."""
