@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import re
 
 import pytest
 import websockets
 from mutate import Mutator, dump
-from ocpp_testkit import small_scenario, until
+from ocpp_testkit import small_scenario, until, validator
 
 from hil.ocpp.csms import Csms
 from hil.ocpp.rpc import iso_utc
@@ -110,16 +112,53 @@ async def _answers(ws, probe_id: str, timeout_s: float = 3.0) -> list:
             out.append(msg)
 
 
-def _check_answers(i, m, frame, answers, seen) -> None:
+def _expected(frame, handled: set[str]) -> str | None:
+    """What the official OCPP 2.0.1 schemas (jsonschema with format checking, not the
+    ``ocpp`` package) say of a frame: "result" (a valid CALL of a handled action),
+    "error" (a CALL that must get a CALLERROR), "none" (a CALLRESULT / CALLERROR sent to
+    the receiver: no answer) or None (no opinion: answer either way)."""
+    def no_constant(name):
+        raise ValueError(name)
+    def finite(text):
+        if not math.isfinite(float(text)):
+            raise ValueError(text)  # RFC 8259 numbers are doubles here: 1e99999 is none
+        return float(text)
+    try:
+        msg = json.loads(frame, parse_constant=no_constant, parse_float=finite)
+    except (ValueError, RecursionError):
+        return "error"
+    if not isinstance(msg, list) or not msg or msg[0] not in (2, 3, 4):
+        return "error"
+    if msg[0] != 2:
+        return None  # a stray answer, or a malformed one: no answer required either way
+    if len(msg) != 4 or not isinstance(msg[1], str) or not 0 < len(msg[1]) <= 36 \
+            or not isinstance(msg[2], str) or not isinstance(msg[3], dict):
+        return "error"
+    if msg[2] not in handled:
+        return "error"
+    if isinstance(frame, bytes):
+        frame = frame.decode("utf-8")
+    if ("[" * 33) in frame or ("{" * 33) in frame or any(
+            len(t) > 20 for t in re.findall(r"\d+", frame)):
+        return None  # beyond the documented limits (nesting 32, 64-bit integers)
+    return "result" if validator(f"{msg[2]}Request").is_valid(msg[3]) else "error"
+
+
+def _check_answers(i, m, frame, answers, seen, handled) -> None:
     what = f"mutation {i} ({m.describe()}): {str(frame)[:160]!r}"
     assert len(answers) <= 1, f"{what}: {len(answers)} answers {answers}"
-    if not _is_json(frame):
-        assert answers and answers[0][0] == 4, f"{what}: not JSON, no CALLERROR: {answers}"
     for ans in answers:
         assert ans[0] in (3, 4), f"{what}: answered with {ans}"
         if ans[0] == 4:
             assert ans[2] in PROPER, f"{what}: error code {ans[2]}: {ans}"
             seen.add(ans[2])
+    expected = _expected(frame, handled)
+    got = answers[0][0] if answers else None
+    if expected == "error":
+        assert got == 4, f"{what}: the schema refuses it, answer {answers}"
+    elif expected == "result":  # PropertyConstraintViolation: a value beyond the twin's use
+        assert got == 3 or answers[0][2] == "PropertyConstraintViolation", \
+            f"{what}: the schema accepts it, answer {answers}"
 
 
 async def _campaign(ws, templates, seed, probe, n=N_MUTATIONS) -> set[str]:
@@ -129,7 +168,8 @@ async def _campaign(ws, templates, seed, probe, n=N_MUTATIONS) -> set[str]:
         frame = m.text([2, f"m{i}", action, payload])
         await ws.send(_wire(frame))
         await ws.send(json.dumps([2, f"probe{i}", *probe]))
-        _check_answers(i, m, frame, await _answers(ws, f"probe{i}"), seen)
+        _check_answers(i, m, frame, await _answers(ws, f"probe{i}"), seen,
+                       {a for a, _ in templates})
     return seen
 
 
@@ -249,7 +289,8 @@ def test_mutated_frames_into_the_station_emulator():
                 frame = m.text([2, f"m{i}", action, payload])
                 await fuzz.ws.send(_wire(frame))
                 await fuzz.ws.send(json.dumps([2, f"probe{i}", *probe]))
-                _check_answers(i, m, frame, await fuzz.answers(f"probe{i}"), seen)
+                _check_answers(i, m, frame, await fuzz.answers(f"probe{i}"), seen,
+                               {a for a, _ in templates})
             # the station still charges under a good profile
             await fuzz.ws.send(dump([2, "good", *templates[0]]))
             await until(lambda: emu.limit_kw is not None or not fuzz.replies.empty(), 3,
