@@ -111,6 +111,16 @@ def parse_topic(topic: str, channel: str = "sensors") -> tuple[str, str]:
     return match["asset_type"], match["asset_id"]
 
 
+def _finite_number(value: object) -> bool:
+    """A number (not a bool) that is finite as a float (10**400 is not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def encode(value: float, unit: str, timestamp: dt.datetime) -> bytes:
     """The JSON payload of one reading.
 
@@ -128,8 +138,8 @@ def encode(value: float, unit: str, timestamp: dt.datetime) -> bytes:
     bytes
         UTF-8 JSON ``{"value": ..., "unit": ..., "timestamp": ...}``.
     """
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"value {value!r} is not allowed: need a finite number")
+    if not _finite_number(value):
+        raise ValueError(f"value {value!r:.40} is not allowed: need a finite number")
     if unit not in UNITS:
         raise ValueError(f"unit {unit!r} is not one of {', '.join(UNITS)}")
     if not isinstance(timestamp, dt.datetime) or timestamp.utcoffset() is None:
@@ -143,6 +153,14 @@ def _reject_constant(name: str) -> float:
     raise MalformedMessage(f"field 'value' {name} is not allowed: need a finite number")
 
 
+def _bounded_int(text: str) -> int:
+    """An integer that fits a double (a 400-digit one made ``math.isfinite`` overflow)."""
+    if len(text.lstrip("-")) > 308:
+        raise MalformedMessage(f"field value {text[:20]}... ({len(text)} digits) is not "
+                               "allowed: need a finite number")
+    return int(text)
+
+
 def decode_payload(payload: bytes | str) -> tuple[float, str, dt.datetime]:
     """``(value, unit, timestamp)`` of a payload, or :class:`MalformedMessage`."""
     if len(payload) > MAX_PAYLOAD_BYTES:
@@ -150,9 +168,12 @@ def decode_payload(payload: bytes | str) -> tuple[float, str, dt.datetime]:
                                f"{MAX_PAYLOAD_BYTES}")
     try:
         text = payload.decode() if isinstance(payload, bytes | bytearray) else payload
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = json.loads(text, parse_constant=_reject_constant, parse_int=_bounded_int)
     except MalformedMessage:
         raise
+    except RecursionError:  # '[' x 1000 fits in MAX_PAYLOAD_BYTES
+        raise MalformedMessage(f"payload {payload[:20]!r}... nests too deep; need an object "
+                               "with value, unit, timestamp") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedMessage(f"payload {payload[:60]!r} is not UTF-8 JSON ({exc}); "
                                "need an object with value, unit, timestamp") from None
@@ -168,8 +189,7 @@ def decode_payload(payload: bytes | str) -> tuple[float, str, dt.datetime]:
         raise MalformedMessage(f"field {extra[0]!r} is not allowed; need exactly "
                                f"{', '.join(FIELDS)}")
     value, unit, stamp = obj["value"], obj["unit"], obj["timestamp"]
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not math.isfinite(value):
+    if not _finite_number(value):
         raise MalformedMessage(f"field 'value' {value!r:.40} is not allowed: need a finite "
                                "number")
     if unit not in UNITS:

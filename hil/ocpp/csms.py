@@ -48,6 +48,7 @@ from hil.ocpp.csms_state import (
     NAN,
     StationNotConnected,
     StationState,
+    check_meter,
     server_ssl_context,
     station_id_from_path,
 )
@@ -82,6 +83,10 @@ class CsmsChargePoint(RpcMixin, ChargePoint):
     async def route_message(self, raw_msg):
         self.state.last_seen_mono = time.monotonic()
         await super().route_message(raw_msg)
+
+    def check_call(self, msg) -> None:  # meter values that do not overflow
+        if msg.action in ("MeterValues", "TransactionEvent"):
+            check_meter(msg.payload.get("meterValue"))
 
     @on("BootNotification")
     def on_boot(self, charging_station: dict, reason: str, **_: Any):

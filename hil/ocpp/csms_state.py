@@ -12,6 +12,8 @@ import ssl
 import urllib.parse
 from dataclasses import dataclass, field
 
+from ocpp.exceptions import PropertyConstraintViolationError
+
 NAN = math.nan
 
 
@@ -76,3 +78,23 @@ def station_id_from_path(path: str) -> str:
     """The last non-empty segment of the request path, URL-decoded ('' if none)."""
     segments = [s for s in urllib.parse.urlsplit(path).path.split("/") if s]
     return urllib.parse.unquote(segments[-1]) if segments else ""
+
+
+MAX_MULTIPLIER = 9  # |unitOfMeasure.multiplier|, a power of ten (kilo, mega, milli ...)
+
+
+def check_meter(meter_values: list[dict] | None) -> None:
+    """PropertyConstraintViolationError for a sampled value (camelCase, as on the wire)
+    whose ``multiplier`` is beyond +-:data:`MAX_MULTIPLIER` or whose scaled value is not
+    finite (``1e300`` with multiplier 9): the meter reading would overflow."""
+    for i, mv in enumerate(meter_values or []):
+        for j, sv in enumerate(mv.get("sampledValue", [])):
+            mult = (sv.get("unitOfMeasure") or {}).get("multiplier", 0)
+            where = f"meterValue.{i}.sampledValue.{j}"
+            if abs(mult) > MAX_MULTIPLIER:
+                raise PropertyConstraintViolationError(details={
+                    "cause": f"{where}.unitOfMeasure.multiplier {mult} is outside "
+                             f"[-{MAX_MULTIPLIER}, {MAX_MULTIPLIER}]"})
+            if not math.isfinite(float(sv["value"]) * 10.0 ** mult):
+                raise PropertyConstraintViolationError(details={
+                    "cause": f"{where}.value {sv['value']!r} x 10^{mult} is not finite"})

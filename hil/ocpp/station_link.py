@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from hil.ocpp.station import StationEmulator
 
 EVSE, CONNECTOR = 1, 1
+MAX_COMPOSITE_S = 31 * 86_400  # longest GetCompositeSchedule answered [s]
 
 
 class StationChargePoint(RpcMixin, ChargePoint):
@@ -48,6 +49,9 @@ class StationChargePoint(RpcMixin, ChargePoint):
         if evse_id not in (0, EVSE):
             return call_result.GetCompositeSchedule(status="Rejected",
                                                     status_info={"reason_code": "UnknownEvse"})
+        if not 0 < duration <= MAX_COMPOSITE_S:  # 10**18 s kept the station busy for ever
+            return call_result.GetCompositeSchedule(
+                status="Rejected", status_info={"reason_code": "DurationOutOfRange"})
         return call_result.GetCompositeSchedule(
             status="Accepted", schedule=self.emu.composite(duration, evse_id, charging_rate_unit))
 

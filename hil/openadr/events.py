@@ -13,7 +13,7 @@ The events file is a list of events (or a mapping with an ``events:`` list)::
       response_required: always   # always | never
       intervals:
         - start: 60               # seconds from now, or ISO 8601 with a UTC offset
-          duration_s: 900         # > 0
+          duration_s: 900         # > 0, at most 366 days (so is |start| in seconds)
           value: 2                # SIMPLE: level 0-3; LOAD_DISPATCH: kW; PRICE: EUR/kWh
         - duration_s: 600         # later intervals follow on (OpenADR: contiguous)
           value: 1
@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +41,7 @@ SIGNAL_TYPES = {"SIMPLE": "level", "LOAD_DISPATCH": "setpoint", "ELECTRICITY_PRI
 SIMPLE_LEVELS = (0, 1, 2, 3)
 TARGET_ALL = "all"
 MARKET_CONTEXT = "oadr://cariflex.mq/dr"
+MAX_SPAN_S = 366 * 86_400.0  # longest interval and farthest start offset [s]
 
 # SI scale codes of EMIX item bases, as powers of ten
 SI_SCALE_EXPONENTS = {"p": -12, "n": -9, "micro": -6, "m": -3, "c": -2, "d": -1, "none": 0,
@@ -59,7 +61,7 @@ class IntervalSpec(BaseModel):
     start: float | dt.datetime | None = Field(
         default=None, description="seconds from now [s], or an ISO 8601 time with a UTC "
         "offset; after the first interval it defaults to the previous interval's end")
-    duration_s: float = Field(gt=0, description="interval length [s]")
+    duration_s: float = Field(gt=0, le=MAX_SPAN_S, description="interval length [s]")
     value: float = Field(description="level (SIMPLE), kW (LOAD_DISPATCH), EUR/kWh (price)")
 
     @field_validator("start")
@@ -68,8 +70,9 @@ class IntervalSpec(BaseModel):
         if isinstance(v, dt.datetime) and v.tzinfo is None:
             raise ValueError("an absolute start needs a UTC offset, e.g. "
                              "2026-05-01T18:00:00-04:00 or ...Z")
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ValueError("a start offset must be a finite number of seconds")
+        if isinstance(v, float) and not (math.isfinite(v) and abs(v) <= MAX_SPAN_S):
+            raise ValueError("a start offset must be a finite number of seconds within "
+                             f"+-{MAX_SPAN_S:.0f} (366 days)")
         return v
 
     @field_validator("value")
@@ -123,20 +126,29 @@ class EventSpec(BaseModel):
         each starts where the previous one ends (raises ValueError naming the interval)."""
         spans: list[tuple[dt.datetime, dt.datetime, float]] = []
         for i, iv in enumerate(self.intervals):
-            start = iv.start_utc(now_utc)
-            if spans:
-                prev_end = spans[-1][1]
-                if start is None:
-                    start = prev_end
-                elif abs((start - prev_end).total_seconds()) > 1e-3:
-                    raise ValueError(
-                        f"intervals.{i}.start: {iv.start!r} is not where interval {i - 1} "
-                        f"ends ({prev_end.isoformat()}); OpenADR intervals are contiguous "
-                        "(leave start out to follow on)")
-            if start is None:
-                raise ValueError("intervals.0.start is required")
-            spans.append((start, start + dt.timedelta(seconds=iv.duration_s), iv.value))
+            try:
+                spans.append(self._window(i, iv, spans, now_utc))
+            except OverflowError:
+                raise ValueError(f"intervals.{i}.start: {iv.start!s:.40} + {iv.duration_s:g} s "
+                                 "is outside the years 1-9999") from None
         return spans
+
+    @staticmethod
+    def _window(i: int, iv: IntervalSpec, spans: list, now_utc: dt.datetime):
+        """(start, end, value) of interval ``i`` after ``spans``."""
+        start = iv.start_utc(now_utc)
+        if spans:
+            prev_end = spans[-1][1]
+            if start is None:
+                start = prev_end
+            elif abs((start - prev_end).total_seconds()) > 1e-3:
+                raise ValueError(
+                    f"intervals.{i}.start: {iv.start!r} is not where interval {i - 1} "
+                    f"ends ({prev_end.isoformat()}); OpenADR intervals are contiguous "
+                    "(leave start out to follow on)")
+        if start is None:
+            raise ValueError("intervals.0.start is required")
+        return start, start + dt.timedelta(seconds=iv.duration_s), iv.value
 
 
 class EventsFile(BaseModel):
@@ -155,6 +167,15 @@ class EventsFile(BaseModel):
         return self
 
 
+def _show(value: Any) -> str:
+    """repr, shortened; also of an int too long to print (its repr raises ValueError)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"an int of more than {sys.get_int_max_str_digits()} digits"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def format_validation_error(err: ValidationError, source: str) -> str:
     """One line per problem: ``field.path: message (got value)``."""
     lines = [f"{source}: {err.error_count()} problem(s) in the events file"]
@@ -167,7 +188,7 @@ def format_validation_error(err: ValidationError, source: str) -> str:
             lines.append(f"  {path}: {msg}")
             continue
         value = e.get("input")
-        shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+        shown = _show(value) if not isinstance(value, dict | list) else type(value).__name__
         lines.append(f"  {path or '(top level)'}: {msg} (got {shown})")
     return "\n".join(lines)
 

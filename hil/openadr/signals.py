@@ -118,30 +118,62 @@ def check_levels(levels: Mapping[int, float | None]) -> dict[int, float | None]:
     return out
 
 
+def _show(obj: Any) -> str:
+    """A short repr, also of an int too long to print (repr raises ValueError)."""
+    try:
+        return repr(obj)[:40]
+    except ValueError:
+        return f"<{type(obj).__name__} too large to print>"
+
+
+def _mapping(obj: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(obj, Mapping):
+        raise MalformedEvent(f"{what}: {_show(obj)} is a {type(obj).__name__}, not a mapping")
+    return obj
+
+
+def _items(obj: Any, what: str) -> list[Mapping[str, Any]]:
+    """A non-empty list of mappings, else MalformedEvent naming ``what``."""
+    if not isinstance(obj, list | tuple) or not obj:
+        raise MalformedEvent(f"{what}: {_show(obj)} is not a non-empty list")
+    return [_mapping(x, f"{what}[{i}]") for i, x in enumerate(obj)]
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond a double
+        return False
+
+
 def _scaled(value: float, measurement: Mapping[str, Any] | None, *, base: str, unit: str,
             target_exp: int, what: str) -> float:
     """``value`` converted from the item base's SI scale to 10**target_exp of ``unit``."""
     if not measurement:
         return value
+    measurement = _mapping(measurement, f"{what}: measurement")
     name, got_unit = measurement.get("name"), measurement.get("unit")
     if name != base or got_unit != unit:
-        raise MalformedEvent(f"{what}: item base {name!r} in {got_unit!r} is not supported; "
+        raise MalformedEvent(f"{what}: item base {_show(name)} in {_show(got_unit)} is not supported; "
                              f"allowed is {base!r} in {unit!r}")
     scale = measurement.get("scale") or "none"
-    if scale not in SI_SCALE_EXPONENTS:
-        raise MalformedEvent(f"{what}: SI scale code {scale!r} is not one of "
+    if not isinstance(scale, str) or scale not in SI_SCALE_EXPONENTS:
+        raise MalformedEvent(f"{what}: SI scale code {_show(scale)} is not one of "
                              f"{', '.join(SI_SCALE_EXPONENTS)}")
-    return value * 10.0 ** (SI_SCALE_EXPONENTS[scale] - target_exp)
+    scaled = value * 10.0 ** (SI_SCALE_EXPONENTS[scale] - target_exp)
+    if not math.isfinite(scaled):
+        raise MalformedEvent(f"{what}: {value:g} with scale {scale!r} is not a finite number")
+    return scaled
 
 
 def _windows(signal: Mapping[str, Any], period: Mapping[str, Any] | None, event_id: str):
     """(start, end, value) per interval; an interval without dtstart follows the previous
     one (OpenADR's sequential intervals from the active period's start)."""
-    intervals = signal.get("intervals")
-    if not intervals:
-        raise MalformedEvent(f"event {event_id}: signal {signal.get('signal_name')!r} "
-                             "has no intervals")
-    cursor = (period or {}).get("dtstart")
+    intervals = _items(signal.get("intervals"),
+                       f"event {event_id}: signal {_show(signal.get('signal_name'))} intervals")
+    cursor = _mapping(period or {}, f"event {event_id}: active_period").get("dtstart")
     out = []
     for i, iv in enumerate(intervals):
         start = iv.get("dtstart") or cursor
@@ -149,15 +181,18 @@ def _windows(signal: Mapping[str, Any], period: Mapping[str, Any] | None, event_
         value = iv.get("signal_payload")
         where = f"event {event_id}: interval {i}"
         if not isinstance(start, dt.datetime) or start.tzinfo is None:
-            raise MalformedEvent(f"{where}: no timezone-aware start (got {start!r})")
+            raise MalformedEvent(f"{where}: no timezone-aware start (got {_show(start)})")
         if not isinstance(duration, dt.timedelta) or duration <= dt.timedelta(0):
-            raise MalformedEvent(f"{where}: duration {duration!r} must be > 0 "
+            raise MalformedEvent(f"{where}: duration {_show(duration)} must be > 0 "
                                  "(open-ended intervals are not supported)")
-        if isinstance(value, bool) or not isinstance(value, int | float) \
-                or not math.isfinite(value):
-            raise MalformedEvent(f"{where}: signal payload {value!r} is not a finite number")
-        out.append((start.astimezone(dt.UTC), (start + duration).astimezone(dt.UTC),
-                    float(value)))
+        if not _finite(value):
+            raise MalformedEvent(f"{where}: signal payload {_show(value)} is not a finite number")
+        try:
+            out.append((start.astimezone(dt.UTC), (start + duration).astimezone(dt.UTC),
+                        float(value)))
+        except OverflowError:
+            raise MalformedEvent(f"{where}: {start.isoformat()} + {duration} is outside the "
+                                 "years 1-9999") from None
         cursor = start + duration
     return out
 
@@ -185,8 +220,9 @@ def constraints_from_event(event: Mapping[str, Any], site_capacity_kw: float,
     MalformedEvent
         When a signal is unknown or a value is missing or out of range.
     """
+    event = _mapping(event, "event")
     try:
-        event_id = str(event["event_descriptor"]["event_id"])
+        event_id = _show(event["event_descriptor"]["event_id"]).strip("'")
     except (KeyError, TypeError):
         raise MalformedEvent("event without event_descriptor.event_id") from None
     signals = event.get("event_signals")
@@ -195,9 +231,9 @@ def constraints_from_event(event: Mapping[str, Any], site_capacity_kw: float,
     if not signals:
         raise MalformedEvent(f"event {event_id}: no event signals")
     out: list[SiteConstraint] = []
-    for signal in signals:
+    for signal in _items(signals, f"event {event_id}: event_signals"):
         name, stype = signal.get("signal_name"), signal.get("signal_type")
-        what = f"event {event_id}: signal {name}"
+        what = f"event {event_id}: signal {name[:40] if isinstance(name, str) else _show(name)}"
         windows = _windows(signal, event.get("active_period"), event_id)
         measurement = signal.get("measurement")
         if name == "SIMPLE" and stype == "level":
@@ -219,7 +255,7 @@ def constraints_from_event(event: Mapping[str, Any], site_capacity_kw: float,
                                 target_exp=0, what=what)
                 out.append(SiteConstraint(start, end, event_id, name, price_eur_per_kwh=price))
         else:
-            raise MalformedEvent(f"{what} of type {stype!r} is not supported; allowed are "
+            raise MalformedEvent(f"{what} of type {_show(stype)} is not supported; allowed are "
                                  "SIMPLE/level, LOAD_DISPATCH/setpoint, ELECTRICITY_PRICE/price")
     return out
 

@@ -302,7 +302,7 @@ class SunSpecEmulator:
         if self.kind == "battery":
             ranges |= {(124, n): (-100.0, 100.0) for n in ("InWRte", "OutWRte")}
             ranges |= {(124, "WChaMax"): (0.0, self.w_rtg), (124, "MinRsvPct"): pct,
-                       (802, "SoCRsvMax"): pct, (802, "SoCRsvMin"): pct}
+                       (802, "SocRsvMax"): pct, (802, "SoCRsvMin"): pct}
         return ranges
 
     def _write(self, address: int, values: list[int]) -> ExcCodes | None:
@@ -356,7 +356,7 @@ class SunSpecEmulator:
         a_rtg = self.w_rtg / NOMINAL_V / self.phases
         img.set(120, {"DERTyp": 4 if self.kind == "pv" else 82, "WRtg": self.w_rtg,
                       "VARtg": self.w_rtg, "ARtg": a_rtg})
-        img.set(701, {"ACType": 1 if self.phases == 1 else 3, "St": 2, "ConnSt": 2, "Alrm": 0})
+        img.set(701, {"ACType": 0 if self.phases == 1 else 2, "St": 1, "ConnSt": 1, "Alrm": 0})
         img.set_sfs(701, {"A_SF": -2, "V_SF": -1, "Hz_SF": -3, "W_SF": w_sf, "VA_SF": w_sf,
                           "Var_SF": w_sf, "TotWh_SF": 0})
         img.set_sfs(704, {"PF_SF": -3, "WMaxLimPct_SF": PCT_SF, "WSet_SF": 0,
@@ -384,7 +384,7 @@ class SunSpecEmulator:
                       "StorCtl_Mod": 0, "MinRsvPct": par.soc_min_percent, "InWRte": 100.0,
                       "OutWRte": 100.0, "InOutWRte_WinTms": 0, "InOutWRte_RvrtTms": 0,
                       "InOutWRte_RmpTms": 0, "ChaGriSet": 1})
-        img.set_sfs(713, {"WH_SF": wh_sf})
+        img.set_sfs(713, {"WH_SF": wh_sf, "Pct_SF": PCT_SF})
         img.set(713, {"WHRtg": par.capacity_kwh * 1000.0, "SoH": 100, "Sta": 0})
         img.set_sfs(802, {"WHRtg_SF": wh_sf, "WChaDisChaMax_SF": w_sf, "DisChaRte_SF": PCT_SF,
                           "SoC_SF": PCT_SF, "DoD_SF": PCT_SF, "SoH_SF": 0,
@@ -393,7 +393,7 @@ class SunSpecEmulator:
                       "WDisChaRteMax": self.w_dis_max,
                       "DisChaRte": par.self_discharge_percent_per_day,
                       "SoCMax": par.soc_max_percent, "SoCMin": par.soc_min_percent,
-                      "SoCRsvMax": par.soc_max_percent, "SoCRsvMin": par.soc_min_percent,
+                      "SocRsvMax": par.soc_max_percent, "SoCRsvMin": par.soc_min_percent,
                       "SoH": 100, "LocRemCtl": 0, "CtrlHb": 0, "AlmRst": 0, "Typ": 4,
                       "State": 3, "Evt1": 0, "Evt2": 0, "SetOp": 1, "SetInvState": 3})
 
@@ -403,8 +403,9 @@ class SunSpecEmulator:
         a = abs(w) / NOMINAL_V
         limited = self.kind == "pv" and math.isfinite(self.p_limit_kw)
         throttled = limited and -self.p_avail_kw > self.p_limit_kw + 1e-9
-        st = 4 if abs(w) > 0 else 8  # MPPT / STANDBY
+        st = 4 if abs(w) > 0 else 8  # 101-103 St: MPPT / STANDBY, THROTTLED 5
         st = 5 if throttled else st
+        inv_st = st - 1  # 701 InvSt numbers the same states from 0 (RUNNING 3, STANDBY 7)
         img.set(self.inverter_id, {"W": w, "VA": abs(w), "VAr": 0.0, "A": a,
                                    "AphA": a / self.phases,
                                    "PhVphA": NOMINAL_V, "Hz": NOMINAL_HZ,
@@ -420,7 +421,7 @@ class SunSpecEmulator:
                           f"A{ph}": a / 3, f"V{ph}": NOMINAL_V}
         pct = 100.0 * self.p_limit_kw * 1000.0 / self.w_rtg if limited else 0.0
         img.set(701, phase | {
-            "InvSt": st, "DERMode": 4 if throttled else 0, "W": w, "VA": abs(w), "Var": 0.0,
+            "InvSt": inv_st, "DERMode": 4 if throttled else 0, "W": w, "VA": abs(w), "Var": 0.0,
             "A": a, "LNV": NOMINAL_V, "Hz": NOMINAL_HZ, "TotWhInj": round(self._wh_inj),
             "TotWhAbs": round(self._wh_abs), "ThrotPct": round(min(pct, 100.0)),
             "ThrotSrc": 1 if throttled else 0})
@@ -442,6 +443,6 @@ class SunSpecEmulator:
             cha_st = 6  # HOLDING
         hb = int(time.monotonic() - (self._t0_mono or time.monotonic())) % 65535
         img.set(124, {"ChaState": soc, "ChaSt": cha_st})
-        img.set(713, {"WHAvail": self.e_kwh * 1000.0, "SoC": round(soc)})
+        img.set(713, {"WHAvail": self.e_kwh * 1000.0, "SoC": soc})
         img.set(802, {"SoC": soc, "DoD": 100.0 - soc, "ChaSt": cha_st, "W": w, "Hb": hb})
 

@@ -8,13 +8,15 @@ official SunSpec model definitions (github.com/sunspec/models, ``json/model_<id>
   123 immediate controls (L = 24); 124 basic storage controls (L = 24);
 - 701 DER AC measurement (L = 153), 704 DER AC controls (L = 65, with its four
   power-factor groups PFWInj, PFWInjRvrt, PFWAbs, PFWAbsRvrt after the fixed points),
-  713 DER storage capacity (L = 6), 802 battery base model (L = 62).
+  713 DER storage capacity (L = 7: ``WH_SF`` for ``WHRtg`` / ``WHAvail``, ``Pct_SF`` for
+  ``SoC`` / ``SoH``), 802 battery base model (L = 62).
 
-No repeating group is needed for these models (802's cell/string detail lives in
-803/804, not served here). One deviation, documented: in model_713.json ``WHRtg`` and
-``WHAvail`` carry no ``sf`` reference although the model has ``WH_SF`` ("Scale factor
-for energy capacity"); here they reference ``WH_SF``, or a 100 kWh battery (100 000 Wh)
-would not fit a uint16.
+Checked point by point (names, order, offsets, types, sizes, scale-factor references,
+access, enumeration values) against the JSON models shipped by pySunSpec2 1.3.7
+(``sunspec2/models/json``) in ``tests/hil/test_sunspec_standard.py``. No repeating
+group is needed for these models (802's cell/string detail lives in 803/804, not served
+here); 704's four power-factor groups occur once each and are flattened as
+``<group>.<point>``. Units are the twin's spelling (``%``, ``s``), not compared.
 
 Registers: offsets count from the model's ``ID`` register (offset 0; ``L`` is offset 1,
 the first point offset 2), as in the SunSpec tables. Multi-register values are
@@ -285,7 +287,7 @@ _PHASE_701 = """
 W{p} int16 sf:W_SF u:W
 VA{p} int16 sf:VA_SF u:VA
 Var{p} int16 sf:Var_SF u:var
-PF{p} uint16 sf:PF_SF
+PF{p} int16 sf:PF_SF
 A{p} int16 sf:A_SF u:A
 V{q} uint16 sf:V_SF u:V
 V{p} uint16 sf:V_SF u:V
@@ -303,7 +305,7 @@ DERMode bitfield32
 W int16 sf:W_SF u:W
 VA int16 sf:VA_SF u:VA
 Var int16 sf:Var_SF u:var
-PF uint16 sf:PF_SF
+PF int16 sf:PF_SF
 A int16 sf:A_SF u:A
 LLV uint16 sf:V_SF u:V
 LNV uint16 sf:V_SF u:V
@@ -360,8 +362,8 @@ WSetEnaRvrt enum16 rw {_ENA}
 WSetRvrtTms uint32 rw u:s
 WSetRvrtRem uint32 u:s
 VarSetEna enum16 rw {_ENA}
-VarSetMod enum16 rw s:0,1,2,3
-VarSetPri enum16 rw s:0,1,2,3,4
+VarSetMod enum16 rw s:0,1,2,3,4
+VarSetPri enum16 rw s:0,1,2
 VarSet int32 rw sf:VarSet_SF u:var
 VarSetRvrt int32 rw sf:VarSet_SF u:var
 VarSetPct int16 rw sf:VarSetPct_SF u:%
@@ -385,10 +387,11 @@ VarSetPct_SF sunssf
 DER_STORAGE_CAPACITY = _model(713, "DERStorageCapacity", """
 WHRtg uint16 sf:WH_SF u:Wh
 WHAvail uint16 sf:WH_SF u:Wh
-SoC uint16 u:%
-SoH uint16 u:%
-Sta enum16
+SoC uint16 sf:Pct_SF u:%
+SoH uint16 sf:Pct_SF u:%
+Sta enum16 s:0,1,2
 WH_SF sunssf
+Pct_SF sunssf
 """)
 
 BATTERY = _model(802, "battery", """
@@ -399,7 +402,7 @@ WDisChaRteMax uint16 sf:WChaDisChaMax_SF u:W
 DisChaRte uint16 sf:DisChaRte_SF u:%WHRtg
 SoCMax uint16 sf:SoC_SF u:%
 SoCMin uint16 sf:SoC_SF u:%
-SoCRsvMax uint16 rw sf:SoC_SF u:%
+SocRsvMax uint16 rw sf:SoC_SF u:%
 SoCRsvMin uint16 rw sf:SoC_SF u:%
 SoC uint16 sf:SoC_SF u:%
 DoD uint16 sf:DoD_SF u:%

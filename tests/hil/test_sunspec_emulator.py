@@ -50,7 +50,9 @@ def test_emulator_chain_pv_and_battery(scenario):
     assert list(chains["battery_00"]) == [1, 103, 120, 124, 701, 704, 713, 802]
     assert chains["pv_00"][1] == (40002, 66)
     assert chains["pv_00"][101] == (40070, 50)
-    assert chains["battery_00"][802] == (40406, 62)
+    # 40002 + (2+66) + (2+50) + (2+26) + (2+24) + (2+153) + (2+65) = 713 at 40398, L = 7
+    assert chains["battery_00"][713] == (40398, 7)
+    assert chains["battery_00"][802] == (40407, 62)
 
 
 def test_emulator_raw_scan_and_wmaxlimpct_write_curtails_pv(scenario):

@@ -21,7 +21,7 @@ from hil.sunspec.image import RegisterImage
 
 @pytest.mark.parametrize(("model_id", "length"), [
     (1, 66), (101, 50), (102, 50), (103, 50), (120, 26), (123, 24), (124, 24), (701, 153),
-    (704, 65), (713, 6), (802, 62)])
+    (704, 65), (713, 7), (802, 62)])
 def test_model_length_matches_official_json(model_id, length):
     assert sm.model(model_id).length == length
 
