@@ -80,9 +80,11 @@ def emulator_commands(scenario: Scenario, scenario_file: Path, origin_file: Path
 
 
 class Emulators:
-    """Start the emulators of a loopback run; :meth:`stop` ends them (bounded)."""
+    """Start the emulators of a loopback run; :meth:`stop` ends them (bounded).
+    ``timeout_s`` bounds the wait for each to listen: five Python processes importing
+    the twin at once take 30 s and more on a loaded two-core machine."""
 
-    def __init__(self, scenario: Scenario, run_dir: Path, timeout_s: float = 30.0):
+    def __init__(self, scenario: Scenario, run_dir: Path, timeout_s: float = 120.0):
         self.scenario, self.run_dir, self.timeout_s = scenario, Path(run_dir), timeout_s
         self.procs: dict[str, subprocess.Popen] = {}
         # where the run writes the common time origin (hil.origin.publish_origin)
