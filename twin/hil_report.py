@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import html
+import json
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -24,6 +26,52 @@ from twin.hil_validation import (  # noqa: E402
 from twin.loading import hil_assets, resolve_assets  # noqa: E402
 from twin.results import write_json  # noqa: E402
 from twin.scenario import Scenario  # noqa: E402
+
+
+EXIT_HIL_FAILED = 3  # run.py's exit code when a HIL run completes but fails its validation
+
+# the verdict line's metrics: (key, label, unit, tolerance key)
+VERDICT_METRICS = [("p_rmse_kw", "RMSE", "kW", "p_rmse_kw"),
+                   ("p_max_error_kw", "max error", "kW", "p_max_error_kw"),
+                   ("soc_max_error_percent", "SoC max error", "%", "soc_max_error_percent"),
+                   ("tracking_delay_s", "delay", "s", "tracking_delay_s")]
+
+
+def verdict_lines(record: dict) -> list[str]:
+    """One ``PASS`` / ``FAIL`` line per device with its key metrics against the
+    tolerances, then the overall verdict."""
+    tol = record["tolerances"]
+    lines = []
+    for d in record["devices"]:
+        parts = []
+        for key, label, unit, limit in VERDICT_METRICS:
+            if key in d:
+                v = d[key]
+                text = f"{v:.3g}" if isinstance(v, float) and np.isfinite(v) else "n/a"
+                parts.append(f"{label} {text} {unit} (<= {tol[limit]:g})")
+        word = "PASS" if d["pass"] else "FAIL"
+        why = "" if d["pass"] else ": " + "; ".join(d["failed"])
+        lines.append(f"  {word} {d['asset_id']} ({d['kind']}): "
+                     + (", ".join(parts) or f"{d['steps']} steps") + why)
+    n_pass = sum(d["pass"] for d in record["devices"])
+    overall = "PASS" if record["pass"] else "FAIL"
+    lines.insert(0, f"HIL validation: {overall} ({n_pass} of {len(record['devices'])} "
+                 "devices within tolerance)")
+    return lines
+
+
+def print_verdict(run_dir: Path, quiet: bool = False) -> int:
+    """Print a HIL run's verdict lines (from ``hil/validation.json``; on stdout, or on
+    stderr when ``quiet`` and it failed) and return run.py's exit code: 0 pass,
+    :data:`EXIT_HIL_FAILED` fail (also when the run recorded no validation)."""
+    path = Path(run_dir) / "hil" / "validation.json"
+    if not path.is_file():
+        print(f"HIL validation: FAIL (no {path})", file=sys.stderr)
+        return EXIT_HIL_FAILED
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if not quiet or not record["pass"]:
+        print("\n".join(verdict_lines(record)), file=sys.stderr if quiet else sys.stdout)
+    return 0 if record["pass"] else EXIT_HIL_FAILED
 
 
 def hil_devices(scenario: Scenario) -> list[tuple[str, str]]:
