@@ -22,11 +22,11 @@ from twin.hil_validation import (  # noqa: E402
     device_metrics,
     lag_metrics,
     metered_power_kw,
+    openadr_compliance,
 )
 from twin.loading import hil_assets, resolve_assets  # noqa: E402
 from twin.results import write_json  # noqa: E402
 from twin.scenario import Scenario  # noqa: E402
-
 
 EXIT_HIL_FAILED = 3  # run.py's exit code when a HIL run completes but fails its validation
 
@@ -87,10 +87,28 @@ def read_faults(run_dir: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def read_samples(run_dir: Path) -> dict[str, pd.DataFrame]:
+    """The devices' samples (``hil/samples.csv``) by asset id, in time order; empty for a
+    run that kept none."""
+    path = Path(run_dir) / "hil" / "samples.csv"
+    if not path.is_file():
+        return {}
+    frame = pd.read_csv(path).sort_values("t_s", kind="stable")
+    return {aid: g.reset_index(drop=True) for aid, g in frame.groupby("asset_id")}
+
+
+def read_events(run_dir: Path) -> list[dict]:
+    """The OpenADR event intervals the VEN saw (``hil/openadr_events.json``)."""
+    path = Path(run_dir) / "hil" / "openadr_events.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+
 def finish_hil(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> tuple[dict, dict]:
     """The validation record (also written to ``hil/validation.json``) and its KPIs."""
     tol = scenario.hil.tolerances
-    devices = [device_metrics(ts, aid, kind, scenario.step_s, tol)
+    samples = read_samples(run_dir)
+    devices = [device_metrics(ts, aid, kind, scenario.step_s, tol,
+                              samples.get(aid), scenario.hil.rt_factor)
                for aid, kind in hil_devices(scenario)]
     faults = read_faults(run_dir)
     by_kind: dict[str, int] = {}
@@ -99,7 +117,8 @@ def finish_hil(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> tuple[dic
     lag = lag_metrics(ts)
     record = {"tolerances": tol.model_dump(), "devices": devices, "faults_by_kind": by_kind,
               "lag": lag, "pass": all(d["pass"] for d in devices),
-              "rt_factor": scenario.hil.rt_factor}
+              "rt_factor": scenario.hil.rt_factor,
+              "openadr": openadr_compliance(ts, read_events(run_dir), scenario.step_s)}
     (Path(run_dir) / "hil").mkdir(exist_ok=True)
     write_json(Path(run_dir) / "hil" / "validation.json", record)
     kpis = {"hil_pass": record["pass"], "hil_devices": len(devices),
@@ -192,8 +211,41 @@ def hil_table(record: dict) -> str:
     overall = "PASS" if record["pass"] else "FAIL"
     lag_txt = (f"lag behind real time: max {lag['lag_max_s']:.2f} s, p95 "
                f"{lag['lag_p95_s']:.2f} s at rt_factor {record['rt_factor']:g}") if lag else ""
+    delay = ("tracking delay: from the setpoint sent until the first device sample within "
+             f"p_band_kw {tol['p_band_kw']:g} kW of the prediction (resolution: the sample "
+             "interval)")
     return (f"<div><h2>HIL validation: {overall}</h2><p class=\"meta\">{lag_txt}<br>"
             f"tolerances: {html.escape(limits)}"
-            f"<br>faults: {html.escape(faults)} (<code>hil/faults.csv</code>)</p>"
+            f"<br>faults: {html.escape(faults)} (<code>hil/faults.csv</code>)<br>{delay}</p>"
             f"<table><tr><th>device</th><th>kind</th>{head}<th>verdict</th></tr>{body}"
-            "</table></div>")
+            f"</table>{openadr_table(record.get('openadr', []))}</div>")
+
+
+def _window(e: dict) -> str:
+    def hm(t_s: float) -> str:
+        m = int(round(t_s / 60.0))
+        return f"{m // 60:02d}:{m % 60:02d}"
+    return f"{hm(e['start_s'])}-{hm(e['end_s'])}"
+
+
+def openadr_table(events: list[dict]) -> str:
+    """The OpenADR events in force and the site's compliance with each limit."""
+    if not events:
+        return ""
+    body = ""
+    for e in events:
+        what = (f"import <= {e['site_limit_kw']:g} kW" if e.get("site_limit_kw") is not None
+                else f"{e['price_eur_per_kwh']:g} EUR/kWh"
+                if e.get("price_eur_per_kwh") is not None else f"level {e.get('level')}")
+        cells = [e["event_id"], e["signal"], _window(e), what,
+                 "opt in" if e["opted_in"] else "opt out", e.get("import_max_kw", "—"),
+                 e.get("e_over_limit_kwh", "—"), e.get("steps_over_limit", "—")]
+        body += "<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in cells) + "</tr>"
+    return ("<h3>OpenADR events and compliance</h3><p class=\"meta\">window: simulated time "
+            "from the run's start (h:min); largest site import (<code>grid.p_import_kw</code>"
+            ") in the window, energy imported above the limit = sum of max(0, import - "
+            "limit) x step [kWh] (also in <code>hil/validation.json</code>, "
+            "<code>openadr</code>)</p><table><tr><th>event</th><th>signal</th>"
+            "<th>window</th><th>limit or price</th><th>response</th>"
+            "<th>largest import [kW]</th><th>energy over the limit [kWh]</th>"
+            f"<th>steps over</th></tr>{body}</table>")
