@@ -60,7 +60,10 @@ def emulator_commands(scenario: Scenario, scenario_file: Path, origin_file: Path
                 # meter values four times a step, at most once a wall second
                 meter_s = min(1.0, scenario.hil.rt_factor * scenario.step_s / 4)
                 cmd = [*base, "emulate", str(scenario_file), "--asset", a.id, "--ocpp", url,
-                       "--speed", speed, "--meter-interval", f"{meter_s:.6g}", *origin]
+                       "--speed", speed, "--meter-interval", f"{meter_s:.6g}", *origin,
+                       # half a step in: plug-in and departure fall between the twin's
+                       # readings, not on one (where the order of the two was a race)
+                       "--plug-in-at", f"{scenario.step_s / 2:g}"]
                 if csms.password:
                     cmd += ["--password", csms.password]
                 if csms.tls_cert:
@@ -80,9 +83,11 @@ def emulator_commands(scenario: Scenario, scenario_file: Path, origin_file: Path
 
 
 class Emulators:
-    """Start the emulators of a loopback run; :meth:`stop` ends them (bounded)."""
+    """Start the emulators of a loopback run; :meth:`stop` ends them (bounded).
+    ``timeout_s`` bounds the wait for each to listen: five Python processes importing
+    the twin at once take 30 s and more on a loaded two-core machine."""
 
-    def __init__(self, scenario: Scenario, run_dir: Path, timeout_s: float = 30.0):
+    def __init__(self, scenario: Scenario, run_dir: Path, timeout_s: float = 120.0):
         self.scenario, self.run_dir, self.timeout_s = scenario, Path(run_dir), timeout_s
         self.procs: dict[str, subprocess.Popen] = {}
         # where the run writes the common time origin (hil.origin.publish_origin)

@@ -16,12 +16,16 @@ energy meter), ``age_s`` (of the measurement, wall s) and ``link_state``
 (0 fresh, 1 hold, 2 fallback)); ``Clock`` (``lag_s``: how far the run is behind the
 wall clock); ``Ven`` (the OpenADR VEN: site power in, ``grid_signals`` out: the
 constraint windows ``[start_s, end_s, site_limit_kw, price_eur_per_kwh]`` in simulated
-seconds, and the ``site_limit_kw`` and ``price_eur_per_kwh`` in force, for the record); ``Publisher`` (device outputs to MQTT).
+seconds, and the ``site_limit_kw`` and ``price_eur_per_kwh`` in force, for the record);
+``Publisher`` (device outputs to MQTT). At the end it writes ``hil/samples.csv`` (every
+device sample with its simulated time) and ``hil/openadr_events.json`` (every event
+interval, opted in or out) for the validation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import time as time_mod
 from pathlib import Path
@@ -105,6 +109,7 @@ class HilSim(ArraySimulator):
         self.signals: list = []
         self._time = 0
         self._windows: dict = {}
+        self.events: dict = {}  # every OpenADR event interval seen, for hil/openadr_events.json
 
     def advance(self, time, inputs):
         session = self.session
@@ -155,7 +160,8 @@ class HilSim(ArraySimulator):
         row["_state"] = views.LINK_STATES[state]
         row["_soc"] = views.value(values, "soc_percent")
         if asset.kind == "ev_charger":  # the twin does not simulate the real EV
-            row["_pred"] = views.charger_prediction_kw(row, values, self.step_s)
+            row["_pred"] = views.charger_prediction_kw(row, values, self.step_s, row["_age"],
+                                                       self.rt_factor)
             row["_e"] = views.metered_energy_kwh(values, row["_age"], self.rt_factor)
         else:
             row["_e"] = views.value(values, "e_kwh")
@@ -173,13 +179,14 @@ class HilSim(ArraySimulator):
         now_utc = dt.datetime.now(dt.UTC)
         out = []
         for c in self.session.ven.constraints():
-            if not c.opted_in:  # the site said it cannot comply: plan without it
-                continue
             key = (c.event_id, c.start_utc.isoformat(), c.end_utc.isoformat())
             if key not in self._windows:  # wall-clock window onto simulated time, once
                 self._windows[key] = [
                     round(time + (t - now_utc).total_seconds() / self.rt_factor)
                     for t in (c.start_utc, c.end_utc)]
+            self.events[key] = views.event_record(c, *self._windows[key])
+            if not c.opted_in:  # the site said it cannot comply: plan without it
+                continue
             out.append([*self._windows[key], c.site_limit_kw, c.price_eur_per_kwh])
         self.signals = out
 
@@ -210,12 +217,30 @@ class HilSim(ArraySimulator):
         return np.array([self.rows[a.id][attr] if a.id in self.rows else np.nan
                          for a in self.assets[model]], dtype=float)
 
+    def _write_samples(self, folder: Path) -> None:
+        """Every device sample the bridges kept (``hil/samples.csv``: ``t_s`` simulated
+        seconds from the start, ``asset_id``, ``p_kw``, ``e_kwh``) and every OpenADR
+        event interval the VEN saw (``hil/openadr_events.json``)."""
+        if not hasattr(self, "wall_t0"):  # the run ended before its first step
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = [(round((t - self.wall_t0) / self.rt_factor, 3), aid, p, e)
+                for aid, bridge in self.session.bridges.items()
+                for t, p, e in list(getattr(bridge, "samples", []))]
+        with (folder / "samples.csv").open("w", encoding="utf-8") as fh:
+            fh.write("t_s,asset_id,p_kw,e_kwh\n")
+            fh.writelines(f"{t},{aid},{p:.6g},{e:.6g}\n" for t, aid, p, e in sorted(rows))
+        if self.session.ven is not None:
+            (folder / "openadr_events.json").write_text(
+                json.dumps(list(self.events.values()), indent=1), encoding="utf-8")
+
     def finalize(self):
         if self.session is None:
             return
         try:
             if self.run_dir is not None:
                 self.session.write_faults(self.run_dir / "hil" / "faults.csv")
+                self._write_samples(self.run_dir / "hil")
         finally:
             self.session.stop()
             self.session = None

@@ -93,25 +93,41 @@ def charger_view(values: dict | None, state: str, ev_spec, now_s: float, now_uni
     return out
 
 
-def charger_prediction_kw(row: dict, values: dict | None, step_s: float) -> float:
+def charger_prediction_kw(row: dict, values: dict | None, step_s: float,
+                          age_s: float = 0.0, rt_factor: float = 1.0) -> float:
     """What a station should draw this step for its setpoint: the setpoint, within what
-    the EV can take (its power limit, and the energy it still asks for over the step)."""
+    the EV can take (its power limit, and the energy it still asks for over the step).
+    The request is the one of the last meter sample, ``age_s`` wall seconds old, less
+    what the station drew since (:func:`energy_since_sample_kwh`)."""
     if row["plugged"] < 0.5:
         return 0.0
     p = min(max(row["p_set_kw"], 0.0), row["p_charge_avail_kw"])
     request = value(values, "ev_e_request_kwh")
     if not math.isnan(request):
-        p = min(p, max(request, 0.0) * 3600.0 / step_s)
+        left = request - energy_since_sample_kwh(values, age_s, rt_factor)
+        p = min(p, max(left, 0.0) * 3600.0 / step_s)
     return p
+
+
+def energy_since_sample_kwh(values: dict | None, age_s: float, rt_factor: float) -> float:
+    """Energy a station drew since its last meter sample, ``age_s`` wall seconds ago:
+    the power it reported over the (simulated) time since, but not more than its EV
+    still asked for then (an EV that fills up in between stops drawing). [kWh]"""
+    if math.isnan(age_s):
+        return 0.0
+    e = max(value(values, "p_kw", 0.0), 0.0) * (age_s / rt_factor) / 3600.0
+    request = value(values, "ev_e_request_kwh")
+    return e if math.isnan(request) else min(e, max(request, 0.0))
 
 
 def metered_energy_kwh(values: dict | None, age_s: float, rt_factor: float) -> float:
     """A station's session energy at the moment of reading: the last meter register plus
-    the power it reported, over the (simulated) time since that sample. [kWh]"""
+    :func:`energy_since_sample_kwh`. Without it the reading would depend on where the
+    samples fall against the step's start. [kWh]"""
     e = value(values, "e_session_kwh")
     if math.isnan(e) or math.isnan(age_s):
         return e
-    return e + max(value(values, "p_kw", 0.0), 0.0) * (age_s / rt_factor) / 3600.0
+    return e + energy_since_sample_kwh(values, age_s, rt_factor)
 
 
 def load_view(values: dict | None, state: str, spec) -> dict[str, float]:
@@ -156,6 +172,15 @@ def signal_at(windows: list, t_s: float, attr: str) -> float:
     if not values:
         return NAN
     return float(min(values)) if col == 2 else float(values[-1])
+
+
+def event_record(constraint, start_s: float, end_s: float) -> dict:
+    """An OpenADR event interval for the record: its window in simulated seconds, the
+    signal, the limit [kW] or price [EUR/kWh] and whether the site opted in."""
+    c = constraint
+    return {"event_id": c.event_id, "signal": c.signal, "start_s": start_s, "end_s": end_s,
+            "site_limit_kw": c.site_limit_kw, "price_eur_per_kwh": c.price_eur_per_kwh,
+            "level": c.level, "opted_in": bool(c.opted_in)}
 
 
 def site_flexibility(site_kw: float, battery_p_kw, battery_discharge_kw, charger_p_kw

@@ -1,7 +1,9 @@
 """Command line of Cariflex Twin (``python run.py ...``).
 
 Exit codes: 0 success, 1 the run failed or was interrupted (partial results kept),
-2 bad input (scenario, override or command line). Set ``CARIFLEX_DEBUG=1`` to get the
+2 bad input (scenario, override or command line), 3 a HIL run completed but a device
+failed its validation against ``hil.tolerances`` (one PASS/FAIL line per device on
+stdout; results and ``hil/validation.json`` kept). Set ``CARIFLEX_DEBUG=1`` to get the
 traceback of an unexpected error.
 """
 
@@ -58,6 +60,9 @@ examples:
   python run.py compare scenarios/martinique_p2p.yaml --rules pay_as_bid pay_as_clear
   python run.py scenarios/hil_loopback.yaml
   python run.py emulate scenarios/hil_loopback.yaml --asset bat_hil --modbus 127.0.0.1:15021
+
+exit codes: 0 ok, 1 run failed or interrupted, 2 bad input, 3 HIL validation failed
+(a HIL run prints one PASS/FAIL line per device against hil.tolerances)
 """
 
 
@@ -141,6 +146,10 @@ def cmd_run(args) -> int:
                  "consumption behind the meters\n"
                  if "market_p2p_traded_kwh" in k else "") +
               f"  report: {result.run_dir / 'report.html'}")
+    if scenario.is_hil:  # 3 when a device failed its validation
+        from twin.hil_report import print_verdict
+
+        return print_verdict(result.run_dir, args.quiet)
     return 0
 
 

@@ -35,6 +35,9 @@ def add_parsers(sub, scenario_args) -> None:
                       help="the same, read from PATH once it is written there (a loopback "
                       "run writes it when its bridges are connected); until then the "
                       "device's scenario time stands at 0")
+    em.add_argument("--plug-in-at", type=float, default=0.0, metavar="SIM_S",
+                    help="OCPP with --origin-file: the EV plugs in this many simulated "
+                    "seconds after the origin (default 0)")
     em.add_argument("--password", default=None, help="OCPP: basic-auth password (profile 1)")
     em.add_argument("--cafile", default=None, help="OCPP: CA certificate for wss:// (profile 2)")
     em.add_argument("--dwell", type=float, default=None,
@@ -113,7 +116,7 @@ def run_emulate(args) -> int:
             run_station(scenario, args.asset, args.ocpp, speed=args.speed,
                         password=args.password, cafile=args.cafile, dwell_s=args.dwell,
                         meter_interval_s=args.meter_interval, plug_in_after_s=plug_in_after_s,
-                        origin_file=args.origin_file)
+                        origin_file=args.origin_file, plug_in_at_s=args.plug_in_at)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -16,7 +16,10 @@ are not changed):
   reading at step k reports the step that ended then;
 - a station: ``plugged`` while it reports its EV's state of charge (it reports one only
   then), ``ev_e_kwh`` from that SoC and the capacity of the EV paired with it
-  (:func:`hil.views.paired_ev_asset`, as the station emulator pairs them). Its sessions
+  (:func:`hil.views.paired_ev_asset`, as the station emulator pairs them); that EV's
+  ``soc_percent`` is the station's reported SoC (before the first report, the
+  scenario's initial SoC; after departure, the last one) and ``on_site`` its
+  ``plugged``, in place of the simulator's EV that never charged. Its sessions
   become ``plug_in`` and ``departure`` events (source ``hil``): energy delivered from
   its meter, energy unmet against the paired EV's target. The simulated EVs' events at
   that charger are dropped.
@@ -106,6 +109,10 @@ def realised(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame
             if ev is None:
                 continue
             ts[f"{i}.ev_e_kwh"] = soc / 100.0 * ev.spec.capacity_kwh
+            if f"{ev.id}.soc_percent" in ts.columns:  # the EV is where its station says
+                ts[f"{ev.id}.soc_percent"] = soc.ffill().fillna(ev.spec.soc_initial_percent)
+            if f"{ev.id}.on_site" in ts.columns:
+                ts[f"{ev.id}.on_site"] = ts[f"{i}.plugged"]
             new_events += station_events(i, ev.id, ev.spec, ts, scenario.step_s)
     if stations:
         if not events.empty and "charger" in events:

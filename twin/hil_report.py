@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import html
+import json
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -20,10 +22,56 @@ from twin.hil_validation import (  # noqa: E402
     device_metrics,
     lag_metrics,
     metered_power_kw,
+    openadr_compliance,
 )
 from twin.loading import hil_assets, resolve_assets  # noqa: E402
 from twin.results import write_json  # noqa: E402
 from twin.scenario import Scenario  # noqa: E402
+
+EXIT_HIL_FAILED = 3  # run.py's exit code when a HIL run completes but fails its validation
+
+# the verdict line's metrics: (key, label, unit, tolerance key)
+VERDICT_METRICS = [("p_rmse_kw", "RMSE", "kW", "p_rmse_kw"),
+                   ("p_max_error_kw", "max error", "kW", "p_max_error_kw"),
+                   ("soc_max_error_percent", "SoC max error", "%", "soc_max_error_percent"),
+                   ("tracking_delay_s", "delay", "s", "tracking_delay_s")]
+
+
+def verdict_lines(record: dict) -> list[str]:
+    """One ``PASS`` / ``FAIL`` line per device with its key metrics against the
+    tolerances, then the overall verdict."""
+    tol = record["tolerances"]
+    lines = []
+    for d in record["devices"]:
+        parts = []
+        for key, label, unit, limit in VERDICT_METRICS:
+            if key in d:
+                v = d[key]
+                text = f"{v:.3g}" if isinstance(v, float) and np.isfinite(v) else "n/a"
+                parts.append(f"{label} {text} {unit} (<= {tol[limit]:g})")
+        word = "PASS" if d["pass"] else "FAIL"
+        why = "" if d["pass"] else ": " + "; ".join(d["failed"])
+        lines.append(f"  {word} {d['asset_id']} ({d['kind']}): "
+                     + (", ".join(parts) or f"{d['steps']} steps") + why)
+    n_pass = sum(d["pass"] for d in record["devices"])
+    overall = "PASS" if record["pass"] else "FAIL"
+    lines.insert(0, f"HIL validation: {overall} ({n_pass} of {len(record['devices'])} "
+                 "devices within tolerance)")
+    return lines
+
+
+def print_verdict(run_dir: Path, quiet: bool = False) -> int:
+    """Print a HIL run's verdict lines (from ``hil/validation.json``; on stdout, or on
+    stderr when ``quiet`` and it failed) and return run.py's exit code: 0 pass,
+    :data:`EXIT_HIL_FAILED` fail (also when the run recorded no validation)."""
+    path = Path(run_dir) / "hil" / "validation.json"
+    if not path.is_file():
+        print(f"HIL validation: FAIL (no {path})", file=sys.stderr)
+        return EXIT_HIL_FAILED
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if not quiet or not record["pass"]:
+        print("\n".join(verdict_lines(record)), file=sys.stderr if quiet else sys.stdout)
+    return 0 if record["pass"] else EXIT_HIL_FAILED
 
 
 def hil_devices(scenario: Scenario) -> list[tuple[str, str]]:
@@ -39,10 +87,28 @@ def read_faults(run_dir: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def read_samples(run_dir: Path) -> dict[str, pd.DataFrame]:
+    """The devices' samples (``hil/samples.csv``) by asset id, in time order; empty for a
+    run that kept none."""
+    path = Path(run_dir) / "hil" / "samples.csv"
+    if not path.is_file():
+        return {}
+    frame = pd.read_csv(path).sort_values("t_s", kind="stable")
+    return {aid: g.reset_index(drop=True) for aid, g in frame.groupby("asset_id")}
+
+
+def read_events(run_dir: Path) -> list[dict]:
+    """The OpenADR event intervals the VEN saw (``hil/openadr_events.json``)."""
+    path = Path(run_dir) / "hil" / "openadr_events.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+
 def finish_hil(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> tuple[dict, dict]:
     """The validation record (also written to ``hil/validation.json``) and its KPIs."""
     tol = scenario.hil.tolerances
-    devices = [device_metrics(ts, aid, kind, scenario.step_s, tol)
+    samples = read_samples(run_dir)
+    devices = [device_metrics(ts, aid, kind, scenario.step_s, tol,
+                              samples.get(aid), scenario.hil.rt_factor)
                for aid, kind in hil_devices(scenario)]
     faults = read_faults(run_dir)
     by_kind: dict[str, int] = {}
@@ -51,7 +117,8 @@ def finish_hil(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> tuple[dic
     lag = lag_metrics(ts)
     record = {"tolerances": tol.model_dump(), "devices": devices, "faults_by_kind": by_kind,
               "lag": lag, "pass": all(d["pass"] for d in devices),
-              "rt_factor": scenario.hil.rt_factor}
+              "rt_factor": scenario.hil.rt_factor,
+              "openadr": openadr_compliance(ts, read_events(run_dir), scenario.step_s)}
     (Path(run_dir) / "hil").mkdir(exist_ok=True)
     write_json(Path(run_dir) / "hil" / "validation.json", record)
     kpis = {"hil_pass": record["pass"], "hil_devices": len(devices),
@@ -144,8 +211,41 @@ def hil_table(record: dict) -> str:
     overall = "PASS" if record["pass"] else "FAIL"
     lag_txt = (f"lag behind real time: max {lag['lag_max_s']:.2f} s, p95 "
                f"{lag['lag_p95_s']:.2f} s at rt_factor {record['rt_factor']:g}") if lag else ""
+    delay = ("tracking delay: from the setpoint sent until the first device sample within "
+             f"p_band_kw {tol['p_band_kw']:g} kW of the prediction (resolution: the sample "
+             "interval)")
     return (f"<div><h2>HIL validation: {overall}</h2><p class=\"meta\">{lag_txt}<br>"
             f"tolerances: {html.escape(limits)}"
-            f"<br>faults: {html.escape(faults)} (<code>hil/faults.csv</code>)</p>"
+            f"<br>faults: {html.escape(faults)} (<code>hil/faults.csv</code>)<br>{delay}</p>"
             f"<table><tr><th>device</th><th>kind</th>{head}<th>verdict</th></tr>{body}"
-            "</table></div>")
+            f"</table>{openadr_table(record.get('openadr', []))}</div>")
+
+
+def _window(e: dict) -> str:
+    def hm(t_s: float) -> str:
+        m = int(round(t_s / 60.0))
+        return f"{m // 60:02d}:{m % 60:02d}"
+    return f"{hm(e['start_s'])}-{hm(e['end_s'])}"
+
+
+def openadr_table(events: list[dict]) -> str:
+    """The OpenADR events in force and the site's compliance with each limit."""
+    if not events:
+        return ""
+    body = ""
+    for e in events:
+        what = (f"import <= {e['site_limit_kw']:g} kW" if e.get("site_limit_kw") is not None
+                else f"{e['price_eur_per_kwh']:g} EUR/kWh"
+                if e.get("price_eur_per_kwh") is not None else f"level {e.get('level')}")
+        cells = [e["event_id"], e["signal"], _window(e), what,
+                 "opt in" if e["opted_in"] else "opt out", e.get("import_max_kw", "—"),
+                 e.get("e_over_limit_kwh", "—"), e.get("steps_over_limit", "—")]
+        body += "<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in cells) + "</tr>"
+    return ("<h3>OpenADR events and compliance</h3><p class=\"meta\">window: simulated time "
+            "from the run's start (h:min); largest site import (<code>grid.p_import_kw</code>"
+            ") in the window, energy imported above the limit = sum of max(0, import - "
+            "limit) x step [kWh] (also in <code>hil/validation.json</code>, "
+            "<code>openadr</code>)</p><table><tr><th>event</th><th>signal</th>"
+            "<th>window</th><th>limit or price</th><th>response</th>"
+            "<th>largest import [kW]</th><th>energy over the limit [kWh]</th>"
+            f"<th>steps over</th></tr>{body}</table>")

@@ -20,6 +20,18 @@ up mid-step. Metrics per device: RMSE and largest error of power [kW] and SoC [%
 tracking delay: after each setpoint change, the time until the measured power is within
 ``p_band_kw`` of the prediction [simulated s] (a change never reached counts as the time
 until the next change, and is listed). Functions here are pure: frames in, dicts out.
+
+The tracking delay comes from the device's own samples when the run kept them
+(``hil/samples.csv``: a station's meter values, 4 per step in the loopback, and every
+Modbus poll): from the moment the setpoint was sent (the step's time plus the run's lag
+then) until the first sample whose power is within ``p_band_kw`` of the prediction, so
+its resolution is the sample interval (listed as ``tracking_delay_resolution_s``), not
+the step. Without samples it falls back to whole steps.
+
+OpenADR compliance (:func:`openadr_compliance`): for each event interval with a site
+import limit, the largest site import in its window and the energy imported above the
+limit, ``sum(max(0, p_import - limit)) x step`` [kWh], from the recorded
+``grid.p_import_kw``.
 """
 
 from __future__ import annotations
@@ -89,9 +101,73 @@ def tracking_delays_s(setpoint: np.ndarray, target: np.ndarray, meas: np.ndarray
     return delays, missed
 
 
+def sample_delays_s(change_t_s: np.ndarray, target_kw: np.ndarray, sample_t_s: np.ndarray,
+                    sample_p_kw: np.ndarray, band_kw: float, end_t_s: float
+                    ) -> tuple[list[float], int]:
+    """Delays from each setpoint change until a sample's power first comes within
+    ``band_kw`` of its target, and how many changes the next one overtook first.
+
+    Parameters
+    ----------
+    change_t_s, target_kw : numpy.ndarray
+        When each setpoint change was sent [simulated s] and the power expected for it
+        [kW], in time order.
+    sample_t_s, sample_p_kw : numpy.ndarray
+        The device's samples: time [simulated s], measured power [kW], in time order.
+    band_kw : float
+        Tolerance band around the target. [kW]
+    end_t_s : float
+        End of the run: a last change not reached by then is not counted. [simulated s]
+    """
+    delays, missed = [], 0
+    for i, (t0, target) in enumerate(zip(change_t_s, target_kw, strict=True)):
+        t1 = change_t_s[i + 1] if i + 1 < len(change_t_s) else end_t_s
+        inside = (sample_t_s >= t0) & (sample_t_s < t1) & (np.abs(sample_p_kw - target)
+                                                           <= band_kw)
+        if inside.any():
+            delays.append(float(sample_t_s[np.argmax(inside)] - t0))
+        elif i + 1 < len(change_t_s):
+            missed += 1
+            delays.append(float(t1 - t0))
+    return delays, missed
+
+
+def _change_steps(setpoint: np.ndarray, band_kw: float) -> list[int]:
+    return [k for k in range(1, len(setpoint)) if np.isfinite(setpoint[k])
+            and np.isfinite(setpoint[k - 1]) and abs(setpoint[k] - setpoint[k - 1]) > band_kw]
+
+
+def _delay_metrics(ts: pd.DataFrame, req: np.ndarray, pred: np.ndarray, meas: np.ndarray,
+                   samples: pd.DataFrame | None, step_s: float, settle: int, tol,
+                   rt_factor: float) -> dict:
+    """The tracking delay from the samples (else in whole steps), as metrics."""
+    if samples is not None and len(samples):
+        steps = [k for k in _change_steps(req, tol.p_band_kw) if k >= settle]
+        lag = _series(ts, "clock.lag_s")  # the setpoint went out this late [wall s]
+        lag = np.zeros(len(req)) if lag is None else np.nan_to_num(np.maximum(lag, 0.0))
+        t_change = np.array([k * step_s for k in steps], float) + lag[steps] / rt_factor
+        t = samples["t_s"].to_numpy(float)
+        delays, missed = sample_delays_s(t_change, pred[steps], t, samples["p_kw"].to_numpy(
+            float), tol.p_band_kw, len(req) * step_s)
+        resolution = float(np.median(np.diff(t))) if len(t) > 1 else math.nan
+        source = "samples"
+    else:
+        after = slice(settle, None)
+        delays, missed = tracking_delays_s(req[after], pred[after], meas[after], step_s,
+                                           tol.p_band_kw)
+        resolution, source = step_s, "steps"
+    return {"setpoint_changes": len(delays),
+            "tracking_delay_s": float(np.max(delays)) if delays else 0.0,
+            "tracking_delay_median_s": float(np.median(delays)) if delays else 0.0,
+            "setpoints_not_reached": missed, "tracking_delay_from": source,
+            "tracking_delay_resolution_s": resolution}
+
+
 def device_metrics(ts: pd.DataFrame, asset_id: str, kind: str, step_s: float,
-                   tol) -> dict:
-    """Metrics and verdict of one HIL device (``tol``: the scenario's ``Tolerances``)."""
+                   tol, samples: pd.DataFrame | None = None, rt_factor: float = 1.0) -> dict:
+    """Metrics and verdict of one HIL device (``tol``: the scenario's ``Tolerances``;
+    ``samples``: the device's rows of ``hil/samples.csv``, None if the run kept none;
+    ``rt_factor``: wall seconds per simulated second, for the run's lag)."""
     meas = _series(ts, f"{asset_id}.p_meas_kw")
     e_meas = _series(ts, f"{asset_id}.e_meas_kwh")
     if kind == "ev_charger" and e_meas is not None and np.isfinite(e_meas).any():
@@ -120,13 +196,8 @@ def device_metrics(ts: pd.DataFrame, asset_id: str, kind: str, step_s: float,
         out["soc_max_error_percent"] = float(np.max(np.abs(soc_err))) if len(soc_err) \
             else math.nan
     if req is not None and kind in ("battery", "ev_charger"):
-        after = slice(settle, None)
-        delays, missed = tracking_delays_s(req[after], pred[after], meas[after], step_s,
-                                           tol.p_band_kw)
-        out["setpoint_changes"] = len(delays)
-        out["tracking_delay_s"] = float(np.max(delays)) if delays else 0.0
-        out["tracking_delay_median_s"] = float(np.median(delays)) if delays else 0.0
-        out["setpoints_not_reached"] = missed
+        out.update(_delay_metrics(ts, req, pred, meas, samples, step_s, settle, tol,
+                                  rt_factor))
     out["failed"] = verdict(out, tol)
     out["pass"] = not out["failed"]
     return out
@@ -157,3 +228,24 @@ def lag_metrics(ts: pd.DataFrame) -> dict:
     lag = np.maximum(lag, 0.0)  # a step on time (or a hair early) is not behind
     return {"lag_max_s": float(np.nanmax(lag)), "lag_p95_s": float(np.nanpercentile(lag, 95)),
             "lag_mean_s": float(np.nanmean(lag))}
+
+
+def openadr_compliance(ts: pd.DataFrame, events: list[dict], step_s: float) -> list[dict]:
+    """Each OpenADR event interval (see :mod:`hil.views` ``event_record``) with, where it
+    sets a site import limit, the largest import in its window [kW], the energy over
+    the limit [kWh] and the steps over it."""
+    p = _series(ts, "grid.p_import_kw")
+    t = np.arange(len(ts)) * step_s
+    out = []
+    for e in sorted(events, key=lambda e: (e["start_s"], e["event_id"])):
+        row = dict(e)
+        limit = e.get("site_limit_kw")
+        inside = (t >= e["start_s"]) & (t < e["end_s"])
+        row["steps"] = int(inside.sum())
+        if limit is not None and p is not None and inside.any():
+            over = np.clip(p[inside] - limit, 0.0, None)
+            row.update(import_max_kw=float(np.nanmax(p[inside])),
+                       e_over_limit_kwh=float(np.nansum(over) * step_s / 3600.0),
+                       steps_over_limit=int((over > 1e-9).sum()))
+        out.append(row)
+    return out

@@ -43,6 +43,7 @@ from hil.base import BackgroundLoop, Bridge, FaultLog, FaultPolicy, Measurement
 from hil.ocpp.csms import Csms, StationNotConnected, server_ssl_context
 
 MIN_CHANGE_KW = 0.1
+METER_EVENTS = ("tx_started", "tx_updated", "tx_ended", "meter")  # events with meter values
 
 
 def start_csms(loop: BackgroundLoop, host: str = "127.0.0.1", port: int = 0,
@@ -86,6 +87,9 @@ class OcppChargerBridge(Bridge):
         self._was_down = False
         self._started = False
         self._ticker = None
+        # every meter sample's (monotonic time of arrival, p_kw, e_kwh), for the
+        # sub-step tracking delay; events delivered late from the offline queue are not
+        self.samples: list[tuple[float, float, float]] = []
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -149,7 +153,15 @@ class OcppChargerBridge(Bridge):
             self._hold_when_booted()
         elif event == "tx_started" and self.setpoint_kw is not None:
             self._schedule_write(self._clamp(self.setpoint_kw))
+        if event in METER_EVENTS and not detail.get("offline"):
+            self._sample()
         self._publish_state()
+
+    def _sample(self) -> None:
+        st = self.csms.stations.get(self.station_id)
+        if st is not None:
+            p = st.p_kw if math.isfinite(st.p_kw) and st.transactions else 0.0
+            self.samples.append((time.monotonic(), p, st.e_kwh))
 
     def _publish_state(self) -> None:
         st = self.csms.stations.get(self.station_id)

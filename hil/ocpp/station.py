@@ -84,7 +84,11 @@ class StationEmulator:
         Wall seconds before the EV plugs in. [s]
     origin_file : path, optional
         Instead: the EV plugs in at the wall time written to this file, once it is
-        (:mod:`hil.origin`, a loopback run's time origin).
+        (:mod:`hil.origin`, a loopback run's time origin), plus ``plug_in_at_s``.
+    plug_in_at_s : float
+        With ``origin_file``: scenario seconds after the origin at which the EV plugs in
+        (a loopback run gives half a step, so that plug-in and departure fall between
+        the twin's readings, never on one). [s]
     dwell_s : float, optional
         Scenario seconds the EV stays; default the mean stay of its pattern. [s]
     auto_start : bool
@@ -97,7 +101,8 @@ class StationEmulator:
                  plug_in_after_s: float = 0.0, dwell_s: float | None = None,
                  id_token: str = "twin-ev", auto_start: bool = True,
                  response_timeout_s: float = 5.0, backoff: Backoff | None = None,
-                 origin_file: str | Path | None = None, offline_queue_max: int = 1000):
+                 origin_file: str | Path | None = None, offline_queue_max: int = 1000,
+                 plug_in_at_s: float = 0.0):
         assets = resolve_assets(scenario)
         chargers = {a.id: i for i, a in enumerate(assets["ev_charger"])}
         if charger_id not in chargers:
@@ -124,6 +129,9 @@ class StationEmulator:
         self.speed, self.meter_interval_s = float(speed), float(meter_interval_s)
         self.plug_in_after_s, self.id_token, self.auto_start = plug_in_after_s, id_token, auto_start
         self.origin_file = origin_file
+        if not plug_in_at_s >= 0:
+            raise ValueError(f"plug_in_at_s = {plug_in_at_s!r}: need >= 0 scenario seconds")
+        self.plug_in_at_s = float(plug_in_at_s)
         self.dwell_s = float(dwell_s) if dwell_s is not None else default_dwell_s(ev.pattern)
         self.password, self.cafile, self.response_timeout_s = password, cafile, response_timeout_s
         self.backoff = backoff or Backoff(0.2, 2.0, 5.0)
@@ -327,7 +335,7 @@ class StationEmulator:
             origin = await wait_origin(self.origin_file, self._stop)
             if origin is None:
                 return
-            delay_s = max(0.0, origin - time.time())
+            delay_s = max(0.0, origin + self.plug_in_at_s / self.speed - time.time())
         if await wait_any(self._stop, timeout_s=delay_s):
             return
         self.plugged = True

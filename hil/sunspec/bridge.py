@@ -2,7 +2,8 @@
 
 Each bridge runs one task on the shared :class:`hil.base.BackgroundLoop`: connect (with
 the policy's backoff between attempts), scan the model chain, read the nameplate, then
-poll every ``poll_s`` and publish the twin's attributes; setpoints requested from the
+poll every ``poll_s`` and publish the twin's attributes (each poll's power and energy
+also kept in ``samples`` with its time, for the validation); setpoints requested from the
 mosaik side are written, clamped to the nameplate, and read back.
 
 Sign convention: the twin's (positive = consumption / charging), so a producing PV
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 
 from hil.base import BackgroundLoop, Bridge, FaultLog, FaultPolicy
 from hil.sunspec.client import (
@@ -50,6 +52,8 @@ class _SunSpecBridge(Bridge):
         if not poll_s > 0:
             raise ValueError(f"{type(self).__name__} poll_s={poll_s!r}: must be > 0")
         self.host, self.port, self.device_id, self.poll_s = host, port, device_id, poll_s
+        # every poll's (monotonic time, p_kw, e_kwh), for the sub-step tracking delay
+        self.samples: list[tuple[float, float, float]] = []
         self.models: dict[int, tuple[int, int]] = {}
         self.nameplate: dict[str, float] = {}
         self.link = "down"  # down | up
@@ -132,6 +136,8 @@ class _SunSpecBridge(Bridge):
             values = await self._poll(client)
             if values is not None:
                 self._publish(values)
+                self.samples.append((time.monotonic(), values.get("p_kw", math.nan),
+                                     values.get("e_kwh", math.nan)))
                 if first and faulted:
                     self.faults.record(self.asset_id, "reconnected", "link and data back")
                 backoff.reset()

@@ -114,3 +114,35 @@ def test_emulate_refuses_an_origin_file_without_a_wall_time(tmp_path, capsys):
     assert main(["emulate", LOOPBACK, "--asset", "bat_hil", "--modbus", "127.0.0.1:1",
                  "--origin", "0", "--origin-file", str(bad)]) == 2  # one or the other
     assert "--origin-file: not allowed with argument --origin" in capsys.readouterr().err
+
+
+def test_station_plugs_in_plug_in_at_s_after_the_origin(tmp_path):
+    path = tmp_path / "origin"
+
+    async def body():
+        sc = small_scenario()
+        async with standalone_csms(sc) as (_, port):
+            emu = StationEmulator(sc, "ev_charger_00", f"ws://127.0.0.1:{port}", speed=60.0,
+                                  meter_interval_s=0.1, dwell_s=3600.0, origin_file=path,
+                                  plug_in_at_s=30.0)  # half a 60 s step: 0.5 wall s at 60x
+            task = asyncio.create_task(emu.run())
+            try:
+                await until(lambda: emu.booted, 5, "the station's boot")
+                origin = publish_origin(path, lead_s=0.2)
+                await until(lambda: emu.plugged, 3, "the EV's plug-in")
+                plugged_at = emu.departure_unix_s - 3600.0 / 60.0
+                assert origin + 0.5 <= plugged_at <= origin + 0.5 + 0.3
+            finally:
+                await emu.stop()
+                await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(body(), 15))
+
+
+def test_loopback_stations_plug_in_half_a_step_after_the_origin(tmp_path):
+    scenario = load_scenario(LOOPBACK)
+    commands = emulator_commands(scenario, tmp_path / "scenario.yaml", tmp_path / "origin")
+    stations = [cmd for _, cmd, _ in commands if "--ocpp" in cmd]
+    assert len(stations) == 2
+    for cmd in stations:
+        assert float(cmd[cmd.index("--plug-in-at") + 1]) == scenario.step_s / 2

@@ -42,3 +42,39 @@ def test_vtn_bad_events_file(tmp_path, capsys):
 def test_csms_tls_needs_both_files(tmp_path, capsys):
     assert main(["csms", "--port", "0", "--tls-cert", str(tmp_path / "c.pem")]) == 2
     assert "tls" in capsys.readouterr().err.lower()
+
+
+def _record(tmp_path, rmse_kw: float, tol_kw: float):
+    import json
+
+    from twin.hil_validation import verdict
+    from twin.scenario_hil import Tolerances
+
+    tol = Tolerances(p_rmse_kw=tol_kw)
+    dev = {"asset_id": "evc_1", "kind": "ev_charger", "steps": 100, "p_rmse_kw": rmse_kw,
+           "p_max_error_kw": 1.0, "tracking_delay_s": 15.0}
+    dev["failed"] = verdict(dev, tol)
+    dev["pass"] = not dev["failed"]
+    (tmp_path / "hil").mkdir(exist_ok=True)
+    (tmp_path / "hil" / "validation.json").write_text(json.dumps(
+        {"tolerances": tol.model_dump(), "devices": [dev], "pass": dev["pass"]}))
+    return tmp_path
+
+
+def test_hil_verdict_lines_and_exit_code(tmp_path, capsys):
+    from twin.hil_report import EXIT_HIL_FAILED, print_verdict
+
+    assert print_verdict(_record(tmp_path, 0.3, 2.0)) == 0
+    out = capsys.readouterr().out
+    assert "PASS evc_1 (ev_charger): RMSE 0.3 kW (<= 2)" in out and "delay 15 s" in out
+    assert print_verdict(_record(tmp_path, 0.3, 0.001)) == EXIT_HIL_FAILED == 3
+    out = capsys.readouterr().out
+    assert "HIL validation: FAIL" in out and "FAIL evc_1" in out and "p_rmse_kw 0.3" in out
+    assert print_verdict(_record(tmp_path, 0.3, 0.001), quiet=True) == 3  # still said
+    assert "FAIL evc_1" in capsys.readouterr().err
+    assert print_verdict(tmp_path / "nothing") == 3  # no validation recorded is no pass
+
+
+def test_help_names_the_exit_codes(capsys):
+    assert main(["--help"]) == 0
+    assert "3 HIL validation failed" in capsys.readouterr().out

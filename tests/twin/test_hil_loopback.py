@@ -3,14 +3,24 @@ devices over Modbus TCP, two OCPP 2.0.1 stations, the OpenADR VTN) started by th
 driven by the FlexMeasures strategy, 60x faster than real time (about 2.5 min)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 
 from hil.origin import read_origin
+from twin.cli import main
+from twin.hil_realised import realised
+from twin.hil_report import EXIT_HIL_FAILED, print_verdict
 from twin.loading import load_scenario
-from twin.results import read_timeseries
-from twin.runner import run_scenario
+from twin.results import read_events, read_timeseries
+from twin.runner import run_kpis, run_scenario
+
+LOOPBACK = "scenarios/hil_loopback.yaml"
+# the loopback in 30 simulated minutes, with EVs that fill up and leave within it: the
+# moments (a fill-up mid-step, a departure) where the meter samples' phase used to count
+SHORT = ["--set", "duration=PT30M", "--set", "hil.ev_dwell=PT20M",
+         "--set", "assets.ev.defaults.soc_initial_percent=76"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.service]
 
@@ -92,3 +102,65 @@ def test_loopback_report_shows_the_validation(loopback):
     page = (result.run_dir / "report.html").read_text()
     assert "HIL validation: PASS" in page and "hil_validation" in page
     assert (result.run_dir / "plots" / "hil_validation.png").stat().st_size > 10_000
+
+
+def test_loopback_revalidated_with_an_impossible_tolerance_fails(loopback, tmp_path, capsys):
+    """The recorded run through ``run.py report``'s path (run_kpis) with p_rmse_kw 0.001:
+    FAIL in validation.json and exit code 3 from the verdict."""
+    _, result, _ = loopback
+    run_dir = shutil.copytree(result.run_dir, tmp_path / "run")
+    tight = load_scenario(LOOPBACK, ["hil.tolerances.p_rmse_kw=0.001"])
+    _, _, hil = run_kpis(tight, run_dir, read_timeseries(run_dir), read_events(run_dir))
+    assert hil["pass"] is False
+    assert print_verdict(run_dir) == EXIT_HIL_FAILED == 3
+    out = capsys.readouterr().out
+    assert "HIL validation: FAIL" in out and out.count("FAIL ") >= 3  # bat and stations
+    assert "PASS pv_hil" in out  # 0.3 W RMSE: within even 1 W
+
+
+def test_loopback_delay_from_samples_and_openadr_compliance(loopback):
+    _, result, ts = loopback
+    record = json.loads((result.run_dir / "hil" / "validation.json").read_text())
+    for d in record["devices"]:
+        if d["kind"] in ("battery", "ev_charger"):
+            assert d["tracking_delay_from"] == "samples"
+            assert d["tracking_delay_resolution_s"] < 30  # 4 samples a step or more
+            assert d["tracking_delay_median_s"] < 60  # no longer a whole step
+    events = {e["event_id"]: e for e in record["openadr"]}
+    dispatch = events["loopback-dispatch"]
+    assert dispatch["opted_in"] and dispatch["site_limit_kw"] == 20.0
+    inside = (np.arange(len(ts)) * 60.0 >= dispatch["start_s"]) & \
+        (np.arange(len(ts)) * 60.0 < dispatch["end_s"])
+    p = ts["grid.p_import_kw"].to_numpy()[inside]
+    assert dispatch["import_max_kw"] == pytest.approx(p.max())
+    assert dispatch["e_over_limit_kwh"] == pytest.approx(
+        sum(max(0.0, x - 20.0) for x in p) / 60.0)
+    assert events["loopback-price"]["price_eur_per_kwh"] == 0.35
+    page = (result.run_dir / "report.html").read_text()
+    assert "OpenADR events and compliance" in page and "loopback-dispatch" in page
+
+
+def test_loopback_evs_soc_from_the_stations(loopback):
+    scenario, result, ts = loopback
+    out, _ = realised(scenario, ts, read_events(result.run_dir))
+    assert out["ev_00.soc_percent"].max() >= 79.0 and out["ev_01.soc_percent"].max() >= 79.0
+
+
+def test_short_loopback_twice_agrees_and_exits_3(tmp_path):
+    """Two runs, same scenario and seed: exit 3 with an impossible tolerance, and the
+    same metrics within the README's tolerance (0.1 kW RMSE, 0.5 kW largest error, one
+    sample interval of tracking delay)."""
+    records = []
+    for i in range(2):
+        code = main([LOOPBACK, *SHORT, "--set", "hil.tolerances.p_rmse_kw=0.001", "--quiet",
+                     "--out", str(tmp_path / str(i))])
+        assert code == 3
+        (path,) = (tmp_path / str(i)).glob("*/*/hil/validation.json")
+        records.append({d["asset_id"]: d for d in json.loads(path.read_text())["devices"]})
+    a, b = records
+    for aid in ("evc_hil_1", "evc_hil_2", "bat_hil"):
+        assert abs(a[aid]["p_rmse_kw"] - b[aid]["p_rmse_kw"]) <= 0.1, aid
+        assert abs(a[aid]["p_max_error_kw"] - b[aid]["p_max_error_kw"]) <= 0.5, aid
+        assert a[aid]["pass"] == b[aid]["pass"]
+        step = max(a[aid]["tracking_delay_resolution_s"], b[aid]["tracking_delay_resolution_s"])
+        assert abs(a[aid]["tracking_delay_s"] - b[aid]["tracking_delay_s"]) <= step, aid

@@ -80,3 +80,17 @@ def test_station_sessions_become_events(scenario):
     # the simulated EV's events at the station are gone, others stay
     sim = ev[ev["source"] == "fleet"]
     assert set(sim["charger"]) == {"ev_charger_x"} and len(sim) == 2
+
+
+def test_the_paired_ev_has_the_soc_its_station_reports(scenario):
+    # the simulated EV never charged (40 % throughout); the station reports 40 -> 80 %
+    soc = [np.nan, 40.0, 60.0, 80.0, np.nan, np.nan]
+    ts = frame(6, **{"evc_hil_1.p_kw": [0] * 6, "evc_hil_1.p_meas_kw": [0, 22, 22, 22, 0, 0],
+                     "evc_hil_1.soc_meas_percent": soc,
+                     "evc_hil_1.e_meas_kwh": [0, 0, 15, 30, 30, 30],
+                     "ev_00.soc_percent": [40.0] * 6, "ev_00.on_site": [1.0] * 6})
+    out, _ = realised(scenario, ts, pd.DataFrame())
+    # before the first report the scenario's initial SoC, after departure the last one
+    assert out["ev_00.soc_percent"].tolist() == [40.0, 40.0, 60.0, 80.0, 80.0, 80.0]
+    assert out["ev_00.on_site"].tolist() == [0, 1, 1, 1, 0, 0]
+    assert (ts["ev_00.soc_percent"] == 40.0).all()
