@@ -2,7 +2,8 @@
 
 Exit codes: 0 success, 1 the run failed or was interrupted (partial results kept),
 2 bad input (scenario, override or command line). Set ``CARIFLEX_DEBUG=1`` to get the
-traceback of an unexpected error.
+traceback of an unexpected error. No power values here (sign convention: positive =
+consumption, as everywhere in the twin).
 """
 
 from __future__ import annotations
@@ -11,9 +12,28 @@ import argparse
 import json
 import os
 import sys
+import time
+import warnings
 from pathlib import Path
 
-from twin import clear_cmd, compare, hil_cli
+COMMAND_T0 = time.perf_counter()
+
+
+def quiet_third_party_warnings() -> None:
+    """Keep third-party deprecation notices off the console: only cryptography's
+    ``CryptographyDeprecationWarning`` (raised on import by the TLS stack of the
+    protocol libraries), nothing of the twin's own."""
+    try:
+        from cryptography.utils import CryptographyDeprecationWarning
+    except ImportError:  # not installed: nothing to filter
+        return
+    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+
+
+quiet_third_party_warnings()  # before the imports that pull in the TLS stack
+
+from twin import clear_cmd, compare, hil_cli  # noqa: E402
+from twin.provenance import mark_command_start  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = ROOT / "scenarios" / "martinique_baseline.yaml"
@@ -25,12 +45,19 @@ DESCRIPTION = """\
 Cariflex Twin: co-simulation of the Cariflex site on a Martinique LV feeder
 (mosaik + pandapower/lightsim2grid + pvlib + SimPy EV fleet).
 
+run options (python run.py [run] [SCENARIO] [options]):
+  --set PATH=VALUE      override a scenario field, the value read as YAML (repeatable):
+                        --set duration=PT6H --set assets.battery.items[2].soc_initial_percent=90
+                        (relative paths given here are relative to the working directory)
+  --out DIR             results root folder (default: outputs.dir of the scenario)
+  --quiet               no progress bar, print only errors
+
 commands:
   run [SCENARIO]        run a scenario (default command; default scenario:
                         scenarios/martinique_baseline.yaml) and write
                         results/<name>/<timestamp>/ with Parquet time series,
                         kpis.json and report.html
-  validate SCENARIO     check a scenario and print its resolved assets
+  validate [SCENARIO]   check a scenario (default: the baseline) and print its assets
   schema                write the scenario JSON Schema (scenarios/scenario.schema.json)
                         and the field reference beside it (scenarios/REFERENCE.md)
   report RUN_DIR        rebuild kpis.json and report.html of a run folder
@@ -82,8 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar, print only errors")
     run.add_argument("--out", type=Path, default=None,
                      help="results root folder (default: outputs.dir of the scenario)")
-    val = sub.add_parser("validate", help="check a scenario")
-    scenario_args(val, optional=False)
+    val = sub.add_parser("validate", help="check a scenario (default: the baseline)")
+    scenario_args(val, optional=True)
     sch = sub.add_parser("schema", help="write the scenario JSON Schema")
     sch.add_argument("--out", type=Path, default=SCHEMA_PATH, help=f"default: {SCHEMA_PATH}")
     rep = sub.add_parser("report", help="rebuild KPIs and report of a run folder")
@@ -234,7 +261,10 @@ def cmd_schedule(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, started: float | None = None) -> int:
+    """The command line; ``started`` is the command's start (``time.perf_counter()``),
+    by default when this module was imported."""
+    mark_command_start(COMMAND_T0 if started is None else started)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "run")

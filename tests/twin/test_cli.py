@@ -49,7 +49,8 @@ def test_validate_bad_scenario_exit_2(tmp_path):
     proc = _run("validate", str(path))
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"error: scenario {path} is invalid:")
-    assert "  assets.battery[3].capacity_kwh: must be > 0, got -5" in proc.stderr.splitlines()
+    assert proc.stderr.splitlines()[0].endswith(
+        " invalid: assets.battery[3].capacity_kwh: must be > 0, got -5")  # one problem, one line
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
@@ -141,6 +142,7 @@ BAD_INPUTS = [  # (override, path in the message, part of the message)
 def test_run_bad_input_exit_2_no_traceback(tmp_path, override, path, message):
     proc = _run(BASELINE, "--quiet", "--out", str(tmp_path), "--set", override)
     assert proc.returncode == 2
-    assert f"  {path}: " in proc.stderr and message in proc.stderr
+    assert f"invalid: {path}: " in proc.stderr and message in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1
     assert "Traceback" not in proc.stderr + proc.stdout
     assert not any(tmp_path.iterdir())  # nothing written for a run that never started

@@ -118,6 +118,12 @@ def test_validate_negative_capacity_list_form(raw):
     assert _only_problem(raw) == ("assets.battery[3].capacity_kwh", "must be > 0, got -5")
     with pytest.raises(ScenarioError) as info:
         validate(raw)
+    # one problem: one line
+    assert str(info.value) == (
+        "scenario scenario is invalid: assets.battery[3].capacity_kwh: must be > 0, got -5")
+    raw["assets"]["battery"][2]["capacity_kwh"] = 0
+    with pytest.raises(ScenarioError) as info:
+        validate(raw)
     assert "  assets.battery[3].capacity_kwh: must be > 0, got -5" in str(info.value).splitlines()
 
 
@@ -364,10 +370,10 @@ def test_apply_overrides_index_out_of_range():
     data = {"xs": [{"a": 1}]}
     with pytest.raises(ScenarioError) as info:
         apply_overrides(data, ["xs[3].a=2"])
-    assert info.value.problems == [("xs[3].a", "index 3 is out of range")]
+    assert info.value.problems == [("xs[3].a", "index 3 is out of range (the list has 1 entries)")]
     with pytest.raises(ScenarioError) as info:
         apply_overrides(data, ["xs[5]=2"])
-    assert info.value.problems == [("xs[5]", "index 5 is out of range")]
+    assert info.value.problems == [("xs[5]", "index 5 is out of range (the list has 1 entries)")]
 
 
 def test_apply_overrides_key_into_scalar():
