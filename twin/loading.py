@@ -145,7 +145,8 @@ def _message(err: dict) -> str:
     if kind == "union_tag_invalid":
         return f"must be one of {ctx.get('expected_tags')}, got {_short(ctx.get('tag'))}"
     if kind == "value_error":
-        return str(ctx.get("error", err["msg"]))
+        text = " ".join(str(ctx.get("error", err["msg"])).split())
+        return text if len(text) <= 300 else text[:297] + "..."
     return f"{err['msg'][0].lower()}{err['msg'][1:]}, got {_short(value)}"
 
 
@@ -281,5 +282,6 @@ def check_inputs(scenario: Scenario, source: str = "scenario") -> None:
         raise ScenarioError(source, [(where, f"file not found: {scenario.weather.path}")])
     try:
         weather(scenario)
-    except (ValueError, KeyError, UnicodeDecodeError) as exc:  # pandas' errors are ValueErrors
-        raise ScenarioError(source, [(where, str(exc))]) from None
+    except (ValueError, KeyError, TypeError, OverflowError, OSError,
+            UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+        raise ScenarioError(source, [(where, " ".join(str(exc).split())[:300])]) from None

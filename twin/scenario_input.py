@@ -24,7 +24,14 @@ PATH_FIELDS = (("weather", "path"), ("outputs", "dir"), ("hil", "csms", "tls_cer
                ("hil", "csms", "tls_key"), ("hil", "openadr", "events"))
 
 
-class YamlLoader(yaml.SafeLoader):
+#: Largest scenario file and largest ``--set`` value read. [bytes]
+MAX_FILE_BYTES = 2_000_000
+MAX_VALUE_CHARS = 100_000
+
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built with it
+
+
+class YamlLoader(_SAFE):  # type: ignore[misc, valid-type]
     """Safe YAML without YAML 1.1's base-60 numbers: ``18:00`` stays the string '18:00'
     (plain YAML 1.1 reads it as the integer 1080)."""
 
@@ -81,6 +88,10 @@ def read_scenario_file(path: Path) -> Any:
     if not path.is_file():
         raise InputProblem("", f"file not found: {path}")
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputProblem("", f"file of {size:,} bytes; a scenario file is at most "
+                               f"{MAX_FILE_BYTES:,} bytes")
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise InputProblem("", f"cannot read {path}: {exc.strerror}") from None
@@ -176,6 +187,9 @@ def apply_one(data: Any, item: str) -> None:
     path = parse_path(path_s.strip())
     if not path:
         raise InputProblem("--set", f"empty path in {_one_line(repr(item), 80)}")
+    if len(value_s) > MAX_VALUE_CHARS:
+        raise InputProblem(where, f"--set value of {len(value_s):,} characters; at most "
+                           f"{MAX_VALUE_CHARS:,}")
     try:
         value = read_yaml(value_s) if value_s.strip() else ""
     except _YAML_ERRORS as exc:
