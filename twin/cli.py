@@ -232,13 +232,12 @@ def cmd_report(args) -> int:
 def cmd_schedule(args) -> int:
     from agents.scheduling.backends import InfeasibleError, solve, to_response
     from agents.scheduling.flex_model import RequestError, parse_request
+    from twin.scenario_input import InputProblem, read_json_file
 
     try:
-        body = json.loads(args.request.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return _error(f"cannot read {args.request}: {exc.strerror}")
-    except json.JSONDecodeError as exc:
-        return _error(f"{args.request} is not valid JSON: {exc}")
+        body = read_json_file(args.request)
+    except InputProblem as exc:
+        return _error(exc.message)
     try:
         request = parse_request(body)
         if args.asset is not None:

@@ -60,6 +60,7 @@ _TAGS = {"list_form", "count_form", "synthetic", "csv", "rule_based", "flexmeasu
 
 def _format_loc(loc: tuple) -> str:
     out = ""
+    loc = tuple(p if not isinstance(p, str) or len(p) <= 60 else p[:57] + "..." for p in loc)
     for i, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
@@ -117,7 +118,12 @@ def _fields_at(loc: tuple) -> list[str]:
 def _short(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = repr(value)
+    if isinstance(value, list | dict) and len(value) > 20:
+        return f"a {type(value).__name__} of {len(value):,} entries"
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"a {type(value).__name__} nested too deeply to show"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -137,7 +143,7 @@ def _message(err: dict) -> str:
         allowed = _fields_at(err["loc"][:-1])
         close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown key {name!r}{hint} (allowed: {', '.join(allowed)})"
+        return f"unknown key {_short(name)}{hint} (allowed: {', '.join(allowed)})"
     if kind == "missing":
         return "is required"
     if kind == "literal_error":

@@ -105,6 +105,33 @@ def read_scenario_file(path: Path) -> Any:
     return data if data is not None else {}
 
 
+#: Largest JSON input (schedule request, order book). [bytes]
+MAX_JSON_BYTES = 20_000_000
+
+
+def read_json_file(path: Path) -> Any:
+    """A JSON input file (schedule request, order book), or InputProblem naming what is
+    wrong with it: unreadable, too large, not UTF-8, not JSON, nested too deeply."""
+    import json
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise InputProblem("", f"{path}: {size:,} bytes; at most {MAX_JSON_BYTES:,}")
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise InputProblem("", f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputProblem("", f"{path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} "
+                           f"at offset {exc.start}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputProblem("", f"{path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputProblem("", f"{path}: nested too deeply to read") from None
+
+
 def resolve_file_paths(data: Any, folder: Path) -> None:
     """Make the file-relative path fields of a raw scenario absolute from ``folder``."""
     for keys in FILE_RELATIVE_PATHS:

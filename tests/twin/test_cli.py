@@ -32,9 +32,34 @@ def _write_bad_scenario(tmp_path: Path) -> Path:
 def test_main_help_lists_commands():
     proc = _run("--help")
     assert proc.returncode == 0
-    for command in ("run [SCENARIO]", "validate SCENARIO", "schema", "report RUN_DIR"):
+    for command in ("run [SCENARIO]", "validate [SCENARIO]", "schema", "report RUN_DIR"):
         assert command in proc.stdout
-    assert "--set" in proc.stdout
+    for option in ("--set PATH=VALUE", "--out DIR", "--quiet"):  # the run options, top level
+        assert f"\n  {option}" in proc.stdout
+    assert "Warning" not in proc.stderr and proc.stderr == ""
+
+
+def test_validate_without_scenario_validates_the_default():
+    proc = _run("validate")
+    assert proc.returncode == 0, proc.stderr
+    assert "valid — martinique_baseline" in proc.stdout
+    assert "Warning" not in proc.stderr
+
+
+def test_cryptography_deprecation_warnings_are_filtered():
+    """The filter the entry installs: cryptography's notice is dropped, others stay."""
+    import warnings
+
+    from cryptography.utils import CryptographyDeprecationWarning
+
+    import twin.cli  # noqa: F401 - installs the filter on import
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("default")
+        twin.cli.quiet_third_party_warnings()
+        warnings.warn("TripleDES has been moved", CryptographyDeprecationWarning, stacklevel=1)
+        warnings.warn("the twin's own", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in seen] == ["the twin's own"]
 
 
 def test_validate_baseline_ok():
