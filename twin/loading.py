@@ -290,4 +290,4 @@ def check_inputs(scenario: Scenario, source: str = "scenario") -> None:
         weather(scenario)
     except (ValueError, KeyError, TypeError, OverflowError, OSError,
             UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
-        raise ScenarioError(source, [(where, " ".join(str(exc).split())[:300])]) from None
+        raise ScenarioError(source, [(where, " ".join(str(exc).split())[:480])]) from None
