@@ -260,15 +260,21 @@ def cmd_schedule(args) -> int:
     return 0
 
 
+def parse_command(argv: list[str]) -> argparse.Namespace:
+    """The parsed command line; ``run`` when no command is named (argparse exits on
+    bad usage with code 2)."""
+    argv = list(argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "run")
+    return _parser().parse_args(argv)
+
+
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
     """The command line; ``started`` is the command's start (``time.perf_counter()``),
     by default when this module was imported."""
     mark_command_start(COMMAND_T0 if started is None else started)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
-        argv.insert(0, "run")
     try:
-        args = _parser().parse_args(argv)
+        args = parse_command(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     from twin.loading import ScenarioError

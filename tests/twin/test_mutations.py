@@ -125,3 +125,38 @@ def test_real_entry_point_refuses_bad_set_on_one_line(arg):
     check_outcome(arg, proc.returncode, proc.stderr, 0.0)
     assert proc.returncode == 2
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def _schedule_with(tmp_path: Path, **over) -> tuple[int, str]:
+    body = json.loads((ROOT / "examples" / "schedule_request.json").read_text())
+    body.update(over)
+    path = tmp_path / "req.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    code, _, err, s = run_cli(["schedule", str(path)])
+    check_outcome(str(over)[:80], code, err, s)
+    return code, err
+
+
+def test_schedule_requests_too_large_are_refused_not_solved(tmp_path):
+    """A request whose optimisation would not fit (memory, time) is bad input."""
+    fm = json.loads((ROOT / "examples" / "schedule_request.json").read_text())["flex-model"]
+    far = [fm[0], {**fm[1], "soc-targets": [{"datetime": "2199-06-02T07:00:00-04:00",
+                                              "value": "60 kWh"}]}]
+    for over, message in [
+        ({"duration": "P99999999D"}, "steps; at most 50,000"),
+        ({"duration": "P30D", "resolution": "PT1S"}, "2,592,000 steps; at most 50,000"),
+        ({"start": "9999-12-31T23:45:00Z"}, "start: a date-time from 1900 to 2200"),
+        ({"flex-model": far}, "stretches the schedule to"),
+        ({"flex-model": [{**fm[0], "device": f"d{i}"} for i in range(501)]}, "at most 500"),
+    ]:
+        code, err = _schedule_with(tmp_path, **over)
+        assert code == 2 and message in err, (over.keys(), err)
+
+
+def test_order_book_too_large_is_refused(tmp_path):
+    bid = {"id": "B", "buyer": "a", "energy_kwh": 1, "rate_ct_per_kwh": 20}
+    path = tmp_path / "book.json"
+    path.write_text(json.dumps({"bids": [bid] * 50_001, "offers": []}), encoding="utf-8")
+    code, _, err, s = run_cli(["clear", str(path), "--rule", "pay_as_clear"])
+    check_outcome("50,001 bids", code, err, s)
+    assert code == 2 and "at most 50,000 per side" in err
