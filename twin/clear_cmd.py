@@ -81,15 +81,12 @@ def clear(bids, offers, rule: str, seed: int = 0) -> dict:
 def run(args) -> int:
     """Run ``clear``: read, validate and clear the book, print JSON; the exit code."""
     from agents.market.book import BookError, parse_book
+    from twin.scenario_input import InputProblem, read_json_file
 
     try:
-        raw = json.loads(args.book.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return _error(f"cannot read {args.book}: {exc.strerror or exc}")
-    except UnicodeDecodeError as exc:
-        return _error(f"{args.book} is not UTF-8 text: {exc.reason}")
-    except json.JSONDecodeError as exc:
-        return _error(f"{args.book} is not valid JSON: {exc}")
+        raw = read_json_file(args.book)
+    except InputProblem as exc:
+        return _error(exc.message)
     try:
         bids, offers = parse_book(raw)
     except BookError as exc:

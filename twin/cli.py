@@ -4,7 +4,8 @@ Exit codes: 0 success, 1 the run failed or was interrupted (partial results kept
 2 bad input (scenario, override or command line), 3 a HIL run completed but a device
 failed its validation against ``hil.tolerances`` (one PASS/FAIL line per device on
 stdout; results and ``hil/validation.json`` kept). Set ``CARIFLEX_DEBUG=1`` to get the
-traceback of an unexpected error.
+traceback of an unexpected error. No power values here (sign
+convention: positive = consumption, as everywhere in the twin).
 """
 
 from __future__ import annotations
@@ -13,9 +14,28 @@ import argparse
 import json
 import os
 import sys
+import time
+import warnings
 from pathlib import Path
 
-from twin import clear_cmd, compare, hil_cli
+COMMAND_T0 = time.perf_counter()
+
+
+def quiet_third_party_warnings() -> None:
+    """Keep third-party deprecation notices off the console: only cryptography's
+    ``CryptographyDeprecationWarning`` (raised on import by the TLS stack of the
+    protocol libraries), nothing of the twin's own."""
+    try:
+        from cryptography.utils import CryptographyDeprecationWarning
+    except ImportError:  # not installed: nothing to filter
+        return
+    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+
+
+quiet_third_party_warnings()  # before the imports that pull in the TLS stack
+
+from twin import clear_cmd, compare, hil_cli  # noqa: E402
+from twin.provenance import mark_command_start  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = ROOT / "scenarios" / "martinique_baseline.yaml"
@@ -27,12 +47,19 @@ DESCRIPTION = """\
 Cariflex Twin: co-simulation of the Cariflex site on a Martinique LV feeder
 (mosaik + pandapower/lightsim2grid + pvlib + SimPy EV fleet).
 
+run options (python run.py [run] [SCENARIO] [options]):
+  --set PATH=VALUE      override a scenario field, the value read as YAML (repeatable):
+                        --set duration=PT6H --set assets.battery.items[2].soc_initial_percent=90
+                        (relative paths given here are relative to the working directory)
+  --out DIR             results root folder (default: outputs.dir of the scenario)
+  --quiet               no progress bar, print only errors
+
 commands:
   run [SCENARIO]        run a scenario (default command; default scenario:
                         scenarios/martinique_baseline.yaml) and write
                         results/<name>/<timestamp>/ with Parquet time series,
                         kpis.json and report.html
-  validate SCENARIO     check a scenario and print its resolved assets
+  validate [SCENARIO]   check a scenario (default: the baseline) and print its assets
   schema                write the scenario JSON Schema (scenarios/scenario.schema.json)
                         and the field reference beside it (scenarios/REFERENCE.md)
   report RUN_DIR        rebuild kpis.json and report.html of a run folder
@@ -87,8 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar, print only errors")
     run.add_argument("--out", type=Path, default=None,
                      help="results root folder (default: outputs.dir of the scenario)")
-    val = sub.add_parser("validate", help="check a scenario")
-    scenario_args(val, optional=False)
+    val = sub.add_parser("validate", help="check a scenario (default: the baseline)")
+    scenario_args(val, optional=True)
     sch = sub.add_parser("schema", help="write the scenario JSON Schema")
     sch.add_argument("--out", type=Path, default=SCHEMA_PATH, help=f"default: {SCHEMA_PATH}")
     rep = sub.add_parser("report", help="rebuild KPIs and report of a run folder")
@@ -220,13 +247,12 @@ def cmd_report(args) -> int:
 def cmd_schedule(args) -> int:
     from agents.scheduling.backends import InfeasibleError, solve, to_response
     from agents.scheduling.flex_model import RequestError, parse_request
+    from twin.scenario_input import InputProblem, read_json_file
 
     try:
-        body = json.loads(args.request.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return _error(f"cannot read {args.request}: {exc.strerror}")
-    except json.JSONDecodeError as exc:
-        return _error(f"{args.request} is not valid JSON: {exc}")
+        body = read_json_file(args.request)
+    except InputProblem as exc:
+        return _error(exc.message)
     try:
         request = parse_request(body)
         if args.asset is not None:
@@ -249,12 +275,21 @@ def cmd_schedule(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def parse_command(argv: list[str]) -> argparse.Namespace:
+    """The parsed command line; ``run`` when no command is named (argparse exits on
+    bad usage with code 2)."""
+    argv = list(argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "run")
+    return _parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None, started: float | None = None) -> int:
+    """The command line; ``started`` is the command's start (``time.perf_counter()``),
+    by default when this module was imported."""
+    mark_command_start(COMMAND_T0 if started is None else started)
     try:
-        args = _parser().parse_args(argv)
+        args = parse_command(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     from twin.loading import ScenarioError

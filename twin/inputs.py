@@ -33,7 +33,8 @@ def _weather_cached(scenario_json: str) -> pd.DataFrame:
     times = step_midpoints(scenario)
     site, w = scenario.site, scenario.weather
     if w.source == "csv":
-        return read_weather_csv(w.path, times, site.latitude, site.longitude, site.altitude_m)
+        return read_weather_csv(w.path, times, site.latitude, site.longitude, site.altitude_m,
+                                naive_tz=w.timezone)
     return synthetic_weather(
         times, site.latitude, site.longitude, site.altitude_m, stream(scenario.seed, "weather"),
         mean_kc=w.mean_kc, variability=w.variability, persistence_s=w.persistence_s,

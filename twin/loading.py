@@ -7,36 +7,23 @@ Errors are collected into :class:`ScenarioError`, whose lines read
 from __future__ import annotations
 
 import difflib
-import re
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from twin.scenario import ASSET_KINDS, Scenario
 from twin.scenario_hil import HIL_KINDS, backend_problems
-
-
-class YamlLoader(yaml.SafeLoader):
-    """Safe YAML without YAML 1.1's base-60 numbers: ``18:00`` stays the string '18:00'
-    (plain YAML 1.1 reads it as the integer 1080)."""
-
-
-YamlLoader.yaml_implicit_resolvers = {
-    k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-for _first in "0123456789":
-    YamlLoader.yaml_implicit_resolvers[_first] = [
-        ("tag:yaml.org,2002:str", re.compile(r"^[0-9]+(?::[0-5]?[0-9])+(?:\.[0-9]*)?$"))
-    ] + yaml.SafeLoader.yaml_implicit_resolvers.get(_first, [])
-
-
-def read_yaml(text: str):
-    return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
+from twin.scenario_input import (
+    InputProblem,
+    apply_one,
+    read_scenario_file,
+    resolve_file_paths,
+)
+from twin.scenario_input import read_yaml as read_yaml  # re-exported
 
 
 class ScenarioError(Exception):
@@ -45,56 +32,24 @@ class ScenarioError(Exception):
     def __init__(self, source: str, problems: list[tuple[str, str]]):
         self.source = source
         self.problems = problems
-        lines = "\n".join(f"  {p}: {m}" if p else f"  {m}" for p, m in problems)
-        super().__init__(f"scenario {source} is invalid:\n{lines}")
+        lines = [f"{p}: {m}" if p else m for p, m in problems]
+        if len(lines) == 1:  # one problem, one line
+            super().__init__(f"scenario {source} is invalid: {lines[0]}")
+        else:
+            body = "\n".join(f"  {line}" for line in lines)
+            super().__init__(f"scenario {source} is invalid:\n{body}")
 
 
 # ----------------------------------------------------------------------------- overrides
 
 
-def _parse_path(path: str) -> list[str | int]:
-    out: list[str | int] = []
-    for part in path.replace("]", "").replace("[", ".").split("."):
-        if part == "":
-            continue
-        out.append(int(part) if part.isdigit() else part)
-    return out
-
-
-def apply_overrides(data: dict, overrides: list[str], source: str = "--set") -> dict:
+def apply_overrides(data: Any, overrides: list[str], source: str = "--set") -> Any:
     """Set ``a.b.c=value`` (value parsed as YAML) in the raw scenario mapping."""
     for item in overrides:
-        if "=" not in item:
-            raise ScenarioError(source, [("--set", f"expected PATH=VALUE, got {item!r}")])
-        path_s, value_s = item.split("=", 1)
-        path = _parse_path(path_s.strip())
-        if not path:
-            raise ScenarioError(source, [("--set", f"empty path in {item!r}")])
-        value = read_yaml(value_s) if value_s.strip() else ""
-        node: Any = data
-        for i, key in enumerate(path[:-1]):
-            nxt = path[i + 1]
-            if isinstance(key, int):
-                if not isinstance(node, list) or key > len(node):
-                    raise ScenarioError(source, [(path_s, f"index {key} is out of range")])
-                if key == len(node):  # one past the end: a new entry
-                    node.append([] if isinstance(nxt, int) else {})
-                node = node[key]
-                continue
-            if not isinstance(node, dict):
-                raise ScenarioError(source, [(path_s, f"{key!r} is not inside a mapping")])
-            if key not in node or node[key] is None:
-                node[key] = [] if isinstance(nxt, int) else {}
-            node = node[key]
-        last = path[-1]
-        if isinstance(last, int):
-            if not isinstance(node, list) or last > len(node):
-                raise ScenarioError(source, [(path_s, f"index {last} is out of range")])
-            node.append(value) if last == len(node) else node.__setitem__(last, value)
-        elif isinstance(node, dict):
-            node[last] = value
-        else:
-            raise ScenarioError(source, [(path_s, f"{last!r} is not inside a mapping")])
+        try:
+            apply_one(data, item)
+        except InputProblem as exc:
+            raise ScenarioError(source, [(exc.where, exc.message)]) from None
     return data
 
 
@@ -105,6 +60,7 @@ _TAGS = {"list_form", "count_form", "synthetic", "csv", "rule_based", "flexmeasu
 
 def _format_loc(loc: tuple) -> str:
     out = ""
+    loc = tuple(p if not isinstance(p, str) or len(p) <= 60 else p[:57] + "..." for p in loc)
     for i, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
@@ -162,7 +118,12 @@ def _fields_at(loc: tuple) -> list[str]:
 def _short(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = repr(value)
+    if isinstance(value, list | dict) and len(value) > 20:
+        return f"a {type(value).__name__} of {len(value):,} entries"
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"a {type(value).__name__} nested too deeply to show"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -182,7 +143,7 @@ def _message(err: dict) -> str:
         allowed = _fields_at(err["loc"][:-1])
         close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown key {name!r}{hint} (allowed: {', '.join(allowed)})"
+        return f"unknown key {_short(name)}{hint} (allowed: {', '.join(allowed)})"
     if kind == "missing":
         return "is required"
     if kind == "literal_error":
@@ -190,7 +151,8 @@ def _message(err: dict) -> str:
     if kind == "union_tag_invalid":
         return f"must be one of {ctx.get('expected_tags')}, got {_short(ctx.get('tag'))}"
     if kind == "value_error":
-        return str(ctx.get("error", err["msg"]))
+        text = " ".join(str(ctx.get("error", err["msg"])).split())
+        return text if len(text) <= 300 else text[:297] + "..."
     return f"{err['msg'][0].lower()}{err['msg'][1:]}, got {_short(value)}"
 
 
@@ -297,22 +259,20 @@ def _override_problems(scenario: Scenario, assets: dict[str, list[Asset]]) -> li
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Read, override and validate a scenario file."""
+    """Read, override and validate a scenario file. Paths inside the file are relative
+    to its folder; paths given in ``overrides`` are relative to the working directory."""
     path = Path(path)
     source = str(path)
-    if not path.is_file():
-        raise ScenarioError(source, [("", f"file not found: {path}")])
     try:
-        data = read_yaml(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(source, [("", f"YAML syntax error at {where}{problem}")]) from None
-    data = apply_overrides(data if data is not None else {}, overrides or [], source)
-    scenario = validate(data, source)
-    if scenario.weather.source == "csv" and not scenario.weather.path.is_absolute():
-        scenario.weather.path = (path.parent / scenario.weather.path).resolve()
+        data = read_scenario_file(path)
+    except InputProblem as exc:
+        raise ScenarioError(source, [(exc.where, exc.message)]) from None
+    resolve_file_paths(data, path.resolve().parent)
+    data = apply_overrides(data, overrides or [], source)
+    try:
+        scenario = validate(data, source)
+    except RecursionError:
+        raise ScenarioError(source, [("", "nested too deeply to validate")]) from None
     check_inputs(scenario, source)
     return scenario
 
@@ -328,5 +288,6 @@ def check_inputs(scenario: Scenario, source: str = "scenario") -> None:
         raise ScenarioError(source, [(where, f"file not found: {scenario.weather.path}")])
     try:
         weather(scenario)
-    except (ValueError, KeyError, UnicodeDecodeError) as exc:  # pandas' errors are ValueErrors
-        raise ScenarioError(source, [(where, str(exc))]) from None
+    except (ValueError, KeyError, TypeError, OverflowError, OSError,
+            UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+        raise ScenarioError(source, [(where, " ".join(str(exc).split())[:480])]) from None

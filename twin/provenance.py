@@ -6,7 +6,20 @@ import importlib.metadata
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+_COMMAND_T0 = [time.perf_counter()]  # the command's start (``time.perf_counter()``)
+
+
+def mark_command_start(t0: float) -> None:
+    """Record when the command started (run.py: before its imports)."""
+    _COMMAND_T0[0] = t0
+
+
+def command_wall_time_s() -> float:
+    """Wall time since the command started, imports included. [s]"""
+    return time.perf_counter() - _COMMAND_T0[0]
 
 PACKAGES = (
     "cariflex-twin", "mosaik", "mosaik-api-v3", "pandapower", "lightsim2grid", "pvlib",

@@ -91,7 +91,9 @@ class RecorderSim(mosaik_api_v3.Simulator):
                     cols.setdefault(name, [None] * row).append(value)
         self.n_buffered += 1
         self.bar.update(1)
-        if self.bar.n % 16 == 1:
+        if self.bar.n == self.bar.total:  # the last step: the bar ends at the run's end
+            self.bar.set_postfix_str(str(self.start + pd.Timedelta(seconds=time + self.step_s)))
+        elif self.bar.n % 16 == 1:
             self.bar.set_postfix_str(str(self.start + pd.Timedelta(seconds=time)), refresh=False)
         for values in cols.values():  # an attribute missing this step is recorded as None
             if len(values) < self.n_buffered:

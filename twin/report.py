@@ -210,7 +210,9 @@ pre {{ background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.8em; 
 <p class="meta">{html.escape(scenario.description)}<br>
 Start {scenario.start.isoformat()} · duration {scenario.duration} · step {scenario.step} ·
 seed {scenario.seed} · strategy {html.escape(strategy)} ·
-{html.escape(counts)} · wall time {provenance.get("wall_time_s", 0):.1f} s</p>
+{html.escape(counts)} · wall time {provenance.get("command_wall_time_s",
+provenance.get("wall_time_s", 0)):.1f} s (command; co-simulation
+{provenance.get("wall_time_s", 0):.1f} s)</p>
 {banner}
 <div class="cols"><div><h2>Key figures</h2><table>{rows}</table></div>
 {market_html}{_comparison(scenario, kpis, baseline)}</div>

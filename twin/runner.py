@@ -18,7 +18,7 @@ from loguru import logger
 
 from twin.inputs import inputs_frame
 from twin.kpis import compute_kpis
-from twin.provenance import provenance
+from twin.provenance import command_wall_time_s, provenance
 from twin.report import write_report
 from twin.results import (
     new_run_dir,
@@ -135,6 +135,7 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
     if status == "completed" and scenario.scheduling.strategy != "rule_based" \
             and scenario.outputs.compare_baseline and not scenario.is_hil:
         baseline = run_baseline(scenario, run_dir, quiet)
+    prov["command_wall_time_s"] = command_wall_time_s()  # since the command started
     if scenario.outputs.report and len(ts):
         write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
                      baseline, market, hil)

@@ -38,48 +38,60 @@ from twin.scenario_market import Market
 from twin.timeparse import parse_duration_s
 
 MARTINIQUE_TZ = "America/Martinique"
+#: Most assets in one group (count, items or list form).
+MAX_GROUP = 10_000
+#: Longest run (ten years of 366 days) and most steps in a run.
+MAX_DURATION_S = 3660 * 86400
+MAX_STEPS = 2_000_000
 
 
 # ----------------------------------------------------------------------------- site, grid
 
 
+def _known_zone(v: str) -> str:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(v)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown IANA time zone {v!r} (e.g. 'America/Martinique')") from None
+    return v
+
+
 class Site(Strict):
     latitude: float = Field(14.6, ge=-90, le=90, description="Site latitude [deg north]")
     longitude: float = Field(-61.07, ge=-180, le=180, description="Site longitude [deg east]")
-    timezone: str = Field(MARTINIQUE_TZ, description="IANA time zone of the site")
+    timezone: str = Field(MARTINIQUE_TZ, max_length=64,
+                          description="IANA time zone of the site")
     altitude_m: float = Field(50.0, ge=-500, le=9000, description="Altitude [m]")
 
     @field_validator("timezone")
     @classmethod
     def _known_tz(cls, v: str) -> str:
-        import zoneinfo
-
-        try:
-            zoneinfo.ZoneInfo(v)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {v!r} (e.g. 'America/Martinique')") from None
-        return v
+        return _known_zone(v)
 
 
 class Grid(Strict):
     """Radial LV feeder behind a MV/LV transformer (builder ``lv_radial``)."""
 
     builder: Literal["lv_radial"] = Field("lv_radial", description="Network builder")
-    mv_vn_kv: float = Field(20.0, gt=0, description="Medium-voltage nominal voltage [kV]")
-    lv_vn_kv: float = Field(0.4, gt=0, description="Low-voltage nominal voltage [kV]")
+    mv_vn_kv: float = Field(20.0, gt=0, le=400, description="Medium-voltage nominal voltage [kV]")
+    lv_vn_kv: float = Field(0.4, gt=0, le=1, description="Low-voltage nominal voltage [kV]")
     ext_grid_vm_pu: float = Field(1.0, gt=0.8, lt=1.2, description="MV slack voltage [pu]")
-    trafo_sn_kva: float = Field(250.0, gt=0, description="MV/LV transformer rating [kVA]")
+    trafo_sn_kva: float = Field(250.0, gt=0, le=100_000,
+                               description="MV/LV transformer rating [kVA]")
     trafo_vk_percent: float = Field(4.0, gt=0, lt=100, description="Short-circuit voltage [%]")
     trafo_vkr_percent: float = Field(1.2, ge=0, lt=100, description="Its resistive part [%]")
-    trafo_pfe_kw: float = Field(0.36, ge=0, description="No-load (iron) losses [kW]")
+    trafo_pfe_kw: float = Field(0.36, ge=0, le=1000, description="No-load (iron) losses [kW]")
     trafo_i0_percent: float = Field(0.3, ge=0, lt=100, description="No-load current [%]")
     n_feeders: int = Field(3, ge=1, le=20, description="Number of LV feeders from the busbar")
     buses_per_feeder: int = Field(8, ge=1, le=100, description="Cable sections per feeder")
-    line_length_m: float = Field(40.0, gt=0, description="Length of each cable section [m]")
+    line_length_m: float = Field(40.0, gt=0, le=100_000,
+                                description="Length of each cable section [m]")
     line_std_type: str = Field("NAYY 4x150 SE", description="pandapower line standard type")
-    vm_min_pu: float = Field(0.9, gt=0, description="Lower voltage limit (EN 50160) [pu]")
-    vm_max_pu: float = Field(1.1, gt=0, description="Upper voltage limit (EN 50160) [pu]")
-    loading_max_percent: float = Field(100.0, gt=0, description="Line/trafo loading limit [%]")
+    vm_min_pu: float = Field(0.9, gt=0, le=2, description="Lower voltage limit (EN 50160) [pu]")
+    vm_max_pu: float = Field(1.1, gt=0, le=2, description="Upper voltage limit (EN 50160) [pu]")
+    loading_max_percent: float = Field(100.0, gt=0, le=1000, description="Line/trafo loading limit [%]")
 
     @field_validator("line_std_type")
     @classmethod
@@ -126,8 +138,9 @@ class AssetBase(Strict):
 
 
 class PvSpec(AssetBase):
-    p_dc_kwp: float = Field(5.0, gt=0, description="DC nameplate [kWp]")
-    p_ac_kw: float = Field(4.6, gt=0, description="Inverter AC rating, clipping limit [kW]")
+    p_dc_kwp: float = Field(5.0, gt=0, le=10_000, description="DC nameplate [kWp]")
+    p_ac_kw: float = Field(4.6, gt=0, le=10_000,
+                            description="Inverter AC rating, clipping limit [kW]")
     tilt_deg: float = Field(15.0, ge=0, le=90, description="Panel tilt [deg]")
     azimuth_deg: float = Field(180.0, ge=0, lt=360, description="Panel azimuth, 180 = south [deg]")
     gamma_pdc_per_c: float = Field(-0.0037, ge=-0.01, le=0, description="Power temp. coeff. [1/°C]")
@@ -136,9 +149,11 @@ class PvSpec(AssetBase):
 
 
 class BatterySpec(AssetBase):
-    capacity_kwh: float = Field(100.0, gt=0, description="Usable energy capacity [kWh]")
-    p_charge_max_kw: float = Field(50.0, gt=0, description="Max charging power [kW]")
-    p_discharge_max_kw: float = Field(50.0, gt=0, description="Max discharging power [kW]")
+    capacity_kwh: float = Field(100.0, gt=0, le=100_000,
+                                description="Usable energy capacity [kWh]")
+    p_charge_max_kw: float = Field(50.0, gt=0, le=100_000, description="Max charging power [kW]")
+    p_discharge_max_kw: float = Field(50.0, gt=0, le=100_000,
+                                      description="Max discharging power [kW]")
     eta_charge: float = Field(0.95, gt=0, le=1, description="Charging efficiency [-]")
     eta_discharge: float = Field(0.95, gt=0, le=1, description="Discharging efficiency [-]")
     self_discharge_percent_per_day: float = Field(0.1, ge=0, lt=100, description="[%/day]")
@@ -157,19 +172,19 @@ class BatterySpec(AssetBase):
 
 
 class EvChargerSpec(AssetBase):
-    p_max_kw: float = Field(22.0, gt=0, description="Charger rating [kW]")
+    p_max_kw: float = Field(22.0, gt=0, le=1000, description="Charger rating [kW]")
     v2g: bool = Field(True, description="Bidirectional (ISO 15118-20 V2G) capable")
     location: Literal["home", "workplace"] = "home"
 
 
 class EvSpec(Strict):
     id: str | None = None
-    capacity_kwh: float = Field(75.0, gt=0, description="Battery capacity [kWh]")
-    p_max_kw: float = Field(22.0, gt=0, description="On-board charger limit [kW]")
+    capacity_kwh: float = Field(75.0, gt=0, le=1000, description="Battery capacity [kWh]")
+    p_max_kw: float = Field(22.0, gt=0, le=1000, description="On-board charger limit [kW]")
     v2g: bool = Field(True, description="Vehicle allows discharging to the grid")
     pattern: Literal["home", "workplace"] = "home"
-    kwh_per_km: float = Field(0.17, gt=0, description="Driving consumption [kWh/km]")
-    daily_km_mean: float = Field(35.0, ge=0, description="Mean daily distance [km]")
+    kwh_per_km: float = Field(0.17, gt=0, le=5, description="Driving consumption [kWh/km]")
+    daily_km_mean: float = Field(35.0, ge=0, le=2000, description="Mean daily distance [km]")
     soc_min_percent: float = Field(10.0, ge=0, le=100)
     soc_max_percent: float = Field(100.0, ge=0, le=100)
     soc_target_percent: float = Field(90.0, ge=0, le=100, description="SoC wanted at departure [%]")
@@ -179,7 +194,8 @@ class EvSpec(Strict):
 
 
 class LoadSpec(AssetBase):
-    annual_kwh: float = Field(2800.0, gt=0, description="Annual consumption [kWh]")
+    annual_kwh: float = Field(2800.0, gt=0, le=10_000_000,
+                              description="Annual consumption [kWh]")
     profile: Literal["residential", "commercial"] = "residential"
     power_factor: float = Field(0.95, gt=0, le=1, description="cos(phi), inductive [-]")
     noise_percent: float = Field(15.0, ge=0, le=100, description="Noise std [% of mean]")
@@ -208,10 +224,11 @@ def _group(spec: type[BaseModel], default_count: int, doc: str):
 
     class CountGroup(Strict):
         _resolved: list = PrivateAttr(default_factory=list)
-        count: int = Field(default_count, ge=0, le=10_000, description=f"Number of {doc}")
+        count: int = Field(default_count, ge=0, le=MAX_GROUP, description=f"Number of {doc}")
         defaults: spec = Field(default_factory=spec)  # type: ignore[valid-type]
         items: list[override] = Field(  # type: ignore[valid-type]
-            default_factory=list, description="Per-asset overrides of the defaults, in order"
+            default_factory=list, max_length=MAX_GROUP,
+            description=f"Per-asset overrides of the defaults, in order (at most {MAX_GROUP:,})"
         )
 
         @model_validator(mode="after")
@@ -242,7 +259,7 @@ def _group(spec: type[BaseModel], default_count: int, doc: str):
 
     CountGroup.__name__ = f"{spec.__name__}Group"
     return Annotated[
-        Annotated[list[spec], Tag("list_form")] | Annotated[CountGroup, Tag("count_form")],  # type: ignore[valid-type]
+        Annotated[list[spec], Field(max_length=MAX_GROUP), Tag("list_form")] | Annotated[CountGroup, Tag("count_form")],  # type: ignore[valid-type]
         Discriminator(_group_tag),
     ], CountGroup
 
@@ -263,6 +280,18 @@ class Assets(Strict):
     ev: EvGroupT = Field(default_factory=EvGroup)  # type: ignore[valid-type]
     load: LoadGroupT = Field(default_factory=LoadGroup)  # type: ignore[valid-type]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _group_sizes(cls, data: Any) -> Any:
+        """Refuse oversized groups before validating their entries one by one."""
+        for kind, group in (data.items() if isinstance(data, dict) else ()):
+            items = group.get("items") if isinstance(group, dict) else group
+            if isinstance(items, list) and len(items) > MAX_GROUP:
+                where = f"{kind}.items" if isinstance(group, dict) else kind
+                raise ValueError(f"{where}: {len(items):,} entries; at most {MAX_GROUP:,} "
+                                 "per asset group")
+        return data
+
     def resolved(self, kind: str) -> list:
         group = getattr(self, kind)
         return list(group) if isinstance(group, list) else group.resolve()
@@ -275,15 +304,29 @@ class SyntheticWeather(Strict):
     source: Literal["synthetic"] = "synthetic"
     mean_kc: float = Field(0.75, gt=0, le=1.2, description="Mean clear-sky index [-]")
     variability: float = Field(0.25, ge=0, le=1, description="Clear-sky index variability [-]")
-    persistence_s: float = Field(1800.0, gt=0, description="Cloud correlation time [s]")
+    persistence_s: float = Field(1800.0, gt=0, le=604_800,
+                                 description="Cloud correlation time [s]")
     temp_mean_c: float = Field(27.0, ge=-40, le=50, description="Mean air temperature [°C]")
     temp_amplitude_c: float = Field(3.5, ge=0, le=20, description="Diurnal half-range [°C]")
     wind_mean_m_per_s: float = Field(5.0, ge=0, le=40, description="Mean wind speed [m/s]")
 
 
 class CsvWeather(Strict):
+    """Measured weather; each step gets the mean over the step of the straight lines
+    joining the CSV's samples (see the README, "Scenario format")."""
+
     source: Literal["csv"]
-    path: Path = Field(description="CSV with timestamp, ghi_w_per_m2, temp_air_c, ...")
+    path: Path = Field(description="CSV with timestamp, ghi_w_per_m2, temp_air_c, ... "
+                       "(relative to the scenario file's folder; with --set, to the "
+                       "working directory)")
+    timezone: str | None = Field(
+        None, max_length=64, description="IANA zone in which to read timestamps without "
+        "a UTC offset, e.g. America/Martinique (null: such stamps are refused)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        return v if v is None else _known_zone(v)
 
 
 class TouPeriod(Strict):
@@ -392,8 +435,8 @@ class FlexMeasuresScheduling(Strict):
 
 class Outputs(Strict):
     dir: Path = Field(Path("results"), description="Root folder for run outputs")
-    flush_every_steps: int = Field(960, ge=1, description="Steps per Parquet part (at most)")
-    flush_interval_s: float = Field(10.0, gt=0, description="Wall time between writes (at most)")
+    flush_every_steps: int = Field(960, ge=1, le=1_000_000, description="Steps per Parquet part (at most)")
+    flush_interval_s: float = Field(10.0, gt=0, le=86_400, description="Wall time between writes (at most)")
     report: bool = Field(True, description="Write report.html")
     compare_baseline: bool = Field(
         True, description="With a strategy other than rule_based, also run the rule-based "
@@ -412,12 +455,16 @@ class Scenario(Strict):
 
     model_config = ConfigDict(extra="forbid", title="Cariflex Twin scenario")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Used for the results folder")
-    description: str = Field("", description="Free text shown in the report")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100,
+                      description="Used for the results folder")
+    description: str = Field("", max_length=10_000, description="Free text shown in the report")
     start: dt.datetime = Field(description="Timezone-aware start, e.g. 2026-06-01T00:00:00-04:00")
-    duration: str = Field("P1D", description="ISO 8601 duration, e.g. P1D, P365D, PT6H")
-    step: str = Field("PT15M", description="ISO 8601 step of the power flow, e.g. PT15M")
-    seed: int = Field(42, ge=0, description="Seeds every random generator")
+    duration: str = Field("P1D", max_length=40,
+                          description="ISO 8601 duration, e.g. P1D, P365D, PT6H (at most "
+                          f"P{MAX_DURATION_S // 86400}D and {MAX_STEPS:,} steps)")
+    step: str = Field("PT15M", max_length=40,
+                      description="ISO 8601 step of the power flow, e.g. PT15M")
+    seed: int = Field(42, ge=0, le=2**63 - 1, description="Seeds every random generator")
     site: Site = Field(default_factory=Site)
     grid: Grid = Field(default_factory=Grid)
     assets: Assets = Field(default_factory=Assets)
@@ -458,6 +505,12 @@ class Scenario(Strict):
         if duration is None:  # the duration itself was invalid: reported there
             return step
         step_s, dur_s = parse_duration_s(step), parse_duration_s(duration)
+        if dur_s > MAX_DURATION_S:
+            raise ValueError(f"duration ({duration}) is longer than "
+                             f"P{MAX_DURATION_S // 86400}D")
+        if dur_s // step_s > MAX_STEPS:
+            raise ValueError(f"duration / step = {dur_s // step_s:,} steps; at most "
+                             f"{MAX_STEPS:,}: use a longer step or a shorter duration")
         if step_s > dur_s:
             raise ValueError(f"step ({step}) is longer than duration ({duration})")
         if dur_s % step_s:

@@ -26,6 +26,9 @@ def parse_duration_s(text: str) -> int:
     seconds = (
         parts["w"] * 604800 + parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
     )
+    if not seconds < 1e15:  # about 30 million years; also catches inf from huge digits
+        raise ValueError(f"duration {text[:40]!r}... is too long" if len(text) > 40
+                         else f"duration {text!r} is too long")
     if seconds <= 0 or seconds != int(seconds):
         raise ValueError(f"duration {text!r} must be a positive whole number of seconds")
     return int(seconds)

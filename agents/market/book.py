@@ -37,6 +37,10 @@ def _show(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+#: Most orders on one side of a book (bounds the clearing time).
+MAX_ORDERS = 50_000
+
+
 def _refuse(path: str, value, allowed: str) -> BookError:
     return BookError(f"{path}: {_show(value)} is not allowed: {allowed}")
 
@@ -84,6 +88,8 @@ def _orders(raw, side: str) -> list[Order]:
                **dict.fromkeys(("energy", "quantity", "amount"), "energy_kwh")}
     if not isinstance(raw, list):
         raise _refuse(side, raw, f"a list of {side} (an empty list is fine)")
+    if len(raw) > MAX_ORDERS:
+        raise BookError(f"{side}: {len(raw):,} orders; at most {MAX_ORDERS:,} per side")
     orders: list[Order] = []
     seen: dict[str, int] = {}
     for k, item in enumerate(raw):

@@ -135,6 +135,10 @@ class ScheduleRequest:
 
 
 # FlexMeasures fields that the twin reads: name -> (attribute, reader)
+#: Most steps and devices in one request (bounds the optimisation's size).
+MAX_STEPS = 50_000
+MAX_DEVICES = 500
+
 _DEVICE_FIELDS = {
     "soc-at-start": "soc_at_start_kwh", "soc-min": "soc_min_kwh", "soc-max": "soc_max_kwh",
     "soc-minima": "soc_minima", "soc-maxima": "soc_maxima", "soc-targets": "soc_targets",
@@ -231,12 +235,17 @@ def _parse_request(body) -> ScheduleRequest:
         raise RequestError("start: is required (an ISO 8601 date-time with its UTC offset, "
                            "e.g. '2026-06-01T00:00:00-04:00')")
     start = _timestamp(body["start"], "start")
-    try:
-        duration = pd.Timedelta(seconds=parse_duration_s(body.get("duration", "PT24H")))
-        resolution = pd.Timedelta(seconds=parse_duration_s(body.get("resolution", "PT15M")))
-    except ValueError as exc:
-        which = "resolution" if "duration" not in str(exc) or "resolution" in body else "duration"
-        raise RequestError(f"{which}: {exc}") from None
+    seconds = {}
+    for which, default in (("duration", "PT24H"), ("resolution", "PT15M")):
+        try:
+            seconds[which] = parse_duration_s(body.get(which, default))
+        except ValueError as exc:
+            raise RequestError(f"{which}: {exc}") from None
+    if seconds["duration"] // seconds["resolution"] > MAX_STEPS:
+        raise RequestError(f"duration / resolution = {seconds['duration'] // seconds['resolution']:,}"
+                           f" steps; at most {MAX_STEPS:,} (a leap year at 15 min is 35,136)")
+    duration = pd.Timedelta(seconds=seconds["duration"])
+    resolution = pd.Timedelta(seconds=seconds["resolution"])
     if duration % resolution != pd.Timedelta(0):
         raise RequestError(f"duration: {body.get('duration')} is not a whole number of "
                            f"resolution steps ({body.get('resolution', 'PT15M')})")
@@ -249,6 +258,8 @@ def _parse_request(body) -> ScheduleRequest:
     if not isinstance(entries, list) or not entries:
         raise RequestError("flex-model: expected a list of entries, each naming a device "
                            "(\"device\": name or \"sensor\": id) with its flex-model fields")
+    if len(entries) > MAX_DEVICES:
+        raise RequestError(f"flex-model: {len(entries):,} devices; at most {MAX_DEVICES:,}")
     devices = [_parse_device(e, i) for i, e in enumerate(entries)]
     names = [d.name for d in devices]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -263,6 +274,9 @@ def _parse_request(body) -> ScheduleRequest:
         if isinstance(d.soc_targets, list) and d.soc_targets:
             latest = max(e for _, e, _ in d.soc_targets).ceil(resolution)
             end = max(end, latest)
+    if (end - start) / resolution > MAX_STEPS:
+        raise RequestError(f"flex-model: a soc-target at {end} stretches the schedule to "
+                           f"{int((end - start) / resolution):,} steps; at most {MAX_STEPS:,}")
     return ScheduleRequest(start, end, resolution, devices, context, asset, body)
 
 

@@ -128,10 +128,14 @@ def parse_series(items, dim: Dimension, field: str, default_unit: str | None) ->
 
 
 def _timestamp(value, field: str) -> pd.Timestamp:
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
     try:
         ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise QuantityError(f"{field}: not an ISO 8601 date-time: {value!r}") from None
+    except (ValueError, TypeError, OverflowError):  # also pandas' OutOfBoundsDatetime
+        raise QuantityError(f"{field}: not an ISO 8601 date-time from 1900 to 2200: "
+                            f"{shown}") from None
+    if ts is pd.NaT or not 1900 <= ts.year <= 2200:
+        raise QuantityError(f"{field}: a date-time from 1900 to 2200, got {shown}")
     if ts.tzinfo is None:
-        raise QuantityError(f"{field}: must be timezone-aware, got {value!r}")
+        raise QuantityError(f"{field}: must be timezone-aware, got {shown}")
     return ts

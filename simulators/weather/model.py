@@ -16,6 +16,7 @@ project sign convention (positive = consumption) does not apply here.
 
 from __future__ import annotations
 
+import re
 from os import PathLike
 
 import numpy as np
@@ -259,28 +260,96 @@ def synthetic_weather(
     return _frame(times, ghi, dni, dhi, temp_air_c, np.maximum(wind, 0.0), kc, solpos["zenith"])
 
 
+_OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$",
+                     re.IGNORECASE)
+
+
+def _csv_stamps(path, column: pd.Series, naive_tz: str | None) -> pd.DatetimeIndex:
+    """The CSV's timestamps in UTC. Stamps without a UTC offset are refused unless
+    ``naive_tz`` (an IANA zone) says how to read them."""
+    text = column.astype(str).str.strip()
+    naive = ~text.str.contains(_OFFSET)
+    if naive.any() and naive_tz is None:
+        row = int(np.argmax(naive.to_numpy()))
+        raise ValueError(
+            f"weather CSV {path}: column 'timestamp' row {row + 1} ({text.iloc[row]!r}) has no "
+            "UTC offset; write the offset (e.g. 2026-06-01T12:00:00-04:00 or "
+            "2026-06-01T16:00:00Z) or set weather.timezone (e.g. America/Martinique) to read "
+            "offset-less stamps as local time there")
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    if (~naive).any():
+        out[~naive] = pd.to_datetime(text[~naive], utc=True, format="ISO8601")
+    if naive.any():
+        local = pd.DatetimeIndex(pd.to_datetime(text[naive], format="ISO8601"))
+        try:
+            utc = local.tz_localize(naive_tz, ambiguous="raise", nonexistent="raise")
+        except Exception as exc:  # noqa: BLE001 - pytz's InvalidTimeError is no ValueError
+            raise ValueError(f"weather CSV {path}: column 'timestamp': {exc} is ambiguous or "
+                             f"does not exist in {naive_tz} (a DST change); write the UTC "
+                             "offset on these stamps") from None
+        out[naive] = utc.tz_convert("UTC")
+    return pd.DatetimeIndex(out)
+
+
+def step_means(t_csv_s: np.ndarray, values: np.ndarray, a_s: np.ndarray,
+               b_s: np.ndarray) -> np.ndarray:
+    """Mean of the CSV's linear interpolant over each interval ``[a, b)`` (times in s).
+
+    The interpolant joins the samples by straight lines; its integral up to ``t`` is
+    piecewise quadratic. Parts of an interval outside the file are left out (the mean is
+    over the covered part); an interval of zero length gives the interpolated value.
+    """
+    t, v = np.asarray(t_csv_s, float), np.asarray(values, float)
+    seg_area = np.diff(t) * (v[:-1] + v[1:]) / 2.0
+    cum = np.concatenate([[0.0], np.cumsum(seg_area)])
+    slope = np.diff(v) / np.where(np.diff(t) > 0, np.diff(t), np.inf)
+
+    def integral(x: np.ndarray) -> np.ndarray:
+        x = np.clip(x, t[0], t[-1])
+        i = np.clip(np.searchsorted(t, x, side="right") - 1, 0, max(len(t) - 2, 0))
+        dx = x - t[i]
+        return cum[i] + v[i] * dx + 0.5 * slope[i] * dx**2 if len(t) > 1 else 0.0 * x
+
+    a, b = np.clip(a_s, t[0], t[-1]), np.clip(b_s, t[0], t[-1])
+    width = b - a
+    point = np.interp((a + b) / 2.0, t, v)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (integral(b) - integral(a)) / width
+    return np.where(width > 0, mean, point)
+
+
 def read_weather_csv(
     path: str | PathLike,
     times: pd.DatetimeIndex,
     latitude: float,
     longitude: float,
     altitude_m: float,
+    naive_tz: str | None = None,
 ) -> pd.DataFrame:
-    """Read measured weather from a CSV and interpolate it linearly onto ``times``.
+    """Read measured weather from a CSV and resample it onto the steps centred on ``times``.
+
+    Resampling: each value is the mean over the step ``[t - step/2, t + step/2)`` of the
+    straight lines joining the CSV's samples (``step`` = the spacing of ``times``). A CSV
+    coarser than the step is thus interpolated linearly; a finer one is averaged over the
+    step, so energy is kept. Where the step reaches past the file's first or last stamp,
+    the mean is over the covered part.
 
     Parameters
     ----------
     path : str or path-like
-        CSV with a ``timestamp`` column (ISO 8601; naive stamps are read as
-        UTC), ``ghi_w_per_m2`` [W/m2] and ``temp_air_c`` [°C]; optional
-        ``dni_w_per_m2``, ``dhi_w_per_m2`` [W/m2] (missing ones are derived
-        with Erbs / closure) and ``wind_speed_m_per_s`` [m/s] (default 1.0).
+        CSV with a ``timestamp`` column (ISO 8601 with a UTC offset, e.g.
+        ``2026-06-01T12:00:00-04:00`` or ``...Z``), ``ghi_w_per_m2`` [W/m2] and
+        ``temp_air_c`` [°C]; optional ``dni_w_per_m2``, ``dhi_w_per_m2`` [W/m2]
+        (missing ones are derived with Erbs / closure) and ``wind_speed_m_per_s`` [m/s]
+        (default 1.0).
     times : pd.DatetimeIndex
-        Timezone-aware requested time steps; must lie inside the CSV period.
+        Timezone-aware step midpoints; they must lie inside the CSV period.
     latitude, longitude : float
         Site position. [degrees north, degrees east]
     altitude_m : float
         Site altitude. [m]
+    naive_tz : str, optional
+        IANA zone in which stamps without an offset are read; None (default) refuses them.
 
     Returns
     -------
@@ -291,7 +360,8 @@ def read_weather_csv(
     Raises
     ------
     ValueError
-        If a required column is missing or the CSV does not cover ``times``.
+        If a required column is missing, a stamp has no offset (and no ``naive_tz``),
+        or the CSV does not cover ``times``.
     """
     raw = pd.read_csv(path)
     for col in ("timestamp", "ghi_w_per_m2", "temp_air_c"):
@@ -300,7 +370,9 @@ def read_weather_csv(
                 f"weather CSV {path}: missing required column '{col}' "
                 f"(found: {', '.join(map(str, raw.columns))})"
             )
-    stamps = pd.to_datetime(raw["timestamp"], utc=True, format="ISO8601")
+    if raw.empty:
+        raise ValueError(f"weather CSV {path}: no rows")
+    stamps = _csv_stamps(path, raw["timestamp"], naive_tz)
     raw = raw.assign(timestamp=stamps).sort_values("timestamp")
     t_csv = pd.DatetimeIndex(raw["timestamp"]).as_unit("ns").asi8
     t_req = times.tz_convert("UTC") if times.tz is not None else times.tz_localize("UTC")
@@ -310,9 +382,12 @@ def read_weather_csv(
             f"weather CSV {path} covers {raw['timestamp'].iloc[0]} .. "
             f"{raw['timestamp'].iloc[-1]} but {times.min()} .. {times.max()} was requested"
         )
+    half_s = _step_s(times) / 2.0
+    t_s, mid_s = (t_csv - t_csv[0]) / 1e9, (t_req_ns - t_csv[0]) / 1e9
 
     def interp(col: str) -> np.ndarray:
-        return np.interp(t_req_ns, t_csv, raw[col].to_numpy(dtype=float))
+        values = pd.to_numeric(raw[col], errors="raise").to_numpy(dtype=float)
+        return step_means(t_s, values, mid_s - half_s, mid_s + half_s)
 
     loc = _location(times, latitude, longitude, altitude_m)
     solpos = loc.get_solarposition(times)

@@ -160,8 +160,11 @@ def test_read_weather_csv_interpolates_and_defaults(tmp_path):
     w = read_weather_csv(path, t, LAT, LON, ALT_M)
     assert tuple(w.columns) == WEATHER_COLUMNS
     assert w.index.equals(t)
-    # temperature = hours since start in the file: linear interpolation
-    np.testing.assert_allclose(w["temp_air_c"], np.arange(len(t)) / 4.0)
+    # temperature = hours since start in the file: a straight line, whose mean over a step
+    # is its value at the midpoint; the first step reaches 7.5 min before the file and
+    # gets the mean over its covered half [0, 7.5 min]: 3.75 min = 0.0625 h
+    np.testing.assert_allclose(w["temp_air_c"][1:], np.arange(1, len(t)) / 4.0)
+    assert w["temp_air_c"].iloc[0] == pytest.approx(0.0625)
     np.testing.assert_allclose(w["wind_speed_m_per_s"], 1.0)
     cosz = np.cos(np.radians(_zenith_deg(t)))
     up = cosz > 0
@@ -206,6 +209,61 @@ def test_read_weather_csv_one_component_closure(tmp_path, given):
     up = cosz > 0
     recon = w["dni_w_per_m2"] * cosz + w["dhi_w_per_m2"]
     np.testing.assert_allclose(recon[up], w["ghi_w_per_m2"][up], atol=1e-6)
+    # the step mean around an hourly sample is within 1 % of it on a clear-sky curve
     assert w.loc["2024-06-21 11:00", given] == pytest.approx(
-        clear.loc["2024-06-21 11:00", given[:3]]
+        clear.loc["2024-06-21 11:00", given[:3]], rel=0.01
     )
+
+
+# --- resampling onto the step, and timestamps without an offset -------------
+
+
+def _csv_rows(path, rows):
+    pd.DataFrame(rows, columns=["timestamp", "ghi_w_per_m2", "temp_air_c"]).to_csv(
+        path, index=False)
+    return path
+
+
+def test_read_weather_csv_step_mean_hand_numbers(tmp_path):
+    """Samples every 10 min (0, 60, 120, 60 degC at 12:00 .. 12:30 UTC) onto 15-min steps.
+    Hand oracle, the mean of the straight lines over each step:
+    [12:00, 12:15): (10 min x avg(0, 60) + 5 min x avg(60, 90)) / 15 = (300 + 375) / 15 = 45
+    [12:15, 12:30): (5 min x avg(90, 120) + 10 min x avg(120, 60)) / 15 = (525 + 900) / 15 = 95
+    (point interpolation at the midpoints would give 45 and 105)."""
+    path = _csv_rows(tmp_path / "fine.csv", [
+        ("2024-06-21T12:00:00Z", 0.0, 0.0), ("2024-06-21T12:10:00Z", 0.0, 60.0),
+        ("2024-06-21T12:20:00Z", 0.0, 120.0), ("2024-06-21T12:30:00Z", 0.0, 60.0)])
+    mids = pd.DatetimeIndex(["2024-06-21T12:07:30Z", "2024-06-21T12:22:30Z"]).tz_convert(TZ)
+    w = read_weather_csv(path, mids, LAT, LON, ALT_M)
+    np.testing.assert_allclose(w["temp_air_c"], [45.0, 95.0])
+
+
+def test_read_weather_csv_coarse_file_is_interpolated(tmp_path):
+    """Hourly samples 10 and 20 degC, 15-min steps: the line's mean over a step is its
+    value at the midpoint: 10 + 10 x 7.5/60 = 11.25, then 13.75, 16.25, 18.75."""
+    path = _csv_rows(tmp_path / "hourly.csv", [
+        ("2024-06-21T12:00:00+00:00", 0.0, 10.0), ("2024-06-21T13:00:00+00:00", 0.0, 20.0)])
+    mids = pd.date_range("2024-06-21T12:07:30Z", periods=4, freq="15min")
+    w = read_weather_csv(path, mids, LAT, LON, ALT_M)
+    np.testing.assert_allclose(w["temp_air_c"], [11.25, 13.75, 16.25, 18.75])
+
+
+@pytest.mark.parametrize("stamp", ["2024-06-21 12:00", "2024-06-21T12:00:00", "2024-06-21"])
+def test_read_weather_csv_refuses_stamps_without_offset(tmp_path, stamp):
+    path = _csv_rows(tmp_path / "local.csv", [
+        ("2024-06-21T11:00:00Z", 0.0, 1.0), (stamp, 0.0, 2.0)])
+    mids = pd.DatetimeIndex(["2024-06-21T11:30:00Z"])
+    with pytest.raises(ValueError, match=r"local\.csv: column 'timestamp' row 2 .* no UTC "
+                       r"offset.*weather\.timezone"):
+        read_weather_csv(path, mids, LAT, LON, ALT_M)
+
+
+def test_read_weather_csv_naive_stamps_in_a_given_zone(tmp_path):
+    """With naive_tz, 08:00 local Martinique time (UTC-4) is 12:00 UTC."""
+    path = _csv_rows(tmp_path / "local.csv", [
+        ("2024-06-21 08:00", 0.0, 10.0), ("2024-06-21 09:00", 0.0, 20.0)])
+    mids = pd.DatetimeIndex(["2024-06-21T12:30:00Z"])
+    w = read_weather_csv(path, mids, LAT, LON, ALT_M, naive_tz="America/Martinique")
+    assert w["temp_air_c"].iloc[0] == pytest.approx(15.0)
+    with pytest.raises(ValueError, match="covers"):  # read as UTC it would not cover 12:30
+        read_weather_csv(path, mids, LAT, LON, ALT_M, naive_tz="UTC")

@@ -118,6 +118,12 @@ def test_validate_negative_capacity_list_form(raw):
     assert _only_problem(raw) == ("assets.battery[3].capacity_kwh", "must be > 0, got -5")
     with pytest.raises(ScenarioError) as info:
         validate(raw)
+    # one problem: one line
+    assert str(info.value) == (
+        "scenario scenario is invalid: assets.battery[3].capacity_kwh: must be > 0, got -5")
+    raw["assets"]["battery"][2]["capacity_kwh"] = 0
+    with pytest.raises(ScenarioError) as info:
+        validate(raw)
     assert "  assets.battery[3].capacity_kwh: must be > 0, got -5" in str(info.value).splitlines()
 
 
@@ -364,10 +370,10 @@ def test_apply_overrides_index_out_of_range():
     data = {"xs": [{"a": 1}]}
     with pytest.raises(ScenarioError) as info:
         apply_overrides(data, ["xs[3].a=2"])
-    assert info.value.problems == [("xs[3].a", "index 3 is out of range")]
+    assert info.value.problems == [("xs[3].a", "index 3 is out of range (the list has 1 entries)")]
     with pytest.raises(ScenarioError) as info:
         apply_overrides(data, ["xs[5]=2"])
-    assert info.value.problems == [("xs[5]", "index 5 is out of range")]
+    assert info.value.problems == [("xs[5]", "index 5 is out of range (the list has 1 entries)")]
 
 
 def test_apply_overrides_key_into_scalar():
@@ -462,3 +468,97 @@ def test_resolve_assets_single_bus_grid(raw):
     raw["grid"].update(n_feeders=1, buses_per_feeder=1)
     assets = resolve_assets(validate(raw))
     assert {a.bus for a in assets["load"]} == {"f1_b1"}
+
+
+# ----------------------------------------------------------------------------- input traps
+
+BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "martinique_baseline.yaml"
+
+
+def _day_csv(path: Path, offset: bool = True) -> Path:
+    """Hourly weather around 2026-06-01 (Martinique), stamps with or without an offset."""
+    tz = "-04:00" if offset else ""
+    rows = ["timestamp,ghi_w_per_m2,temp_air_c", f"2026-05-31T23:00:00{tz},0,26"]
+    rows += [f"2026-06-01T{h:02d}:00:00{tz},{max(0, 900 - 80 * abs(h - 12))},27"
+             for h in range(24)]
+    rows.append(f"2026-06-02T01:00:00{tz},0,26")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_set_switches_weather_to_csv_path_relative_to_cwd(tmp_path, monkeypatch):
+    """The baseline's weather has mean_kc & co: switching the source drops them; a --set
+    path is relative to the working directory, not to the scenario's folder."""
+    _day_csv(tmp_path / "wx.csv")
+    monkeypatch.chdir(tmp_path)
+    scenario = load_scenario(BASELINE, ["weather.source=csv", "weather.path=wx.csv"])
+    assert scenario.weather.source == "csv"
+    assert scenario.weather.path == (tmp_path / "wx.csv").resolve()
+    # the other order, and back to synthetic
+    scenario = load_scenario(BASELINE, ["weather.path=wx.csv", "weather.source=csv"])
+    assert scenario.weather.path == (tmp_path / "wx.csv").resolve()
+    assert load_scenario(BASELINE, ["weather.source=synthetic"]).weather.mean_kc == 0.75
+
+
+def test_weather_csv_without_offsets_refused_unless_timezone(tmp_path, monkeypatch):
+    _day_csv(tmp_path / "local.csv", offset=False)
+    monkeypatch.chdir(tmp_path)
+    base = ["weather.source=csv", "weather.path=local.csv"]
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(BASELINE, base)
+    [(where, message)] = info.value.problems
+    assert where == "weather.path"
+    assert "column 'timestamp' row 1 ('2026-05-31T23:00:00') has no UTC offset" in message
+    assert "weather.timezone" in message
+    scenario = load_scenario(BASELINE, [*base, "weather.timezone=America/Martinique"])
+    assert scenario.weather.timezone == "America/Martinique"
+    with pytest.raises(ScenarioError, match="weather.timezone: unknown IANA time zone"):
+        load_scenario(BASELINE, [*base, "weather.timezone=Mars/Olympus"])
+
+
+def test_readme_items_override_pads_the_per_asset_overrides():
+    """`--set assets.battery.items[2].soc_initial_percent=90` on the default scenario,
+    which has no battery items: items 0 and 1 become {} (the defaults)."""
+    scenario = load_scenario(BASELINE, ["assets.battery.items[2].soc_initial_percent=90"])
+    socs = [b.soc_initial_percent for b in scenario.assets.resolved("battery")]
+    assert socs == [50, 50, 90] + [50] * 7
+    with pytest.raises(ScenarioError, match="12 items given but count is 10"):
+        load_scenario(BASELINE, ["assets.battery.items[11].soc_initial_percent=90"])
+    with pytest.raises(ScenarioError, match="index 3 is out of range"):  # only in items
+        apply_overrides({"xs": [1]}, ["xs[3]=2"])
+
+
+@pytest.mark.parametrize("value, message", [
+    ("*", "YAML syntax error"), ("*x", "undefined alias"), ('"unterminated', "YAML syntax"),
+    ("@foo", "cannot start any token"), ("%YAML 1.1", "YAML syntax error"),
+    ("!!int abc", "not a valid YAML value"),
+    ("!!python/object:os.system", "unsafe or unknown YAML tag '!!python/object:os.system'"),
+])
+def test_set_value_that_is_not_yaml_names_the_override(value, message):
+    with pytest.raises(ScenarioError) as info:
+        apply_overrides({}, [f"name={value}"])
+    [(where, text)] = info.value.problems
+    assert where == "name" and message in text and "\n" not in str(info.value)
+
+
+def test_bad_files_and_huge_values_are_scenario_errors(tmp_path):
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(BASELINE.read_bytes().replace(b"one June day", b"caf\xe9"))
+    with pytest.raises(ScenarioError, match="not UTF-8 text: byte 0xe9"):
+        load_scenario(latin)
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("name: x\ndescription: " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(ScenarioError, match="nested too deeply"):
+        load_scenario(deep)
+    for item, where, message in [
+        ("assets.ev.items[" + "9" * 5000 + "].p_max_kw=3", None, "is too large (at most 10000)"),
+        ("step=PT" + "9" * 30 + "S", "step", "too long"),
+        ("site.timezone=" + "a" * 100, "site.timezone", "at most 64 characters"),
+        ("assets.pv.defaults.p_dc_kwp=1e22", "assets.pv.defaults.p_dc_kwp", "must be <= 10000"),
+        ("assets.ev_charger=[" + "{}, " * 10_001 + "{}]", "assets", "at most 10,000"),
+    ]:
+        with pytest.raises(ScenarioError) as info:
+            load_scenario(BASELINE, [item])
+        [(got_where, text)] = info.value.problems
+        assert message in text, (item[:40], text)
+        assert where is None or got_where == where, (item[:40], got_where)

@@ -7,7 +7,7 @@ from twin.schema_doc import reference_markdown
 
 def test_reference_markdown_lists_both_asset_forms_with_units():
     text = reference_markdown()
-    assert "| `assets.battery[].capacity_kwh` | number | `100.0` | > 0 | Usable energy capacity [kWh] |" in text
+    assert "| `assets.battery[].capacity_kwh` | number | `100.0` | > 0, <= 100000 | Usable energy capacity [kWh] |" in text
     assert "| `assets.battery.count` | integer | `10` |" in text
     assert "`assets.battery.items[].capacity_kwh`" in text
     assert "| `start` | date-time | **required** |" in text
