@@ -83,21 +83,29 @@ def yaml_problem(exc: BaseException) -> str:
 _YAML_ERRORS = (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError)
 
 
+def read_utf8_file(path: Path, max_bytes: int, kind: str) -> str:
+    """The text of a UTF-8 input file of at most ``max_bytes``, or InputProblem naming
+    what is wrong: unreadable, too large, not UTF-8. ``kind`` names the file in the size
+    message ("a scenario file")."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputProblem("", f"{path}: {size:,} bytes; {kind} is at most "
+                               f"{max_bytes:,} bytes")
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise InputProblem("", f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputProblem("", f"{path} is not UTF-8 text: byte "
+                           f"0x{exc.object[exc.start]:02x} at offset {exc.start}; "
+                           "save the file as UTF-8") from None
+
+
 def read_scenario_file(path: Path) -> Any:
     """The raw mapping of a scenario file, or InputProblem naming what is wrong."""
     if not path.is_file():
         raise InputProblem("", f"file not found: {path}")
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputProblem("", f"file of {size:,} bytes; a scenario file is at most "
-                               f"{MAX_FILE_BYTES:,} bytes")
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise InputProblem("", f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputProblem("", f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at "
-                           f"offset {exc.start}; save the file as UTF-8") from None
+    text = read_utf8_file(path, MAX_FILE_BYTES, "a scenario file")
     try:
         data = read_yaml(text)
     except _YAML_ERRORS as exc:
@@ -114,16 +122,7 @@ def read_json_file(path: Path) -> Any:
     wrong with it: unreadable, too large, not UTF-8, not JSON, nested too deeply."""
     import json
 
-    try:
-        size = path.stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise InputProblem("", f"{path}: {size:,} bytes; at most {MAX_JSON_BYTES:,}")
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise InputProblem("", f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise InputProblem("", f"{path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} "
-                           f"at offset {exc.start}") from None
+    text = read_utf8_file(path, MAX_JSON_BYTES, "a JSON input")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
