@@ -327,25 +327,28 @@ FOUND = [
 ]
 
 
+async def _answer_of(csms: Csms, frame: str, ping_after: bool = False) -> list:
+    """The CSMS's answer to one raw frame from station "s"; with ``ping_after``, a good
+    Heartbeat after it must still be answered."""
+    port = await csms.start()
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/ocpp/s",
+                                      subprotocols=["ocpp2.0.1"]) as ws:
+            await ws.send(frame)
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 3))
+            if ping_after:
+                await ws.send(dump([2, "p", "Heartbeat", {}]))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 3))[:2] == [3, "p"]
+            return answer
+    finally:
+        await csms.stop()
+
+
 @pytest.mark.parametrize(("frame", "code"), FOUND)
 def test_found_frames_get_their_callerror_and_state_stays_finite(frame, code):
     csms = Csms()
-
-    async def run():
-        port = await csms.start()
-        try:
-            async with websockets.connect(f"ws://127.0.0.1:{port}/ocpp/s",
-                                          subprotocols=["ocpp2.0.1"]) as ws:
-                await ws.send(frame)
-                answer = json.loads(await asyncio.wait_for(ws.recv(), 3))
-                await ws.send(dump([2, "p", "Heartbeat", {}]))
-                assert json.loads(await asyncio.wait_for(ws.recv(), 3))[:2] == [3, "p"]
-                return answer
-        finally:
-            await csms.stop()
-
     with tracebacks() as tbs:
-        answer = asyncio.run(run())
+        answer = asyncio.run(_answer_of(csms, frame, ping_after=True))
     assert answer[0] == 4 and answer[2] == code, answer
     assert not tbs
     assert csms.stations["s"].e_kwh == 0.0
@@ -384,17 +387,5 @@ def test_station_rejects_a_composite_schedule_of_1e18_s_at_once():
 
 @pytest.mark.parametrize("frame", ["[2, \"x\", \"Heartbeat\", {}, 5]", "[]", "[9]", "[2]"])
 def test_short_or_long_frames_get_a_callerror(frame):
-    csms = Csms()
-
-    async def run():
-        port = await csms.start()
-        try:
-            async with websockets.connect(f"ws://127.0.0.1:{port}/ocpp/s",
-                                          subprotocols=["ocpp2.0.1"]) as ws:
-                await ws.send(frame)
-                return json.loads(await asyncio.wait_for(ws.recv(), 3))
-        finally:
-            await csms.stop()
-
-    answer = asyncio.run(run())
+    answer = asyncio.run(_answer_of(Csms(), frame))
     assert answer[0] == 4 and answer[2] in PROPER
