@@ -17,7 +17,7 @@ from twin.inputs import import_price_eur_per_kwh
 from twin.limits import limit_episodes
 from twin.loading import resolve_assets
 from twin.scenario import Scenario
-from twin.service import same_service_cost_eur
+from twin.service import same_service_cost_eur, service_price_eur_per_kwh
 
 END_HOURS = 1.0  # the run's last hour: where a final recharge may set a peak
 
@@ -157,7 +157,7 @@ def _ratios(pv_prod: float, import_kwh: float, export_kwh: float) -> dict:
 
 def _service(kpis: dict, price: np.ndarray) -> dict:
     """The service price and the cost for the same service (:mod:`twin.service`)."""
-    service_price = float(np.mean(price)) if len(price) else 0.0
+    service_price = service_price_eur_per_kwh(price)
     return {"service_price_eur_per_kwh": service_price,
             "same_service_cost_eur": same_service_cost_eur(kpis, service_price)}
 

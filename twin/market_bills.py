@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from twin import service
 from twin.market_kpis import EXTERNALS, IMBALANCE, MarketRecord
 
 BASE_KINDS = ("load", "pv", "ev")  # the devices of the utility-only base (batteries idle)
@@ -49,9 +50,9 @@ def between_parties(trades: pd.DataFrame) -> pd.DataFrame:
 
 
 def service_price_eur_per_kwh(record: MarketRecord) -> float:
-    """The time-weighted mean import price over the run (steps of equal length), as in
-    :mod:`twin.service`. [EUR/kWh]"""
-    return float(record.prices["tariff_ct_per_kwh"].astype(float).mean()) / 100.0
+    """:func:`twin.service.service_price_eur_per_kwh` of a market run's tariff. [EUR/kWh]"""
+    return service.service_price_eur_per_kwh(
+        record.prices["tariff_ct_per_kwh"].astype(float).to_numpy() / 100.0)
 
 
 def participant_roles(record: MarketRecord) -> pd.Series:

@@ -27,6 +27,7 @@ larger magnitude; otherwise it names what differs.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 SERVICE_TOLERANCE_KWH = 1.0
@@ -58,6 +59,13 @@ class Difference:
 def service_tolerance_kwh(a: float, b: float) -> float:
     """The tolerance within which two service figures count as the same. [kWh]"""
     return SERVICE_TOLERANCE_KWH + SERVICE_TOLERANCE_FRACTION * max(abs(a), abs(b))
+
+
+def service_price_eur_per_kwh(price_per_step_eur_per_kwh: Sequence[float]) -> float:
+    """The one stated price of every comparison: the time-weighted mean import price
+    over the run's steps (all of equal length); 0 for a run with no steps. [EUR/kWh]"""
+    prices = [float(p) for p in price_per_step_eur_per_kwh]
+    return math.fsum(prices) / len(prices) if prices else 0.0
 
 
 def ev_owed_kwh(kpis: dict) -> float:
