@@ -163,8 +163,9 @@ def _service(kpis: dict, price: np.ndarray) -> dict:
 
 
 def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict:
-    """All KPIs of a run as a flat dict of plain numbers; a HIL run's devices count
-    with what they did (:func:`twin.hil_realised.realised`)."""
+    """All KPIs of a run as a flat dict of plain numbers, plus two lists of plain dicts:
+    ``limit_episodes`` (:mod:`twin.limits`) and ``end_of_run_flags``; a HIL run's
+    devices count with what they did (:func:`twin.hil_realised.realised`)."""
     if scenario.is_hil:
         ts, events = realised(scenario, ts, events)
     dt_h = scenario.step_s / 3600.0
