@@ -236,11 +236,17 @@ def cmd_report(args) -> int:
         return _error(f"{run_dir} holds no recorded steps", 1)
     prov_path = run_dir / "provenance.json"
     prov = json.loads(prov_path.read_text()) if prov_path.is_file() else {}
+    base_path = run_dir / "baseline_kpis.json"  # a strategy run's rule-based baseline
+    baseline = json.loads(base_path.read_text()) if base_path.is_file() else None
     kpis, market, hil = run_kpis(scenario, run_dir, ts, events)
     write_json(run_dir / "kpis.json", kpis)
     path = write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
-                        market=market, hil=hil)
+                        baseline, market=market, hil=hil)
     print(f"wrote {path} ({len(ts)} steps)")
+    if scenario.is_hil:  # the rebuilt validation gates as the run's own: 3 on a FAIL
+        from twin.hil_report import print_verdict
+
+        return print_verdict(run_dir)
     return 0
 
 

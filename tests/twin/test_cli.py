@@ -138,6 +138,15 @@ def test_run_short_then_report(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "(8 steps)" in proc.stdout
     assert (run_dir / "kpis.json").is_file()
+    assert "Against the rule-based baseline" not in (run_dir / "report.html").read_text()
+
+    # a strategy run's folder keeps its baseline's KPIs: the rebuilt report compares again
+    baseline = {**kpis, "cost_eur": kpis["cost_eur"] + 5.0}
+    (run_dir / "baseline_kpis.json").write_text(json.dumps(baseline), encoding="utf-8")
+    proc = _run("report", str(run_dir))
+    assert proc.returncode == 0, proc.stderr
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Against the rule-based baseline" in page and "5.00 EUR less" in page
 
 
 def test_run_bad_weather_csv_is_a_scenario_error(tmp_path):

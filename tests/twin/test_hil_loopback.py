@@ -13,7 +13,7 @@ from twin.cli import main
 from twin.hil_realised import realised
 from twin.hil_report import EXIT_HIL_FAILED, print_verdict
 from twin.loading import load_scenario
-from twin.results import read_events, read_timeseries
+from twin.results import read_events, read_timeseries, write_scenario
 from twin.runner import run_kpis, run_scenario
 
 LOOPBACK = "scenarios/hil_loopback.yaml"
@@ -116,6 +116,11 @@ def test_loopback_revalidated_with_an_impossible_tolerance_fails(loopback, tmp_p
     out = capsys.readouterr().out
     assert "HIL validation: FAIL" in out and out.count("FAIL ") >= 3  # bat and stations
     assert "PASS pv_hil" in out  # 0.3 W RMSE: within even 1 W
+
+    # run.py report on the folder gates the same way: 0 as recorded, 3 once tightened
+    assert main(["report", str(run_dir)]) == 0
+    write_scenario(run_dir, tight)
+    assert main(["report", str(run_dir)]) == EXIT_HIL_FAILED
 
 
 def test_loopback_delay_from_samples_and_openadr_compliance(loopback):
