@@ -5,7 +5,7 @@ import time
 
 STARTED = time.perf_counter()  # the command's wall time counts from here, imports included
 
-from twin.cli import main  # noqa: E402
+from twin.cli.main import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(started=STARTED))

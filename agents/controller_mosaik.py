@@ -27,7 +27,7 @@ from simulators.feeder.model import (
     loss_estimate,
 )
 from twin import inputs as scenario_inputs
-from twin.scenario import Scenario
+from twin.scenario.schema import Scenario
 from twin.timeparse import parse_duration_s
 
 # the plan in force: planned power [kW] and stored energy at the step's end [kWh]

@@ -27,7 +27,7 @@ import numpy as np
 
 from agents.scheduling.strategy import Forecast
 from twin import inputs
-from twin.scenario import Scenario, SyntheticWeather
+from twin.scenario.schema import Scenario, SyntheticWeather
 
 
 def _tariff(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:

@@ -27,9 +27,9 @@ from agents.controller_mosaik import ControllerSim  # noqa: E402
 from simulators.base import ArraySimulator  # noqa: E402
 from simulators.feeder.model import Feeder, FeederParams, create_lv_radial  # noqa: E402
 from simulators.feeder.mosaik import FeederSim  # noqa: E402
-from twin.loading import load_scenario  # noqa: E402
 from twin.recorder import RecorderSim  # noqa: E402
 from twin.runner import run_scenario  # noqa: E402
+from twin.scenario.loading import load_scenario  # noqa: E402
 
 ACC: collections.Counter = collections.Counter()
 

@@ -27,9 +27,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from twin.loading import load_scenario  # noqa: E402
 from twin.results import read_timeseries  # noqa: E402
 from twin.runner import run_scenario  # noqa: E402
+from twin.scenario.loading import load_scenario  # noqa: E402
 
 LOOPBACK = ROOT / "scenarios" / "hil_loopback.yaml"
 

@@ -24,12 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from twin.kpis import compute_kpis  # noqa: E402
-from twin.loading import load_scenario  # noqa: E402
-from twin.market_report import finish_market  # noqa: E402
-from twin.participants import resolve_participants  # noqa: E402
+from twin.report.kpis import compute_kpis  # noqa: E402
+from twin.report.market.section import finish_market  # noqa: E402
 from twin.results import read_events, read_timeseries  # noqa: E402
 from twin.runner import quiet_mosaik  # noqa: E402
+from twin.scenario.loading import load_scenario  # noqa: E402
+from twin.scenario.participants import resolve_participants  # noqa: E402
 from twin.world import build_world  # noqa: E402
 
 TARGET_S = {40: 5.0, 1000: 60.0}

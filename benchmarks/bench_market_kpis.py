@@ -38,9 +38,9 @@ import gsy_export_oracle  # noqa: E402
 import market_kpis_oracle  # noqa: E402
 from market_fixtures import random_community  # noqa: E402
 
-from twin import market_summary as summary_module  # noqa: E402
-from twin.gsy_export import FILES, write_gsy_results  # noqa: E402
-from twin.market_kpis import MarketRecord, area_kpis, participant_bills  # noqa: E402
+from twin.report.market import summary as summary_module  # noqa: E402
+from twin.report.market.gsy_export import FILES, write_gsy_results  # noqa: E402
+from twin.report.market.kpis import MarketRecord, area_kpis, participant_bills  # noqa: E402
 
 FUNCTIONS = ("area_kpis", "participant_bills", "market_summary", "write_gsy_results")
 TARGET_S, TARGET_HOUSES = 10.0, 1000

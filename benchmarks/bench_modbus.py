@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from hil.sunspec.client import SunSpecClient  # noqa: E402
 from hil.sunspec.emulator import SunSpecEmulator  # noqa: E402
 from hil.sunspec.models import model  # noqa: E402
-from twin.loading import load_scenario  # noqa: E402
+from twin.scenario.loading import load_scenario  # noqa: E402
 
 
 async def timed(n: int, fn) -> list[float]:

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from twin.loading import resolve_assets
-from twin.scenario import Scenario
+from twin.scenario.loading import resolve_assets
+from twin.scenario.schema import Scenario
 from twin.timeparse import parse_duration_s
 
 RUN_PY = Path(__file__).resolve().parent.parent / "run.py"

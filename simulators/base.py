@@ -12,8 +12,8 @@ from typing import Any
 import mosaik_api_v3
 import numpy as np
 
-from twin.loading import Asset, resolve_assets
-from twin.scenario import Scenario
+from twin.scenario.loading import Asset, resolve_assets
+from twin.scenario.schema import Scenario
 
 
 def meta(model: str, attrs: list[str], *, kind: str = "time-based", trigger=(), extra=None,

@@ -14,7 +14,7 @@ import pandas as pd
 
 from simulators.weather.model import read_weather_csv, synthetic_weather
 from twin.rng import stream
-from twin.scenario import Scenario, Tariff
+from twin.scenario.schema import Scenario, Tariff
 
 
 def step_starts(scenario: Scenario) -> pd.DatetimeIndex:
@@ -55,7 +55,7 @@ def weather(scenario: Scenario) -> pd.DataFrame:
 def _asset_params(sc: Scenario, kind: str, cls) -> list:
     """Model parameters of every asset of a kind, in resolve order."""
     from simulators.base import params_from
-    from twin.loading import resolve_assets
+    from twin.scenario.loading import resolve_assets
 
     return [params_from(cls, a.spec) for a in resolve_assets(sc)[kind]]
 

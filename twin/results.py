@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from twin.scenario import Scenario
+from twin.scenario.schema import Scenario
 
 
 def new_run_dir(scenario: Scenario, root: Path | None = None) -> Path:

@@ -17,9 +17,9 @@ from pathlib import Path
 from loguru import logger
 
 from twin.inputs import inputs_frame
-from twin.kpis import compute_kpis
 from twin.provenance import command_wall_time_s, provenance
-from twin.report import write_report
+from twin.report.html import write_report
+from twin.report.kpis import compute_kpis
 from twin.results import (
     new_run_dir,
     read_events,
@@ -29,7 +29,7 @@ from twin.results import (
     write_json,
     write_scenario,
 )
-from twin.scenario import RuleBased, Scenario
+from twin.scenario.schema import RuleBased, Scenario
 from twin.world import build_world
 
 
@@ -54,12 +54,12 @@ def run_kpis(scenario: Scenario, run_dir: Path, ts, events) -> tuple[dict, objec
     kpis = compute_kpis(scenario, ts, events) if len(ts) else {}
     record = hil = None
     if scenario.market is not None and len(ts):
-        from twin.market_report import finish_market
+        from twin.report.market.section import finish_market
 
         record, summary = finish_market(scenario, run_dir, ts)
         kpis.update(summary)
     if scenario.is_hil and len(ts):
-        from twin.hil_report import finish_hil
+        from twin.report.hil.section import finish_hil
 
         hil, summary = finish_hil(scenario, run_dir, ts)
         kpis.update(summary)

@@ -16,8 +16,8 @@ from mosaik_api_v3.types import Meta
 from agents.market.engine import SlotBook
 from simulators.base import ArraySimulator, meta
 from twin.inputs import prices_ct_per_kwh
-from twin.participants import market_tree, resolve_participants
 from twin.results import PartWriter
+from twin.scenario.participants import market_tree, resolve_participants
 
 META: Meta = meta("Operator", ["orders", "trades"])
 TRADE_COLUMNS = [

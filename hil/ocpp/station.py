@@ -47,7 +47,7 @@ from hil.ocpp.rpc import LOG, SUBPROTOCOL, V_PHASE, iso_utc, kw_to_amps
 from hil.ocpp.station_link import CONNECTOR, EVSE, StationChargePoint, wait_any
 from hil.origin import wait_origin
 from hil.views import paired_ev
-from twin.loading import load_scenario, resolve_assets
+from twin.scenario.loading import load_scenario, resolve_assets
 
 
 def default_dwell_s(pattern: str) -> float:
@@ -64,7 +64,7 @@ class StationEmulator:
 
     Parameters
     ----------
-    scenario : twin.scenario.Scenario
+    scenario : twin.scenario.schema.Scenario
         Validated scenario holding the charger (``assets.ev_charger``) and the EVs.
     charger_id : str
         Id of the charger asset; its EV is the EV with the same index, else the first.

@@ -71,7 +71,7 @@ def _sf_for(max_abs: float, limit: int = 32767) -> int:
 
 
 def _find_asset(scenario, asset_id: str):
-    from twin.loading import resolve_assets
+    from twin.scenario.loading import resolve_assets
 
     assets = resolve_assets(scenario)
     allowed = [a.id for k in ("pv", "battery") for a in assets.get(k, [])]
@@ -90,8 +90,8 @@ class SunSpecEmulator:
 
     Parameters
     ----------
-    scenario : twin.scenario.Scenario or path
-        A loaded scenario, or a YAML path loaded with ``twin.loading.load_scenario``.
+    scenario : twin.scenario.schema.Scenario or path
+        A loaded scenario, or a YAML path loaded with ``twin.scenario.loading.load_scenario``.
     asset_id : str
         Id of a pv or battery asset of the scenario.
     host, port : str, int
@@ -117,7 +117,7 @@ class SunSpecEmulator:
             if not ok:
                 raise ValueError(f"SunSpecEmulator {name}={locals()[name]!r}: must be {allowed}")
         if isinstance(scenario, str | Path):
-            from twin.loading import load_scenario
+            from twin.scenario.loading import load_scenario
 
             scenario = load_scenario(scenario)
         self.scenario, self.asset_id = scenario, asset_id

@@ -34,7 +34,7 @@ DENSE_MAX_BUSES = 300  # the refinement's linear algebra is dense up to this siz
 
 @dataclass(frozen=True)
 class FeederParams:
-    """Parameters of the ``lv_radial`` builder (see ``twin.scenario.Grid``)."""
+    """Parameters of the ``lv_radial`` builder (see ``twin.scenario.schema.Grid``)."""
 
     mv_vn_kv: float = 20.0
     lv_vn_kv: float = 0.4

@@ -7,7 +7,7 @@ import pytest
 
 from agents.forecasts import clear_sky_pv_kw, oracle_forecast, persistence_forecast
 from twin import inputs
-from twin.loading import load_scenario
+from twin.scenario.loading import load_scenario
 
 
 @pytest.fixture(scope="module")

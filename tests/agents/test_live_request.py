@@ -9,8 +9,8 @@ import pytest
 from agents.scheduling.backends import solve
 from agents.scheduling.flex_model import parse_request
 from agents.scheduling.live_request import SiteModel, check_overrides, request_body, series
-from twin.loading import ScenarioError, load_scenario
-from twin.scenario import BatterySpec
+from twin.scenario.loading import ScenarioError, load_scenario
+from twin.scenario.schema import BatterySpec
 
 T0 = pd.Timestamp("2026-06-01T18:00:00-04:00")
 BATTERY = BatterySpec(capacity_kwh=100.0, p_charge_max_kw=50.0, p_discharge_max_kw=40.0,

@@ -12,11 +12,11 @@ import pytest
 from agents.scheduling.live_request import SiteModel
 from agents.scheduling.strategy import SchedulingStrategy
 from agents.strategy import SiteState
-from twin.loading import load_scenario
+from twin.report.service import SERVICE_KPIS, service_differences, verdict
 from twin.results import read_timeseries
 from twin.runner import run_scenario
-from twin.scenario import BatterySpec
-from twin.service import SERVICE_KPIS, service_differences, verdict
+from twin.scenario.loading import load_scenario
+from twin.scenario.schema import BatterySpec
 
 EV_DELIVERED, EV_OWED = (label for _, label in SERVICE_KPIS[:2])
 

@@ -14,7 +14,7 @@ import ocpp.v201
 from jsonschema import Draft6Validator, FormatChecker
 
 from hil.ocpp.serve import run_csms
-from twin.scenario import Scenario
+from twin.scenario.schema import Scenario
 
 SCHEMAS = Path(ocpp.v201.__file__).parent / "schemas"
 

@@ -9,7 +9,7 @@ from ocpp_testkit import small_scenario, standalone_csms, until
 from hil.ocpp.policy import Session
 from hil.ocpp.scheduled import schedule_request, scheduled_kw
 from hil.ocpp.station import StationEmulator
-from twin.scenario import Scenario
+from twin.scenario.schema import Scenario
 
 MQ = dt.timezone(dt.timedelta(hours=-4))
 TOU = {"import_tou": [

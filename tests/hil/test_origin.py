@@ -12,8 +12,8 @@ from hil.launch import emulator_commands
 from hil.ocpp.station import StationEmulator
 from hil.origin import publish_origin, read_origin, wait_origin
 from hil.sunspec.emulator import SunSpecEmulator
-from twin.cli import main
-from twin.loading import load_scenario
+from twin.cli.main import main
+from twin.scenario.loading import load_scenario
 
 LOOPBACK = "scenarios/hil_loopback.yaml"
 

@@ -11,7 +11,7 @@ import pytest
 from hil.base import BackgroundLoop, FaultLog, FaultPolicy, Watchdog
 from hil.sunspec.bridge import SunSpecBatteryBridge, SunSpecPvBridge
 from hil.sunspec.emulator import SunSpecEmulator
-from twin.loading import load_scenario
+from twin.scenario.loading import load_scenario
 
 POLICY = FaultPolicy(timeout_s=0.3, stale_after_s=0.4, hold_s=0.3, backoff_initial_s=0.05,
                      backoff_max_s=0.2)

@@ -19,7 +19,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from test_ocpp_mutations import tracebacks
 
 from hil.sunspec.emulator import SunSpecEmulator
-from twin.loading import load_scenario
+from twin.scenario.loading import load_scenario
 
 JSON_DIR = Path(sunspec2.__file__).parent / "models" / "json"
 SENTINEL = {"int16": 0x8000, "uint16": 0xFFFF, "enum16": 0xFFFF, "bitfield16": 0xFFFF,

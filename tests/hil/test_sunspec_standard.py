@@ -17,7 +17,7 @@ from sunspec2.modbus.client import SunSpecModbusClientDeviceTCP
 
 from hil.sunspec import models as sm
 from hil.sunspec.emulator import SunSpecEmulator
-from twin.loading import load_scenario
+from twin.scenario.loading import load_scenario
 
 JSON_DIR = Path(sunspec2.__file__).parent / "models" / "json"
 SERVED = (1, 101, 102, 103, 120, 123, 124, 701, 704, 713, 802)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mosaik
 import pytest
 
-from twin.loading import validate
+from twin.scenario.loading import validate
 
 STEP_S = 900
 SIM_CONFIG = {

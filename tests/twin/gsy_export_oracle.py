@@ -1,8 +1,8 @@
-"""Test oracle: twin.gsy_export as it was before the array rewrite (commit 2d59cdb).
+"""Test oracle: twin.report.market.gsy_export as it was before the array rewrite (commit 2d59cdb).
 
 The four JSON files built the straightforward way, one area (and one market and slot)
 at a time, on top of ``market_kpis_oracle``; the file formats (field tables, time
-formats) are shared with ``twin.gsy_export``. Slow on large records (price_energy_day
+formats) are shared with ``twin.report.market.gsy_export``. Slow on large records (price_energy_day
 alone takes minutes for 1,000 houses).
 """
 
@@ -21,7 +21,7 @@ from market_kpis_oracle import (
     trade_profile,
 )
 
-from twin.gsy_export import (
+from twin.report.market.gsy_export import (
     BILL_FIELDS,
     ENERGY_TOL_KWH,
     KPI_FIELDS,
@@ -29,7 +29,7 @@ from twin.gsy_export import (
     gsy_time,
     gsy_ui_time,
 )
-from twin.market_kpis import MarketRecord
+from twin.report.market.kpis import MarketRecord
 
 
 def _num(x) -> float | None:

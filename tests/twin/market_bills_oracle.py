@@ -1,5 +1,5 @@
 """An independent, row-by-row implementation of the bills at the participants' meters
-(``twin.market_bills``), for the tests: plain loops over trades and delivered energy,
+(``twin.report.market.bills``), for the tests: plain loops over trades and delivered energy,
 no pandas group-bys, written from the definitions in the module docstring.
 """
 

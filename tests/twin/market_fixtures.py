@@ -31,7 +31,7 @@ from bisect import bisect
 import numpy as np
 import pandas as pd
 
-from twin.market_kpis import MarketRecord
+from twin.report.market.kpis import MarketRecord
 
 TZ = "America/Martinique"
 SLOTS = pd.date_range("2024-06-01 10:00", periods=3, freq="15min", tz=TZ)

@@ -1,7 +1,7 @@
-"""Test oracle: twin.market_kpis as it was before the array rewrite (commit 2d59cdb).
+"""Test oracle: twin.report.market.kpis as it was before the array rewrite (commit 2d59cdb).
 
 The straightforward per-area / per-trade definitions, kept verbatim so that the fast code
-in ``twin.market_kpis`` (and ``twin.market_kpis_fast``) can be checked against them
+in ``twin.report.market.kpis`` (and ``twin.report.market.kpis_fast``) can be checked against them
 (tests/twin/test_market_kpis_oracle.py, benchmarks/bench_market_kpis.py). Slow on large
 records: ``area_kpis`` scans every trade once per area (about a minute for 1,000 houses).
 The record class and the constants are shared with the package; nothing else is.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from twin.market_kpis import (
+from twin.report.market.kpis import (
     EXTERNALS,
     IMBALANCE,
     KIND_ROLE,

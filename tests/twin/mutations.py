@@ -106,7 +106,7 @@ def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
 
 def run_cli(argv: list[str]) -> tuple[int, str, str, float]:
     """``main(argv)`` in process: exit code, stdout, stderr, seconds."""
-    from twin.cli import main
+    from twin.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     t0 = time.perf_counter()

@@ -1,5 +1,5 @@
 """``python run.py clear BOOK.json --rule RULE``: a user's run (subprocess) for a couple of
-cases, ``twin.cli.main`` in process for the rest (same parser, same exit codes)."""
+cases, ``twin.cli.main.main`` in process for the rest (same parser, same exit codes)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from agents.market.book import BookError, parse_book
-from twin.cli import main
+from twin.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = "examples/order_book.json"

@@ -52,11 +52,11 @@ def test_cryptography_deprecation_warnings_are_filtered():
 
     from cryptography.utils import CryptographyDeprecationWarning
 
-    import twin.cli  # noqa: F401 - installs the filter on import
+    import twin.cli.main  # noqa: F401 - installs the filter on import
 
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("default")
-        twin.cli.quiet_third_party_warnings()
+        twin.cli.main.quiet_third_party_warnings()
         warnings.warn("TripleDES has been moved", CryptographyDeprecationWarning, stacklevel=1)
         warnings.warn("the twin's own", UserWarning, stacklevel=1)
     assert [str(w.message) for w in seen] == ["the twin's own"]

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from market_fixtures import SLOTS, community
 
-from twin.compare_peak import explain_peak, own_peaks
-from twin.compare_report import on_common_base, verdicts
+from twin.report.compare import on_common_base, verdicts
+from twin.report.compare_peak import explain_peak, own_peaks
 
 
 def _runs():

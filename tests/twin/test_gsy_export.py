@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from market_fixtures import community, random_community
 
-from twin.gsy_export import (
+from twin.report.market.gsy_export import (
     FILES,
     dumps,
     gsy_results,
@@ -18,7 +18,7 @@ from twin.gsy_export import (
     gsy_ui_time,
     write_gsy_results,
 )
-from twin.market_kpis import participant_bills
+from twin.report.market.kpis import participant_bills
 
 T0 = pd.Timestamp("2024-06-01 10:00", tz="America/Martinique")
 AREAS = {"mv", "lv1", "lv2", "h1", "h2", "h3"}

@@ -1,6 +1,6 @@
 """The HIL commands' bad input: exit 2 with the field, the value and what is allowed."""
 
-from twin.cli import main
+from twin.cli.main import main
 
 LOOPBACK = "scenarios/hil_loopback.yaml"
 
@@ -47,8 +47,8 @@ def test_csms_tls_needs_both_files(tmp_path, capsys):
 def _record(tmp_path, rmse_kw: float, tol_kw: float):
     import json
 
-    from twin.hil_validation import verdict
-    from twin.scenario_hil import Tolerances
+    from twin.report.hil.validation import verdict
+    from twin.scenario.hil import Tolerances
 
     tol = Tolerances(p_rmse_kw=tol_kw)
     dev = {"asset_id": "evc_1", "kind": "ev_charger", "steps": 100, "p_rmse_kw": rmse_kw,
@@ -62,7 +62,7 @@ def _record(tmp_path, rmse_kw: float, tol_kw: float):
 
 
 def test_hil_verdict_lines_and_exit_code(tmp_path, capsys):
-    from twin.hil_report import EXIT_HIL_FAILED, print_verdict
+    from twin.report.hil.section import EXIT_HIL_FAILED, print_verdict
 
     assert print_verdict(_record(tmp_path, 0.3, 2.0)) == 0
     out = capsys.readouterr().out

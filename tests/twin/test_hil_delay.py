@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from hil import views
-from twin.hil_validation import device_metrics, openadr_compliance, sample_delays_s
-from twin.scenario_hil import Tolerances
+from twin.report.hil.validation import device_metrics, openadr_compliance, sample_delays_s
+from twin.scenario.hil import Tolerances
 
 STEP_S = 60.0
 

@@ -15,9 +15,9 @@ import yaml
 
 from hil.launch import wait_for_port
 from hil.mqtt.testing import free_port
-from twin.loading import load_scenario
 from twin.results import read_timeseries
 from twin.runner import run_scenario
+from twin.scenario.loading import load_scenario
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from hil.origin import read_origin
-from twin.cli import main
-from twin.hil_realised import realised
-from twin.hil_report import EXIT_HIL_FAILED, print_verdict
-from twin.loading import load_scenario
+from twin.cli.main import main
+from twin.report.hil.realised import realised
+from twin.report.hil.section import EXIT_HIL_FAILED, print_verdict
 from twin.results import read_events, read_timeseries, write_scenario
 from twin.runner import run_kpis, run_scenario
+from twin.scenario.loading import load_scenario
 
 LOOPBACK = "scenarios/hil_loopback.yaml"
 # the loopback in 30 simulated minutes, with EVs that fill up and leave within it: the

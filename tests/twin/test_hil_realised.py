@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.hil_realised import realised
-from twin.loading import load_scenario
+from twin.report.hil.realised import realised
+from twin.scenario.loading import load_scenario
 
 STEP_H = 1 / 60  # the loopback's 1 min steps
 

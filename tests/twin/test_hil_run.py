@@ -12,9 +12,9 @@ import pytest
 
 from hil.mqtt import MqttPublisher, topic_for
 from hil.mqtt.testing import broker_missing_reason
-from twin.loading import validate
 from twin.results import read_timeseries
 from twin.runner import run_scenario
+from twin.scenario.loading import validate
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""Site KPIs (twin.kpis): one definition per KPI, in the README too; ratios and peaks
+"""Site KPIs (twin.report.kpis): one definition per KPI, in the README too; ratios and peaks
 by their definitions; end-of-run flags."""
 
 import re
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.kpi_defs import KPI_DEFS
-from twin.kpis import _ratios, end_of_run_flags
-from twin.loading import load_scenario
+from twin.report.kpi_defs import KPI_DEFS
+from twin.report.kpis import _ratios, end_of_run_flags
+from twin.scenario.loading import load_scenario
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -1,10 +1,10 @@
-"""Limit episodes (twin.limits) on a synthetic frame: which element, when, how far over,
+"""Limit episodes (twin.report.limits) on a synthetic frame: which element, when, how far over,
 for how long, and who drew most."""
 
 import pandas as pd
 import pytest
 
-from twin.limits import limit_episodes, warning_line
+from twin.report.limits import limit_episodes, warning_line
 
 STEP_S = 900
 

@@ -1,4 +1,4 @@
-"""Scenario loading: error messages, --set overrides and asset resolution (twin.loading)."""
+"""Scenario loading: error messages, --set overrides and asset resolution (twin.scenario.loading)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from twin.loading import (
+from twin.scenario.loading import (
     ScenarioError,
     apply_overrides,
     load_scenario,

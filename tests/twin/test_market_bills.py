@@ -1,4 +1,4 @@
-"""Bills at the participants' meters (twin.market_bills): self-pairs netted behind the
+"""Bills at the participants' meters (twin.report.market.bills): self-pairs netted behind the
 meter, savings on a stored-energy-neutral utility-only base, percentages undefined on a
 base <= 0, and the reconciliation with the site's energy cost; on the hand-worked
 community of market_fixtures and a generated one, against an independent oracle."""
@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from market_fixtures import community, random_community
 
-from twin.market_bills import (
+from twin.report.market.bills import (
     meter_bills,
     participant_roles,
     reconciliation,
     service_price_eur_per_kwh,
 )
-from twin.market_report import market_table
-from twin.market_summary import market_summary
+from twin.report.market.section import market_table
+from twin.report.market.summary import market_summary
 
 
 def _with_site(record, stored=(("h1", "h1/battery", -1.0),)):

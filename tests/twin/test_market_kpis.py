@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from market_fixtures import community, random_community
 
-from twin.market_kpis import (
+from twin.report.market.kpis import (
     area_kpis,
     grid_fees,
     market_bills,

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from twin.inputs import import_price_eur_per_kwh
-from twin.kpis import asset_ids, columns, site_powers_kw
-from twin.loading import load_scenario
-from twin.market_results import market_record
+from twin.report.kpis import asset_ids, columns, site_powers_kw
+from twin.report.market.record import market_record
 from twin.results import read_parts, read_timeseries
 from twin.runner import run_scenario
+from twin.scenario.loading import load_scenario
 
 P2P = "scenarios/martinique_p2p.yaml"
 pytestmark = pytest.mark.slow

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from twin.loading import ScenarioError, load_scenario
-from twin.participants import market_tree, resolve_participants
+from twin.scenario.loading import ScenarioError, load_scenario
+from twin.scenario.participants import market_tree, resolve_participants
 
 P2P = "scenarios/martinique_p2p.yaml"
 SMALL = ["assets.pv.count=2", "assets.battery.count=1", "assets.ev_charger.count=1",

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.twin.mutations import run_cli
-from twin.cli import parse_command
+from twin.cli.main import parse_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT = ["--set", "duration=PT2H"]

@@ -1,11 +1,11 @@
-"""Report sections (twin.report) on hand-made KPI dicts: definitions beside the figures,
+"""Report sections (twin.report.html) on hand-made KPI dicts: definitions beside the figures,
 the baseline comparison on the same service, end-of-run notes, the limits callout."""
 
 import html
 
-from twin.kpi_defs import KPI_DEFS
-from twin.loading import load_scenario
-from twin.report import _comparison, _kpi_rows, _limits_callout
+from twin.report.html import _comparison, _kpi_rows, _limits_callout
+from twin.report.kpi_defs import KPI_DEFS
+from twin.scenario.loading import load_scenario
 
 SERVICE = {"ev_charged_kwh": 380.0, "ev_owed_kwh": 0.0, "battery_stored_change_kwh": 0.0,
            "pv_curtailed_kwh": 0.0, "service_price_eur_per_kwh": 0.2}

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from simulators.battery.mosaik import BatterySim
-from twin.loading import load_scenario
 from twin.results import read_parts, read_timeseries
 from twin.runner import run_scenario
+from twin.scenario.loading import load_scenario
 
 pytestmark = pytest.mark.slow
 

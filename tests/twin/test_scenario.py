@@ -1,4 +1,4 @@
-"""The scenario schema (twin.scenario) and ISO 8601 durations (twin.timeparse)."""
+"""The scenario schema (twin.scenario.schema) and ISO 8601 durations (twin.timeparse)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from twin.loading import load_scenario
-from twin.scenario import BatteryGroup, BatterySpec, Grid, Scenario, Tariff, TouPeriod
+from twin.scenario.loading import load_scenario
+from twin.scenario.schema import BatteryGroup, BatterySpec, Grid, Scenario, Tariff, TouPeriod
 from twin.timeparse import parse_duration_s
 
 ROOT = Path(__file__).resolve().parents[2]

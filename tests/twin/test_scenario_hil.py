@@ -2,7 +2,7 @@
 
 import pytest
 
-from twin.loading import ScenarioError, load_scenario, validate
+from twin.scenario.loading import ScenarioError, load_scenario, validate
 
 BASE = {"name": "x", "start": "2026-06-01T00:00:00-04:00"}
 

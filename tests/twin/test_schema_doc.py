@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from twin.schema_doc import reference_markdown
+from twin.scenario.reference import reference_markdown
 
 
 def test_reference_markdown_lists_both_asset_forms_with_units():

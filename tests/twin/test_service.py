@@ -1,8 +1,8 @@
-"""The same-service comparison (twin.service), on hand-made KPI dicts."""
+"""The same-service comparison (twin.report.service), on hand-made KPI dicts."""
 
 import pytest
 
-from twin.service import same_service_cost_eur, service_differences, verdict
+from twin.report.service import same_service_cost_eur, service_differences, verdict
 
 BASE = {"cost_eur": 50.0, "ev_charged_kwh": 380.0, "ev_owed_kwh": 0.0,
         "battery_stored_change_kwh": 0.0, "pv_curtailed_kwh": 0.0}

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.kpis import asset_ids, columns, site_powers_kw
-from twin.loading import load_scenario
+from twin.report.kpis import asset_ids, columns, site_powers_kw
 from twin.results import read_events, read_timeseries
 from twin.runner import run_scenario
+from twin.scenario.loading import load_scenario
 
 BASELINE = "scenarios/martinique_baseline.yaml"
 pytestmark = pytest.mark.slow

@@ -17,16 +17,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from twin.hil_validation import (  # noqa: E402
+from twin.report.hil.validation import (  # noqa: E402
     LAG_STEPS,
     device_metrics,
     lag_metrics,
     metered_power_kw,
     openadr_compliance,
 )
-from twin.loading import hil_assets, resolve_assets  # noqa: E402
 from twin.results import write_json  # noqa: E402
-from twin.scenario import Scenario  # noqa: E402
+from twin.scenario.loading import hil_assets, resolve_assets  # noqa: E402
+from twin.scenario.schema import Scenario  # noqa: E402
 
 EXIT_HIL_FAILED = 3  # run.py's exit code when a HIL run completes but fails its validation
 

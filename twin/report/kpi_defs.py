@@ -1,4 +1,4 @@
-"""The one vocabulary of the site KPIs (:func:`twin.kpis.compute_kpis`): per key its
+"""The one vocabulary of the site KPIs (:func:`twin.report.kpis.compute_kpis`): per key its
 label (with the unit), and its definition in words with its sign.
 
 The report writes the definition next to each figure, the README's "KPIs" table lists

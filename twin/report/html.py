@@ -14,19 +14,19 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from twin import plots
-from twin.hil_realised import realised
-from twin.kpi_defs import KPI_DEFS, KPI_LABELS  # KPI_LABELS: re-exported for other reports
-from twin.kpis import asset_ids, columns, plan_devices, site_powers_kw
-from twin.limits import describe
-from twin.plan_plots import planned_vs_realised
-from twin.scenario import Scenario
-from twin.service import (
+from twin.report import plots
+from twin.report.hil.realised import realised
+from twin.report.kpi_defs import KPI_DEFS, KPI_LABELS  # KPI_LABELS: re-exported for other reports
+from twin.report.kpis import asset_ids, columns, plan_devices, site_powers_kw
+from twin.report.limits import describe
+from twin.report.plan_plots import planned_vs_realised
+from twin.report.service import (
     SERVICE_KPIS,
     SERVICE_TOLERANCE_FRACTION,
     SERVICE_TOLERANCE_KWH,
     verdict,
 )
+from twin.scenario.schema import Scenario
 
 
 def _png(fig) -> bytes:
@@ -119,7 +119,7 @@ def _limits_callout(kpis: dict) -> str:
 def _comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
     """This run beside the rule-based baseline on the same scenario: first what each side
     delivered and its cost for the same service, then the other key figures; the
-    verdict line from :func:`twin.service.verdict`."""
+    verdict line from :func:`twin.report.service.verdict`."""
     if not baseline:
         return ""
     name = scenario.scheduling.strategy
@@ -152,13 +152,13 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
     figures = make_figures(scenario, ts, events, inputs) if len(ts) else {}
     market_html = ""
     if market is not None:
-        from twin.market_report import market_figures, market_table
+        from twin.report.market.section import market_figures, market_table
 
         figures = {**{k: _png(f) for k, f in market_figures(scenario, market).items()},
                    **figures}
         market_html = market_table(scenario, kpis, _fmt)
     if hil is not None:
-        from twin.hil_report import hil_figures, hil_table
+        from twin.report.hil.section import hil_figures, hil_table
 
         figures = {**{k: _png(f) for k, f in hil_figures(scenario, ts, hil).items()},
                    **figures}

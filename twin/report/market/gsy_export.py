@@ -6,7 +6,7 @@ price_energy_day.json and trade_profile.json into ``out_dir`` (gsy-e writes them
 ``ExportAndPlot._export_json_data`` dumps ``SimulationEndpointBuffer.
 generate_json_report()``, i.e. gsy-framework ``ResultsHandler.all_raw_results``, with
 ``indent=2``; our ``dumps`` writes the same text as ``json.dumps(indent=2)``, faster).
-The numbers come from ``twin.market_kpis``; see its docstring for the definitions and
+The numbers come from ``twin.report.market.kpis``; see its docstring for the definitions and
 our deviations. Sign convention as there: positive = consumption/import.
 
 Keys: gsy-e keys areas by uuid in kpi.json and by name in the other three files; we
@@ -69,7 +69,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twin.market_kpis import (
+from twin.report.market.kpis import (
     MarketRecord,
     area_kpis,
     market_bills,

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from twin.scenario_base import Strict
+from twin.scenario.base import Strict
 from twin.timeparse import parse_duration_s
 
 

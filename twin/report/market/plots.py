@@ -10,9 +10,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from twin.market_bills import self_pairs  # noqa: E402
-from twin.market_kpis import EXTERNALS, IMBALANCE  # noqa: E402
-from twin.market_summary import p2p_trades  # noqa: E402
+from twin.report.market.bills import self_pairs  # noqa: E402
+from twin.report.market.kpis import EXTERNALS, IMBALANCE  # noqa: E402
+from twin.report.market.summary import p2p_trades  # noqa: E402
 
 SOURCES = ["own (behind the meter)", "house", "lv_feeder", "mv", "market maker",
            "utility (imbalance)"]

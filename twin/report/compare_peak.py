@@ -13,8 +13,8 @@ import html
 
 import pandas as pd
 
-from twin.market_bills import self_pairs
-from twin.market_kpis import EXTERNALS, IMBALANCE
+from twin.report.market.bills import self_pairs
+from twin.report.market.kpis import EXTERNALS, IMBALANCE
 
 PEAK_MARGIN = 0.10
 PEAK_MARGIN_KW = 5.0

@@ -1,4 +1,4 @@
-"""Array helpers behind ``twin.market_kpis``: the area tree as integer codes.
+"""Array helpers behind ``twin.report.market.kpis``: the area tree as integer codes.
 
 Areas are numbered in the order of the record's ``areas`` table; -1 stands for "no
 area" (an external kept outside every area, or a name that is no area). Depth: the root

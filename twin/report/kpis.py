@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from twin.hil_realised import realised
 from twin.inputs import import_price_eur_per_kwh
-from twin.limits import limit_episodes
-from twin.loading import resolve_assets
-from twin.scenario import Scenario
-from twin.service import same_service_cost_eur, service_price_eur_per_kwh
+from twin.report.hil.realised import realised
+from twin.report.limits import limit_episodes
+from twin.report.service import same_service_cost_eur, service_price_eur_per_kwh
+from twin.scenario.loading import resolve_assets
+from twin.scenario.schema import Scenario
 
 END_HOURS = 1.0  # the run's last hour: where a final recharge may set a peak
 
@@ -49,7 +49,7 @@ def site_powers_kw(scenario: Scenario, ts: pd.DataFrame) -> pd.DataFrame:
 def _stored_change(ts: pd.DataFrame, scenario: Scenario) -> float:
     """Energy in the batteries at the end less at the start of the run: before the first
     step, from the scenario's initial SoC, or for a device its first reading
-    (``<id>.e_start_kwh``, :mod:`twin.hil_realised`). [kWh]"""
+    (``<id>.e_start_kwh``, :mod:`twin.report.hil.realised`). [kWh]"""
     change = 0.0
     if not len(ts):
         return change
@@ -135,7 +135,7 @@ def end_of_run_flags(scenario: Scenario, ts: pd.DataFrame, p: pd.DataFrame,
 
 
 def _limits(scenario: Scenario, ts: pd.DataFrame, ids: dict) -> dict:
-    """The run's limit episodes (:mod:`twin.limits`) as plain dicts, with their count."""
+    """The run's limit episodes (:mod:`twin.report.limits`) as plain dicts, with their count."""
     g = scenario.grid
     local = ts.set_axis(_local(ts, scenario))
     devices = pd.concat([columns(local, ids, kind, "p_kw") for kind in ids
@@ -156,7 +156,7 @@ def _ratios(pv_prod: float, import_kwh: float, export_kwh: float) -> dict:
 
 
 def _service(kpis: dict, price: np.ndarray) -> dict:
-    """The service price and the cost for the same service (:mod:`twin.service`)."""
+    """The service price and the cost for the same service (:mod:`twin.report.service`)."""
     service_price = service_price_eur_per_kwh(price)
     return {"service_price_eur_per_kwh": service_price,
             "same_service_cost_eur": same_service_cost_eur(kpis, service_price)}
@@ -164,8 +164,8 @@ def _service(kpis: dict, price: np.ndarray) -> dict:
 
 def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict:
     """All KPIs of a run as a flat dict of plain numbers, plus two lists of plain dicts:
-    ``limit_episodes`` (:mod:`twin.limits`) and ``end_of_run_flags``; a HIL run's
-    devices count with what they did (:func:`twin.hil_realised.realised`)."""
+    ``limit_episodes`` (:mod:`twin.report.limits`) and ``end_of_run_flags``; a HIL run's
+    devices count with what they did (:func:`twin.report.hil.realised.realised`)."""
     if scenario.is_hil:
         ts, events = realised(scenario, ts, events)
     dt_h = scenario.step_s / 3600.0

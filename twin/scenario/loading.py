@@ -15,15 +15,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from twin.scenario import ASSET_KINDS, Scenario
-from twin.scenario_hil import HIL_KINDS, backend_problems
-from twin.scenario_input import (
+from twin.scenario.hil import HIL_KINDS, backend_problems
+from twin.scenario.reading import (
     InputProblem,
     apply_one,
     read_scenario_file,
     resolve_file_paths,
 )
-from twin.scenario_input import read_yaml as read_yaml  # re-exported
+from twin.scenario.reading import read_yaml as read_yaml  # re-exported
+from twin.scenario.schema import ASSET_KINDS, Scenario
 
 
 class ScenarioError(Exception):
@@ -231,7 +231,7 @@ def validate(data: Any, source: str = "scenario") -> Scenario:
         raise ScenarioError(source, exc.problems) from None
     problems = _override_problems(scenario, assets)
     if scenario.market is not None and not isinstance(scenario.market.participants, str):
-        from twin.participants import resolve_participants
+        from twin.scenario.participants import resolve_participants
 
         try:
             resolve_participants(scenario)

@@ -1,7 +1,7 @@
 """Local energy market KPIs with Grid Singularity's own definitions (pure pandas).
 
 Units: energies kWh, rates ct/kWh, money EUR cents (``_ct``); gsy-e's units (Wh, EUR)
-appear only in the exported files (``twin.gsy_export``). Sign convention of ``energy``:
+appear only in the exported files (``twin.report.market.gsy_export``). Sign convention of ``energy``:
 positive = consumption / charging, negative = production / discharging.
 
 Areas form a tree (house -> LV feeder -> MV root). As in gsy-e, a trade is recorded in
@@ -62,7 +62,7 @@ Deviations and why:
   carry one; else from the slot's average fee rate of that market. Whatever differs from
   energy x (buyer rate - seller rate) goes to the matching market (root for imbalance).
 
-Implementation: areas are integer codes on a tree (``twin.market_kpis_fast``); an area's
+Implementation: areas are integer codes on a tree (``twin.report.market.kpis_fast``); an area's
 trades are the pairs (area on the seller's lineage, trade), the buyer is inside when the
 area is no deeper than their lowest common ancestor, and the storage buffer runs per area
 over the trades that touch it. Sums add the same numbers in the same order as a per-area
@@ -77,7 +77,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from twin.market_kpis_fast import (
+from twin.report.market.kpis_fast import (
     AreaTree,
     group_sums,
     interleave,
@@ -107,7 +107,7 @@ class MarketRecord:
     buyer_rate_ct_per_kwh, seller_rate_ct_per_kwh] (+ optional trade_id); fees
     [slot_start, market, energy_kwh, fee_ct] (+ optional trade_id); energy [slot_start,
     device, energy_kwh]; prices [slot_start, tariff_ct_per_kwh, feed_in_ct_per_kwh].
-    For ``twin.market_bills``: stored (battery end - start), site (meter, losses).
+    For ``twin.report.market.bills``: stored (battery end - start), site (meter, losses).
     """
 
     areas: pd.DataFrame
@@ -144,7 +144,7 @@ class MarketRecord:
 
     @cached_property
     def tree(self) -> AreaTree:
-        """The areas as integer codes (``twin.market_kpis_fast``)."""
+        """The areas as integer codes (``twin.report.market.kpis_fast``)."""
         return AreaTree(self.lineage)
 
     def slots(self) -> list[pd.Timestamp]:
@@ -284,7 +284,7 @@ def _area_savings(record: MarketRecord, bills: pd.DataFrame) -> list[dict]:
 def participant_bills(record: MarketRecord) -> pd.DataFrame:
     """gsy-e's view of each participant's and external's bill and base case (index:
     party), behind ``gsy/kpi.json``'s savings; the bills at the meters (``bills.csv``:
-    self-pairs netted, stored-energy neutral) are ``twin.market_bills.meter_bills``.
+    self-pairs netted, stored-energy neutral) are ``twin.report.market.bills.meter_bills``.
 
     ``spent_ct`` = bought energy x market rate, ``market_fee_ct`` = fees on its purchases
     (buyer rate - rate), ``earned_ct`` = sold energy x seller rate (net of the fees on

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from twin.gsy_export import write_gsy_results
-from twin.market_bills import RECONCILIATION_TERMS, meter_bills, percent_text, reconciliation
-from twin.market_kpis import MarketRecord
-from twin.market_plots import price_volume, savings_by_type
-from twin.market_results import market_record
-from twin.market_summary import MARKET_KPIS, market_summary
-from twin.scenario import Scenario
+from twin.report.market.bills import RECONCILIATION_TERMS, meter_bills, percent_text, reconciliation
+from twin.report.market.gsy_export import write_gsy_results
+from twin.report.market.kpis import MarketRecord
+from twin.report.market.plots import price_volume, savings_by_type
+from twin.report.market.record import market_record
+from twin.report.market.summary import MARKET_KPIS, market_summary
+from twin.scenario.schema import Scenario
 
 SITE_SELF_SUFFICIENCY = (
     "self_sufficiency_ratio", "Self-sufficiency, site [-]",

@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from agents.market.engine import RULES
-from twin.loading import ScenarioError, load_scenario
+from twin.scenario.loading import ScenarioError, load_scenario
 
 
 def _run_one(scenario_file: str, overrides: list[str], rule: str, root: str) -> dict:
@@ -59,7 +59,7 @@ def compare(scenario_file: str, rules: list[str], overrides: list[str], out: Pat
                 print(f"  {run['rule']}: {run['status']} in {run['wall_time_s']:.1f} s",
                       file=sys.stderr)
     runs.sort(key=lambda r: rules.index(r["rule"]))
-    from twin.compare_report import write_comparison
+    from twin.report.compare import write_comparison
 
     write_comparison(folder, scenario, runs)
     return folder, runs

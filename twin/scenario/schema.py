@@ -32,9 +32,9 @@ from pydantic import (
     model_validator,
 )
 
-from twin.scenario_base import Strict
-from twin.scenario_hil import HIL_KINDS, Backend, Hil, SimBackend
-from twin.scenario_market import Market
+from twin.scenario.base import Strict
+from twin.scenario.hil import HIL_KINDS, Backend, Hil, SimBackend
+from twin.scenario.market import Market
 from twin.timeparse import parse_duration_s
 
 MARTINIQUE_TZ = "America/Martinique"

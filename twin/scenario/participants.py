@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.market.areas import ROOT, AreaTree, GridFee, feeder_tree
-from twin.loading import Asset, ScenarioError, resolve_assets
-from twin.scenario import Scenario
+from twin.scenario.loading import Asset, ScenarioError, resolve_assets
+from twin.scenario.schema import Scenario
 
 MULTI_FAMILY_KWH = 6000.0
 DEVICE_KINDS = ("load", "pv", "battery", "ev_charger")

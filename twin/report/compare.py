@@ -1,15 +1,15 @@
 """The comparison report of ``python run.py compare``: one page, the rules side by side.
 
-Sections: the verdict between the rules (``twin.service.verdict`` on the participants'
-net bills, beside what each rule delivered: ``twin.service.SERVICE_KPIS``), KPI table
+Sections: the verdict between the rules (``twin.report.service.verdict`` on the participants'
+net bills, beside what each rule delivered: ``twin.report.service.SERVICE_KPIS``), KPI table
 (market and grid), savings by participant role, price and volume per slot, saving by
 role and the distribution of participants' bills, the grid's response (voltage
 envelope, transformer loading, losses) and a peak one rule has and the others do not
-(``twin.compare_peak``). Written as ``comparison.html`` (PNGs embedded and under
+(``twin.report.compare_peak``). Written as ``comparison.html`` (PNGs embedded and under
 ``plots/``) and ``comparison.json`` (every run's KPIs).
 
 Savings are on ONE utility-only base for every rule: the base of the first rule's run
-(households, PV and EV charging behind each meter, batteries idle; ``twin.market_bills``),
+(households, PV and EV charging behind each meter, batteries idle; ``twin.report.market.bills``),
 whose households and PV no rule changes; each rule's bills, stored-energy value (at one
 service price) and savings are recomputed on it. Sign convention: positive =
 consumption / import; a saving is positive when the market bill is the lower.
@@ -29,27 +29,27 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from twin.compare_peak import explain_peak, own_peaks, peak_html  # noqa: E402
-from twin.market_bills import (  # noqa: E402
+from twin.report.compare_peak import explain_peak, own_peaks, peak_html  # noqa: E402
+from twin.report.html import KPI_LABELS, _fmt, _png  # noqa: E402
+from twin.report.market.bills import (  # noqa: E402
     meter_bills,
     percent_text,
     service_price_eur_per_kwh,
     utility_only_ct,
 )
-from twin.market_plots import p2p_rate  # noqa: E402
-from twin.market_report import role_summary  # noqa: E402
-from twin.market_results import market_record  # noqa: E402
-from twin.market_summary import MARKET_KPI_LABELS, p2p_trades  # noqa: E402
-from twin.report import KPI_LABELS, _fmt, _png  # noqa: E402
-from twin.results import read_timeseries  # noqa: E402
-from twin.scenario import Scenario  # noqa: E402
-from twin.service import (  # noqa: E402
+from twin.report.market.plots import p2p_rate  # noqa: E402
+from twin.report.market.record import market_record  # noqa: E402
+from twin.report.market.section import role_summary  # noqa: E402
+from twin.report.market.summary import MARKET_KPI_LABELS, p2p_trades  # noqa: E402
+from twin.report.service import (  # noqa: E402
     SERVICE_KPIS,
     SERVICE_TOLERANCE_FRACTION,
     SERVICE_TOLERANCE_KWH,
     ev_owed_kwh,
     verdict,
 )
+from twin.results import read_timeseries  # noqa: E402
+from twin.scenario.schema import Scenario  # noqa: E402
 
 GRID_KPIS = ["cost_eur", "grid_import_kwh", "grid_export_kwh", "grid_peak_import_kw",
              "battery_stored_change_kwh", "ev_unmet_at_departure_kwh", "vm_min_pu",
@@ -171,7 +171,7 @@ def _service_side(kpis: dict) -> dict:
 
 
 def verdicts(runs: list[dict]) -> list[str]:
-    """The rule whose participants pay least against each other rule (twin.service)."""
+    """The rule whose participants pay least against each other rule (twin.report.service)."""
     done = [r for r in runs if "market_participants_cost_eur" in r["kpis"]]
     if len(done) < 2:
         return []
@@ -217,7 +217,7 @@ def _analysis(ok: list[dict], scenario: Scenario) -> str:
     lines = "".join(f"<li>{html.escape(v)}</li>" for v in verdicts(ok))
     peaks = [explain_peak(p, levels, scenario.step_s / 3600) for p in own_peaks(ok)]
     return (f"<h2>Verdict</h2><ul>{lines}</ul><p class=\"meta\">Cost: the participants' "
-            "net bill; the same service within twin.service's tolerance "
+            "net bill; the same service within twin.report.service's tolerance "
             f"({SERVICE_TOLERANCE_KWH:g} kWh + {SERVICE_TOLERANCE_FRACTION:.0%}), valued at "
             "the service price otherwise.</p><h2>What each rule delivered</h2>"
             f"{_service_table(ok)}<h2>Savings by participant role</h2><p class=\"meta\">"

@@ -88,7 +88,7 @@ def _endpoint(text: str) -> tuple[str, int]:
 
 
 def run_emulate(args) -> int:
-    from twin.loading import load_scenario
+    from twin.scenario.loading import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     if args.speed <= 0:

@@ -81,7 +81,7 @@ def clear(bids, offers, rule: str, seed: int = 0) -> dict:
 def run(args) -> int:
     """Run ``clear``: read, validate and clear the book, print JSON; the exit code."""
     from agents.market.book import BookError, parse_book
-    from twin.scenario_input import InputProblem, read_json_file
+    from twin.scenario.reading import InputProblem, read_json_file
 
     try:
         raw = read_json_file(args.book)

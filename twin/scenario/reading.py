@@ -1,7 +1,7 @@
 """The raw side of a scenario: reading its YAML file and applying ``--set`` overrides.
 
 Everything a user can type arrives here as text; whatever is wrong with it becomes a
-:class:`twin.loading.ScenarioError`-style list of ``(where, message)`` problems, never an
+:class:`twin.scenario.loading.ScenarioError`-style list of ``(where, message)`` problems, never an
 internal error. Paths written inside a scenario file are relative to the file's folder;
 paths given with ``--set`` are relative to the working directory. No power values here,
 so the sign convention (positive = consumption) does not apply.
@@ -163,7 +163,7 @@ def parse_path(path: str) -> list[str | int]:
 
 
 def _discriminated() -> dict[tuple[str, ...], dict[str, type]]:
-    from twin.scenario import CsvWeather, FlexMeasuresScheduling, RuleBased, SyntheticWeather
+    from twin.scenario.schema import CsvWeather, FlexMeasuresScheduling, RuleBased, SyntheticWeather
 
     return {("weather", "source"): {"synthetic": SyntheticWeather, "csv": CsvWeather},
             ("scheduling", "strategy"): {"rule_based": RuleBased,

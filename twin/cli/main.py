@@ -34,10 +34,12 @@ def quiet_third_party_warnings() -> None:
 
 quiet_third_party_warnings()  # before the imports that pull in the TLS stack
 
-from twin import clear_cmd, compare, hil_cli  # noqa: E402
+from twin.cli import clear as clear_cmd  # noqa: E402
+from twin.cli import compare  # noqa: E402
+from twin.cli import hil as hil_cli  # noqa: E402
 from twin.provenance import mark_command_start  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = ROOT / "scenarios" / "martinique_baseline.yaml"
 SCHEMA_PATH = ROOT / "scenarios" / "scenario.schema.json"
 COMMANDS = ("run", "validate", "schema", "report", "schedule", "clear", "compare", "emulate",
@@ -142,8 +144,8 @@ def _error(message: str, code: int = 2) -> int:
 
 
 def cmd_run(args) -> int:
-    from twin.loading import load_scenario
     from twin.runner import run_scenario
+    from twin.scenario.loading import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     if not args.quiet:
@@ -158,7 +160,7 @@ def cmd_run(args) -> int:
         print(f"warning: {k['power_flow_nonconverged_steps']} power flow(s) did not converge "
               "(see report)", file=sys.stderr)
     if k.get("limit_episodes"):
-        from twin.limits import warning_line
+        from twin.report.limits import warning_line
 
         print(warning_line(k["limit_episodes"]), file=sys.stderr)
     if not args.quiet:
@@ -174,14 +176,14 @@ def cmd_run(args) -> int:
                  if "market_p2p_traded_kwh" in k else "") +
               f"  report: {result.run_dir / 'report.html'}")
     if scenario.is_hil:  # 3 when a device failed its validation
-        from twin.hil_report import print_verdict
+        from twin.report.hil.section import print_verdict
 
         return print_verdict(result.run_dir, args.quiet)
     return 0
 
 
 def cmd_validate(args) -> int:
-    from twin.loading import load_scenario, resolve_assets
+    from twin.scenario.loading import load_scenario, resolve_assets
 
     scenario = load_scenario(args.scenario, args.overrides)
     assets = resolve_assets(scenario)
@@ -193,7 +195,7 @@ def cmd_validate(args) -> int:
     if scenario.market is not None:
         from collections import Counter
 
-        from twin.participants import resolve_participants
+        from twin.scenario.participants import resolve_participants
 
         people = resolve_participants(scenario)
         types = Counter(p.type for p in people)
@@ -202,7 +204,7 @@ def cmd_validate(args) -> int:
               + ", ".join(f"{n} {t}" for t, n in types.items()) + "); strategies "
               + ", ".join(f"{n} {s}" for s, n in mix.items()))
     if scenario.is_hil:
-        from twin.hil_cli import describe_hil
+        from twin.cli.hil import describe_hil
 
         for line in describe_hil(scenario, assets):
             print(f"  {line}")
@@ -210,8 +212,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from twin.scenario import Scenario
-    from twin.schema_doc import reference_markdown
+    from twin.scenario.reference import reference_markdown
+    from twin.scenario.schema import Scenario
 
     schema = Scenario.model_json_schema()
     args.out.write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
@@ -222,10 +224,10 @@ def cmd_schema(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from twin.loading import load_scenario
-    from twin.report import write_report
+    from twin.report.html import write_report
     from twin.results import read_events, read_inputs, read_timeseries, write_json
     from twin.runner import run_kpis
+    from twin.scenario.loading import load_scenario
 
     run_dir = args.run_dir
     if not (run_dir / "scenario.yaml").is_file():
@@ -244,7 +246,7 @@ def cmd_report(args) -> int:
                         baseline, market=market, hil=hil)
     print(f"wrote {path} ({len(ts)} steps)")
     if scenario.is_hil:  # the rebuilt validation gates as the run's own: 3 on a FAIL
-        from twin.hil_report import print_verdict
+        from twin.report.hil.section import print_verdict
 
         return print_verdict(run_dir)
     return 0
@@ -253,7 +255,7 @@ def cmd_report(args) -> int:
 def cmd_schedule(args) -> int:
     from agents.scheduling.backends import InfeasibleError, solve, to_response
     from agents.scheduling.flex_model import RequestError, parse_request
-    from twin.scenario_input import InputProblem, read_json_file
+    from twin.scenario.reading import InputProblem, read_json_file
 
     try:
         body = read_json_file(args.request)
@@ -298,7 +300,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         args = parse_command(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from twin.loading import ScenarioError
+    from twin.scenario.loading import ScenarioError
 
     try:
         return {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema,

@@ -22,7 +22,7 @@ in kWh, money in ct (``_ct``) or EUR (``_eur``).
   run, and uses it for every rule (the EV energy each rule delivered is shown beside).
 - **Stored-energy-neutral saving**: ``saving_ct = utility_only_ct - (net_bill_ct -
   stored_value_ct)``, ``stored_value_ct = 100 * service_price_eur_per_kwh *
-  stored_change_kwh`` (:mod:`twin.service`: the time-weighted mean import price over
+  stored_change_kwh`` (:mod:`twin.report.service`: the time-weighted mean import price over
   the run), so energy drained from a battery is not free.
 - ``saving_percent`` = saving / base x 100, NaN when the base is zero or below.
 """
@@ -32,8 +32,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from twin import service
-from twin.market_kpis import EXTERNALS, IMBALANCE, MarketRecord
+from twin.report import service
+from twin.report.market.kpis import EXTERNALS, IMBALANCE, MarketRecord
 
 BASE_KINDS = ("load", "pv", "ev")  # the devices of the utility-only base (batteries idle)
 
@@ -50,7 +50,7 @@ def between_parties(trades: pd.DataFrame) -> pd.DataFrame:
 
 
 def service_price_eur_per_kwh(record: MarketRecord) -> float:
-    """:func:`twin.service.service_price_eur_per_kwh` of a market run's tariff. [EUR/kWh]"""
+    """:func:`twin.report.service.service_price_eur_per_kwh` of a market run's tariff. [EUR/kWh]"""
     return service.service_price_eur_per_kwh(
         record.prices["tariff_ct_per_kwh"].astype(float).to_numpy() / 100.0)
 

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from hil.views import paired_ev_asset
-from twin.loading import hil_assets, resolve_assets
 from twin.recorder import events_frame
-from twin.scenario import Scenario
+from twin.scenario.loading import hil_assets, resolve_assets
+from twin.scenario.schema import Scenario
 
 
 def _carried(ts: pd.DataFrame, col: str) -> pd.Series:

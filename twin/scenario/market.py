@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from agents.market.engine import RULES
 from agents.market.pricing import STRATEGIES
-from twin.scenario_base import Strict
+from twin.scenario.base import Strict
 from twin.timeparse import parse_duration_s
 
 PARTICIPANT_TYPES = ("single_family", "multi_family", "commercial", "producer", "storage")

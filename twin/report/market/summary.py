@@ -4,9 +4,9 @@ Energies in kWh, money in EUR, rates in ct/kWh; sign convention: positive =
 consumption / charging / import, a saving is positive when the market bill is the lower.
 Peer-to-peer trades are those between two participants: the market maker and the
 utility's imbalance settlement are external, and a participant's trade with itself is
-netted behind its meter (``market_self_supplied_kwh``, ``twin.market_bills``). Bills
+netted behind its meter (``market_self_supplied_kwh``, ``twin.report.market.bills``). Bills
 and savings are at the participants' meters, on the stored-energy-neutral utility-only
-base of ``twin.market_bills``. Each KPI's definition is in ``MARKET_KPIS`` (label,
+base of ``twin.report.market.bills``. Each KPI's definition is in ``MARKET_KPIS`` (label,
 definition), shown beside it in the report and listed in the README.
 """
 
@@ -15,14 +15,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from twin.market_bills import (
+from twin.report.market.bills import (
     between_parties,
     meter_bills,
     reconciliation,
     self_pairs,
     service_price_eur_per_kwh,
 )
-from twin.market_kpis import EXTERNALS, IMBALANCE, MarketRecord, area_kpis
+from twin.report.market.kpis import EXTERNALS, IMBALANCE, MarketRecord, area_kpis
 
 # key: (label [unit], definition)
 MARKET_KPIS = {
@@ -74,7 +74,7 @@ MARKET_KPIS = {
         "Participants who save [-]", "share of participants with a saving > 0"),
     "market_service_price_eur_per_kwh": (
         "Service price [EUR/kWh]",
-        "time-weighted mean import price over the run (twin.service)"),
+        "time-weighted mean import price over the run (twin.report.service)"),
     "market_reconciliation_residual_eur": (
         "Reconciliation residual [EUR]",
         "site energy cost - (bills - grid fees + feeder losses + site netting); ~0"),

@@ -1,4 +1,4 @@
-"""Base of every scenario model (shared by twin.scenario and its sections)."""
+"""Base of every scenario model (shared by twin.scenario.schema and its sections)."""
 
 from pydantic import BaseModel, ConfigDict
 

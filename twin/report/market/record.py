@@ -20,10 +20,10 @@ import pandas as pd
 
 from agents.market.mosaik import FEE_COLUMNS, TRADE_COLUMNS
 from twin.inputs import prices_ct_per_kwh
-from twin.market_kpis import MarketRecord
-from twin.participants import market_tree, resolve_participants
+from twin.report.market.kpis import MarketRecord
 from twin.results import read_parts
-from twin.scenario import Scenario
+from twin.scenario.participants import market_tree, resolve_participants
+from twin.scenario.schema import Scenario
 
 UTILITY = "utility"
 EPS_KWH = 1e-6

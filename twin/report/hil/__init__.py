@@ -1,0 +1,1 @@
+"""The HIL section of a report: realised device series and their validation against the twin."""
