@@ -17,7 +17,7 @@ from agents.rule_based import RuleBasedStrategy
 from agents.scheduling.live_request import SiteModel
 from agents.scheduling.strategy import SchedulingStrategy
 from agents.strategy import SiteState, Strategy
-from simulators.base import ArraySimulator, meta, params_from
+from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import PLUGGED_EV_ATTRS
 from simulators.feeder.model import (
     Feeder,
@@ -27,6 +27,7 @@ from simulators.feeder.model import (
     loss_estimate,
 )
 from twin import inputs as scenario_inputs
+from twin.scenario.assets import params_from
 from twin.scenario.schema import Scenario
 from twin.timeparse import parse_duration_s
 

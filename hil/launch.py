@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from twin.scenario.loading import resolve_assets
+from twin.scenario.assets import resolve_assets
 from twin.scenario.schema import Scenario
 from twin.timeparse import parse_duration_s
 

@@ -39,7 +39,7 @@ from hil.origin import publish_origin
 from hil.session import HilSession
 from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import CHARGER_ATTRS, PLUGGED_EV_ATTRS
-from twin.scenario.loading import resolve_assets
+from twin.scenario.assets import resolve_assets
 
 HIL_ATTRS = ["p_meas_kw", "p_req_kw", "p_pred_kw", "soc_meas_percent", "e_meas_kwh", "age_s",
              "link_state"]

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from hil.base import BackgroundLoop, Bridge, FaultLog, FaultPolicy
-from twin.scenario.loading import Asset, hil_assets, resolve_assets
+from twin.scenario.assets import Asset, hil_assets, resolve_assets
 from twin.scenario.schema import Scenario
 
 FAULT_COLUMNS = ["t_utc", "t_s", "asset_id", "kind", "detail"]

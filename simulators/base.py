@@ -12,7 +12,7 @@ from typing import Any
 import mosaik_api_v3
 import numpy as np
 
-from twin.scenario.loading import Asset, resolve_assets
+from twin.scenario.assets import Asset, resolve_assets
 from twin.scenario.schema import Scenario
 
 
@@ -35,12 +35,6 @@ def meta(model: str, attrs: list[str], *, kind: str = "time-based", trigger=(), 
 def _plain(values) -> list:
     """Array or list of outputs as plain Python values (what mosaik serialises)."""
     return values.tolist() if isinstance(values, np.ndarray) else list(values)
-
-
-def params_from(cls, spec):
-    """A model's parameter dataclass from a scenario spec (fields the model knows)."""
-    fields = cls.__dataclass_fields__
-    return cls(**{k: v for k, v in spec.model_dump().items() if k in fields})
 
 
 def inputs_array(inputs: dict, eids: list[str], attr: str, default: float) -> np.ndarray:

@@ -1,7 +1,8 @@
-"""Exogenous inputs of a run, computed once per scenario: time grid, weather, tariff.
+"""Exogenous inputs of a run, computed once per scenario: weather, PV availability,
+household load, tariff (on the scenario's time axis, ``twin.scenario.timeline``).
 
 Values on step ``k`` stand for the interval ``[start + k*step, start + (k+1)*step)``
-and are evaluated at its midpoint.
+and are evaluated at its midpoint. ``step_starts`` and ``step_midpoints`` are re-exported.
 """
 
 from __future__ import annotations
@@ -12,19 +13,13 @@ import json
 import numpy as np
 import pandas as pd
 
-from simulators.weather.model import read_weather_csv, synthetic_weather
+from simulators.load.model import LoadParams, load_profiles_kw
+from simulators.pv.model import PvParams, pv_ac_power_kw_many, solar_position
+from simulators.weather.model import synthetic_weather
 from twin.rng import stream
+from twin.scenario.assets import params_from, resolve_assets
 from twin.scenario.schema import Scenario, Tariff
-
-
-def step_starts(scenario: Scenario) -> pd.DatetimeIndex:
-    """Start of every step, in the site's time zone."""
-    start = pd.Timestamp(scenario.start).tz_convert(scenario.site.timezone)
-    return pd.date_range(start, periods=scenario.n_steps, freq=pd.Timedelta(seconds=scenario.step_s))
-
-
-def step_midpoints(scenario: Scenario) -> pd.DatetimeIndex:
-    return step_starts(scenario) + pd.Timedelta(seconds=scenario.step_s / 2)
+from twin.scenario.timeline import read_csv_weather, step_midpoints, step_starts
 
 
 @functools.lru_cache(maxsize=4)
@@ -33,8 +28,7 @@ def _weather_cached(scenario_json: str) -> pd.DataFrame:
     times = step_midpoints(scenario)
     site, w = scenario.site, scenario.weather
     if w.source == "csv":
-        return read_weather_csv(w.path, times, site.latitude, site.longitude, site.altitude_m,
-                                naive_tz=w.timezone)
+        return read_csv_weather(scenario)
     return synthetic_weather(
         times, site.latitude, site.longitude, site.altitude_m, stream(scenario.seed, "weather"),
         mean_kc=w.mean_kc, variability=w.variability, persistence_s=w.persistence_s,
@@ -54,16 +48,11 @@ def weather(scenario: Scenario) -> pd.DataFrame:
 
 def _asset_params(sc: Scenario, kind: str, cls) -> list:
     """Model parameters of every asset of a kind, in resolve order."""
-    from simulators.base import params_from
-    from twin.scenario.loading import resolve_assets
-
     return [params_from(cls, a.spec) for a in resolve_assets(sc)[kind]]
 
 
 @functools.lru_cache(maxsize=4)
 def _pv_cached(scenario_json: str) -> np.ndarray:
-    from simulators.pv.model import PvParams, pv_ac_power_kw_many, solar_position
-
     sc = Scenario.model_validate_json(scenario_json)
     params = _asset_params(sc, "pv", PvParams)
     solpos = solar_position(step_midpoints(sc), sc.site.latitude, sc.site.longitude,
@@ -78,8 +67,6 @@ def pv_available_kw(scenario: Scenario) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(scenario_json: str) -> np.ndarray:
-    from simulators.load.model import LoadParams, load_profiles_kw
-
     sc = Scenario.model_validate_json(scenario_json)
     params = _asset_params(sc, "load", LoadParams)
     return load_profiles_kw(step_starts(sc), params, stream(sc.seed, "load"))

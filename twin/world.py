@@ -26,7 +26,7 @@ from simulators.battery.mosaik import initial_outputs as battery_initial
 from simulators.ev.mosaik import CHARGER_ATTRS, EV_ATTRS, PLUGGED_EV_ATTRS
 from simulators.ev.mosaik import initial_outputs as ev_initial_outputs
 from simulators.feeder.mosaik import GRID_ATTRS
-from twin.scenario.loading import hil_assets, resolve_assets
+from twin.scenario.assets import hil_assets, resolve_assets
 from twin.scenario.schema import Scenario
 
 SIM_CONFIG = {

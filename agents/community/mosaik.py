@@ -20,7 +20,7 @@ from agents.market.pricing import Limits, Pricing
 from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import PLUGGED_EV_ATTRS
 from twin import inputs as scenario_inputs
-from twin.scenario.loading import resolve_assets
+from twin.scenario.assets import resolve_assets
 from twin.scenario.participants import market_tree, resolve_participants
 
 META: Meta = meta(

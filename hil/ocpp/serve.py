@@ -115,7 +115,7 @@ def _fmt(value: Any) -> str:
 def _site(scenario) -> tuple[float | None, dict[str, float]]:
     if scenario is None:
         return None, {}
-    from twin.scenario.loading import resolve_assets
+    from twin.scenario.assets import resolve_assets
 
     chargers = resolve_assets(scenario)["ev_charger"]
     return float(scenario.grid.trafo_sn_kva), {a.id: a.spec.p_max_kw for a in chargers}
@@ -202,7 +202,8 @@ def main(args: argparse.Namespace) -> int:
     problems = check_args(args)
     scenario = None
     if not problems and args.scenario:
-        from twin.scenario.loading import ScenarioError, load_scenario
+        from twin.scenario.errors import ScenarioError
+        from twin.scenario.loading import load_scenario
 
         try:
             scenario = load_scenario(args.scenario)

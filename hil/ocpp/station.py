@@ -47,7 +47,8 @@ from hil.ocpp.rpc import LOG, SUBPROTOCOL, V_PHASE, iso_utc, kw_to_amps
 from hil.ocpp.station_link import CONNECTOR, EVSE, StationChargePoint, wait_any
 from hil.origin import wait_origin
 from hil.views import paired_ev
-from twin.scenario.loading import load_scenario, resolve_assets
+from twin.scenario.assets import resolve_assets
+from twin.scenario.loading import load_scenario
 
 
 def default_dwell_s(pattern: str) -> float:

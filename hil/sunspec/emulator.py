@@ -71,7 +71,7 @@ def _sf_for(max_abs: float, limit: int = 32767) -> int:
 
 
 def _find_asset(scenario, asset_id: str):
-    from twin.scenario.loading import resolve_assets
+    from twin.scenario.assets import resolve_assets
 
     assets = resolve_assets(scenario)
     allowed = [a.id for k in ("pv", "battery") for a in assets.get(k, [])]

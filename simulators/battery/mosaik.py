@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from mosaik_api_v3.types import Meta
 
-from simulators.base import ArraySimulator, meta, params_from
+from simulators.base import ArraySimulator, meta
 from simulators.battery.model import BatteryFleet, BatteryParams
+from twin.scenario.assets import params_from
 
 ATTRS = [
     "p_set_kw", "p_kw", "p_deviation_kw", "soc_percent", "e_kwh", "e_loss_kwh",

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 from mosaik_api_v3.types import Meta
 
-from simulators.base import ArraySimulator, meta, params_from
+from simulators.base import ArraySimulator, meta
 from simulators.ev.model import ChargerParams, EvFleet, EvParams
 from twin.rng import stream
+from twin.scenario.assets import params_from
 
 CHARGER_ATTRS = [
     "p_set_kw", "p_kw", "plugged", "p_charge_avail_kw", "p_discharge_avail_kw", "e_kwh",

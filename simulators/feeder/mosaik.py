@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 from mosaik_api_v3.types import Meta
 
-from simulators.base import ArraySimulator, meta, params_from
+from simulators.base import ArraySimulator, meta
 from simulators.feeder.model import Feeder, FeederParams, create_lv_radial
+from twin.scenario.assets import params_from
 
 GRID_ATTRS = [
     "p_import_kw", "q_import_kvar", "p_loss_kw", "p_load_kw", "converged", "vm_min_pu",

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from mosaik_api_v3.types import Meta
 
-from simulators.base import ArraySimulator, meta, params_from
+from simulators.base import ArraySimulator, meta
 from simulators.load.model import LoadParams, reactive_power_kvar
 from twin import inputs as scenario_inputs
+from twin.scenario.assets import params_from
 
 META: Meta = meta("Household", ["p_kw", "q_kvar"], sets=("Household",))
 

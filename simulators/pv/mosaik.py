@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 from mosaik_api_v3.types import Meta
 
-from simulators.base import ArraySimulator, meta, params_from
+from simulators.base import ArraySimulator, meta
 from simulators.pv.model import PvParams, curtail
 from twin import inputs as scenario_inputs
+from twin.scenario.assets import params_from
 
 META: Meta = meta("PV", ["p_kw", "p_avail_kw", "p_limit_kw", "p_dc_kwp"], sets=("PV",))
 

@@ -9,7 +9,8 @@ import pytest
 from agents.scheduling.backends import solve
 from agents.scheduling.flex_model import parse_request
 from agents.scheduling.live_request import SiteModel, check_overrides, request_body, series
-from twin.scenario.loading import ScenarioError, load_scenario
+from twin.scenario.errors import ScenarioError
+from twin.scenario.loading import load_scenario
 from twin.scenario.schema import BatterySpec
 
 T0 = pd.Timestamp("2026-06-01T18:00:00-04:00")

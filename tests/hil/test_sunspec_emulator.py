@@ -11,7 +11,8 @@ from hil.sunspec.client import SunSpecClient, SunSpecException
 from hil.sunspec.emulator import SunSpecEmulator
 from simulators.battery.model import BatteryFleet
 from simulators.battery.mosaik import battery_params
-from twin.scenario.loading import load_scenario, resolve_assets
+from twin.scenario.assets import resolve_assets
+from twin.scenario.loading import load_scenario
 
 SCENARIO = "scenarios/martinique_baseline.yaml"
 

@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from twin.scenario.loading import (
-    ScenarioError,
-    apply_overrides,
-    load_scenario,
-    resolve_assets,
-    validate,
-)
+from twin.scenario.assets import resolve_assets
+from twin.scenario.errors import ScenarioError
+from twin.scenario.loading import apply_overrides, load_scenario, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "martinique_baseline.yaml"

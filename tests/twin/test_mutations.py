@@ -22,7 +22,8 @@ from tests.twin.mutations import (
     paths,
     run_cli,
 )
-from twin.scenario.loading import ScenarioError, read_yaml, validate
+from twin.scenario.errors import ScenarioError
+from twin.scenario.loading import read_yaml, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["martinique_baseline.yaml", "martinique_p2p.yaml", "hil_loopback.yaml"]

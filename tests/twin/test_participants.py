@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from twin.scenario.loading import ScenarioError, load_scenario
+from twin.scenario.errors import ScenarioError
+from twin.scenario.loading import load_scenario
 from twin.scenario.participants import market_tree, resolve_participants
 
 P2P = "scenarios/martinique_p2p.yaml"

@@ -2,7 +2,8 @@
 
 import pytest
 
-from twin.scenario.loading import ScenarioError, load_scenario, validate
+from twin.scenario.errors import ScenarioError
+from twin.scenario.loading import load_scenario, validate
 
 BASE = {"name": "x", "start": "2026-06-01T00:00:00-04:00"}
 

@@ -16,7 +16,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from agents.market.engine import RULES
-from twin.scenario.loading import ScenarioError, load_scenario
+from twin.scenario.errors import ScenarioError
+from twin.scenario.loading import load_scenario
 
 
 def _run_one(scenario_file: str, overrides: list[str], rule: str, root: str) -> dict:

@@ -183,7 +183,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from twin.scenario.loading import load_scenario, resolve_assets
+    from twin.scenario.assets import resolve_assets
+    from twin.scenario.loading import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     assets = resolve_assets(scenario)
@@ -300,7 +301,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         args = parse_command(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from twin.scenario.loading import ScenarioError
+    from twin.scenario.errors import ScenarioError
 
     try:
         return {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema,

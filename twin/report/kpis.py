@@ -16,7 +16,7 @@ from twin.inputs import import_price_eur_per_kwh
 from twin.report.hil.realised import realised
 from twin.report.limits import limit_episodes
 from twin.report.service import same_service_cost_eur, service_price_eur_per_kwh
-from twin.scenario.loading import resolve_assets
+from twin.scenario.assets import resolve_assets
 from twin.scenario.schema import Scenario
 
 END_HOURS = 1.0  # the run's last hour: where a final recharge may set a peak

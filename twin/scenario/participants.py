@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.market.areas import ROOT, AreaTree, GridFee, feeder_tree
-from twin.scenario.loading import Asset, ScenarioError, resolve_assets
+from twin.scenario.assets import Asset, resolve_assets
+from twin.scenario.errors import ScenarioError
 from twin.scenario.schema import Scenario
 
 MULTI_FAMILY_KWH = 6000.0

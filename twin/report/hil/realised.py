@@ -34,7 +34,7 @@ import pandas as pd
 
 from hil.views import paired_ev_asset
 from twin.recorder import events_frame
-from twin.scenario.loading import hil_assets, resolve_assets
+from twin.scenario.assets import hil_assets, resolve_assets
 from twin.scenario.schema import Scenario
 
 

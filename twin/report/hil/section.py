@@ -25,7 +25,7 @@ from twin.report.hil.validation import (  # noqa: E402
     openadr_compliance,
 )
 from twin.results import write_json  # noqa: E402
-from twin.scenario.loading import hil_assets, resolve_assets  # noqa: E402
+from twin.scenario.assets import hil_assets, resolve_assets
 from twin.scenario.schema import Scenario  # noqa: E402
 
 EXIT_HIL_FAILED = 3  # run.py's exit code when a HIL run completes but fails its validation
