@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agents.controller_mosaik import ControllerSim  # noqa: E402
+from agents.control.mosaik import ControllerSim  # noqa: E402
 from simulators.base import ArraySimulator  # noqa: E402
 from simulators.feeder.model import Feeder, FeederParams, create_lv_radial  # noqa: E402
 from simulators.feeder.mosaik import FeederSim  # noqa: E402

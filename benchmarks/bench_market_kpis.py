@@ -3,7 +3,7 @@
 Times ``area_kpis``, ``participant_bills``, ``market_summary`` and ``write_gsy_results``
 (best of --runs, garbage collected before each run) on each record: the pickled
 MarketRecords given as paths, else synthetic ones with --houses houses each
-(``random_community`` of tests/twin/market_fixtures.py: --slots 15-min slots, about 1.2
+(``random_community`` of tests/twin/report/market/market_fixtures.py: --slots 15-min slots, about 1.2
 trades per house and slot, one feeder per 100 houses). The oracle (tests/twin/
 market_kpis_oracle.py and gsy_export_oracle.py: the straightforward per-area code the
 fast one replaced) runs once per function in a forked child given --oracle-budget
@@ -34,10 +34,9 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "twin")]
 
-import gsy_export_oracle  # noqa: E402
-import market_kpis_oracle  # noqa: E402
-from market_fixtures import random_community  # noqa: E402
-
+import tests.twin.report.market.gsy_export_oracle as gsy_export_oracle  # noqa: E402
+import tests.twin.report.market.market_kpis_oracle as market_kpis_oracle  # noqa: E402
+from tests.twin.report.market.market_fixtures import random_community  # noqa: E402
 from twin.report.market import summary as summary_module  # noqa: E402
 from twin.report.market.gsy_export import FILES, write_gsy_results  # noqa: E402
 from twin.report.market.kpis import MarketRecord, area_kpis, participant_bills  # noqa: E402

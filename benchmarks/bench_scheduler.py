@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agents.scheduling.device_scheduler import schedule_devices  # noqa: E402
-from tests.agents.fm_problems import random_problem, to_flexmeasures  # noqa: E402
+from tests.agents.scheduling.fm_problems import random_problem, to_flexmeasures  # noqa: E402
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import mosaik
 
-from agents.controller_mosaik import PLAN_ATTRS
+from agents.control.mosaik import PLAN_ATTRS
 from hil.mosaik import HIL_ATTRS
 from hil.mosaik import MODELS as HIL_MODELS
 from simulators.battery.mosaik import ATTRS as BATTERY_ATTRS
@@ -35,7 +35,7 @@ SIM_CONFIG = {
     "Battery": {"python": "simulators.battery.mosaik:BatterySim"},
     "EV": {"python": "simulators.ev.mosaik:EvSim"},
     "Feeder": {"python": "simulators.feeder.mosaik:FeederSim"},
-    "Controller": {"python": "agents.controller_mosaik:ControllerSim"},
+    "Controller": {"python": "agents.control.mosaik:ControllerSim"},
     "Community": {"python": "agents.community.mosaik:CommunitySim"},
     "Market": {"python": "agents.market.mosaik:MarketSim"},
     "Recorder": {"python": "twin.recorder:RecorderSim"},

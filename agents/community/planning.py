@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from agents.community.agents import BatteryUnit, ChargerUnit, after_slot
+from agents.control.scheduling import SchedulingStrategy
+from agents.control.strategy import SiteState
 from agents.scheduling.live_request import SiteModel
-from agents.scheduling.strategy import SchedulingStrategy
-from agents.strategy import SiteState
 
 HORIZON_H, REPLAN_H = 24, 1
 EV_KEYS = ("departure_s", "e_kwh", "e_min_kwh", "e_max_kwh", "e_target_kwh", "eta_charge",

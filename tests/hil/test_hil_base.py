@@ -7,7 +7,7 @@ import pytest
 
 from hil import views
 from hil.base import BackgroundLoop, Backoff, FaultLog, FaultPolicy, Watchdog
-from twin.scenario.schema import BatterySpec, EvSpec, LoadSpec
+from twin.scenario.specs import BatterySpec, EvSpec, LoadSpec
 
 
 def test_fault_log_rejects_unknown_kind():

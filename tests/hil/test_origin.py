@@ -6,12 +6,12 @@ import asyncio
 import time
 
 import pytest
-from ocpp_testkit import small_scenario, standalone_csms, until
 
 from hil.launch import emulator_commands
 from hil.ocpp.station import StationEmulator
 from hil.origin import publish_origin, read_origin, wait_origin
 from hil.sunspec.emulator import SunSpecEmulator
+from tests.hil.ocpp.ocpp_testkit import small_scenario, standalone_csms, until
 from twin.cli.main import main
 from twin.scenario.loading import load_scenario
 

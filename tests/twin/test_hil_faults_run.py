@@ -15,12 +15,13 @@ import yaml
 
 from hil.launch import wait_for_port
 from hil.mqtt.testing import free_port
+from tests import REPO
 from twin.results import read_timeseries
 from twin.runner import run_scenario
 from twin.scenario.loading import load_scenario
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 
 
 def write_scenario(tmp_path: Path, port: int) -> Path:

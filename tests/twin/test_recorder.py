@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import REPO
 from twin.results import read_timeseries
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 pytestmark = pytest.mark.slow
 
 

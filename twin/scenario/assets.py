@@ -9,7 +9,8 @@ from typing import Any
 
 from twin.scenario.errors import ScenarioError
 from twin.scenario.hil import HIL_KINDS, backend_problems
-from twin.scenario.schema import ASSET_KINDS, Scenario
+from twin.scenario.schema import Scenario
+from twin.scenario.specs import ASSET_KINDS
 
 
 @dataclass(frozen=True)

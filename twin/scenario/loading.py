@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agents.scheduling.live_request import check_overrides
 from twin.scenario.assets import Asset, resolve_assets
 from twin.scenario.errors import ScenarioError, problems_from, short
 from twin.scenario.participants import resolve_participants
@@ -60,7 +61,13 @@ def validate(data: Any, source: str = "scenario") -> Scenario:
 
 
 def _override_problems(scenario: Scenario, assets: dict[str, list[Asset]]) -> list:
-    """Flex-model overrides must name a scheduled asset or kind."""
+    """Flex-model overrides must name a scheduled asset or kind, and every override must
+    read as FlexMeasures reads it."""
+    return _override_targets(scenario, assets) + _override_forms(scenario)
+
+
+def _override_targets(scenario: Scenario, assets: dict[str, list[Asset]]) -> list:
+    """Each flex-model override names a battery or EV charger id, or one of those kinds."""
     keys = getattr(scenario.scheduling, "flex_model", {})
     allowed = ["battery", "ev_charger"] + [a.id for k in ("battery", "ev_charger")
                                            for a in assets[k]]
@@ -73,6 +80,19 @@ def _override_problems(scenario: Scenario, assets: dict[str, list[Asset]]) -> li
                              f"no battery or EV charger {key!r}; {hint}use a battery or "
                              "charger id, or 'battery' / 'ev_charger' for all of a kind"))
     return problems
+
+
+def _override_forms(scenario: Scenario) -> list:
+    """The flex-model and flex-context overrides in FlexMeasures' fields and forms; the
+    problem's path is the field's, e.g. ``scheduling.flex_model.battery.soc-max``."""
+    if scenario.scheduling.strategy != "flexmeasures":
+        return []
+    try:
+        check_overrides(scenario.scheduling.flex_model, scenario.scheduling.flex_context)
+    except ValueError as exc:
+        where, _, message = str(exc).partition(": ")
+        return [(f"scheduling.{where}", message)]
+    return []
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
