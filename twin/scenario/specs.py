@@ -125,6 +125,7 @@ def _group(spec: type[BaseModel], default_count: int, doc: str):
     override = _partial(spec)
 
     class CountGroup(Strict):
+        __qualname__ = f"{spec.__name__}Group"  # the name in the JSON Schema's $defs
         _resolved: list = PrivateAttr(default_factory=list)
         count: int = Field(default_count, ge=0, le=MAX_GROUP, description=f"Number of {doc}")
         defaults: spec = Field(default_factory=spec)  # type: ignore[valid-type]
