@@ -231,7 +231,7 @@ def price_stats(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.Da
                                       names=["market", "slot_start"])
     stats = stats.reindex(full)
     stats[["count", "energy_kwh"]] = stats[["count", "energy_kwh"]].fillna(0)
-    return stats.astype({"count": int})
+    return stats.astype({"count": int, **dict.fromkeys(["min", "max", "mean", "median"], float)})
 
 
 def trade_profile(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.DataFrame:

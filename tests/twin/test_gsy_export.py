@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import gsy_export_oracle as oracle
@@ -158,6 +159,18 @@ def test_write_gsy_results_equal_oracle_byte_for_byte(name, externals_in_root, t
     slow = oracle.write_gsy_results(record, tmp_path / "oracle", externals_in_root)
     for stem in FILES:
         assert fast[stem].read_bytes() == slow[stem].read_bytes(), stem
+
+
+def test_write_gsy_results_without_trades(tmp_path):
+    # a market run in which nobody traded: every price 0, no fee, empty profiles
+    base = community()
+    record = dataclasses.replace(base, trades=base.trades.iloc[:0], fees=base.fees.iloc[:0])
+    fast = write_gsy_results(record, tmp_path / "fast")
+    slow = oracle.write_gsy_results(record, tmp_path / "oracle")
+    for stem in FILES:
+        assert fast[stem].read_bytes() == slow[stem].read_bytes(), stem
+    day = json.loads(fast["price_energy_day"].read_text())["mv"]["price-energy-day"][0][0]
+    assert (day["min_price"], day["trade_count"], day["grid_fee_constant"]) == (0.0, 0, None)
 
 
 def test_gsy_results_equal_oracle():
