@@ -66,7 +66,8 @@ Implementation: areas are integer codes on a tree (``twin.market_kpis_fast``); a
 trades are the pairs (area on the seller's lineage, trade), the buyer is inside when the
 area is no deeper than their lowest common ancestor, and the storage buffer runs per area
 over the trades that touch it. Sums add the same numbers in the same order as a per-area
-scan: bit-identical to the definitions kept in tests/twin/market_kpis_oracle.py.
+scan: bit-identical to the independent plain-loop definitions in
+tests/twin/market_kpis_oracle.py and market_legs_oracle.py.
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ def test_trade_profile_json(written):
     assert tp["h1"]["sold_energy"]["h1/pv"]["h1"] == {t0: 1.0}
 
 
-# --- the fast exports against the oracle (the code before the array rewrite) ---
+# --- the fast exports against the independent oracle (plain loops, json.dump) ---
 
 ORACLE_RECORDS = {
     "fixture": community(), "fixture_fee_rates": community(with_trade_ids=False),

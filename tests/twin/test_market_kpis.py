@@ -6,6 +6,7 @@ import math
 from dataclasses import replace
 
 import market_kpis_oracle as oracle
+import market_legs_oracle as legs_oracle
 import pandas as pd
 import pytest
 from market_fixtures import community, random_community
@@ -225,7 +226,7 @@ def test_trade_profile(record):
     assert ("mv", T2, "lv1", "utility") not in p.index  # imbalance is no trade
 
 
-# --- the fast code against the straightforward per-area oracle (the code before it) ---
+# --- the fast code against the independent per-area oracles (plain loops, definitions) ---
 
 def _records() -> dict:
     base = community()
@@ -267,9 +268,10 @@ def test_participant_bills_equal_oracle(name):
 def test_market_legs_bills_prices_profile_equal_oracle(name):
     record = RECORDS[name]
     legs = market_legs(record)
-    pd.testing.assert_frame_equal(legs, oracle.market_legs(record), check_exact=True)
-    for fast, slow in ((market_bills, oracle.market_bills), (price_stats, oracle.price_stats),
-                       (trade_profile, oracle.trade_profile)):
+    pd.testing.assert_frame_equal(legs, legs_oracle.market_legs(record), check_exact=True)
+    for fast, slow in ((market_bills, legs_oracle.market_bills),
+                       (price_stats, legs_oracle.price_stats),
+                       (trade_profile, legs_oracle.trade_profile)):
         pd.testing.assert_frame_equal(fast(record, legs), slow(record, legs), check_exact=True)
 
 
