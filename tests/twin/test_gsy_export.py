@@ -27,11 +27,6 @@ BILL_KEYS = ["bought", "sold", "spent", "earned", "total_energy", "total_cost", 
 
 
 @pytest.fixture(scope="module")
-def record():
-    return community()
-
-
-@pytest.fixture(scope="module")
 def written(record, tmp_path_factory):
     out = tmp_path_factory.mktemp("gsy")
     paths = write_gsy_results(record, out / "aggregated_results")

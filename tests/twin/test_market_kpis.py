@@ -26,11 +26,6 @@ T0, T1, T2 = pd.date_range("2024-06-01 10:00", periods=3, freq="15min",
 
 
 @pytest.fixture(scope="module")
-def record():
-    return community()
-
-
-@pytest.fixture(scope="module")
 def kpis(record):
     return area_kpis(record)
 
