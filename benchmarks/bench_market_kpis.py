@@ -5,8 +5,8 @@ Times ``area_kpis``, ``participant_bills``, ``market_summary`` and ``write_gsy_r
 MarketRecords given as paths, else synthetic ones with --houses houses each
 (``random_community`` of tests/twin/report/market/market_fixtures.py: --slots 15-min slots, about 1.2
 trades per house and slot, one feeder per 100 houses). The oracle (tests/twin/
-market_kpis_oracle.py and gsy_export_oracle.py: the straightforward per-area code the
-fast one replaced) runs once per function in a forked child given --oracle-budget
+market_kpis_oracle.py, market_legs_oracle.py and gsy_export_oracle.py: plain per-area
+loops written independently from the definitions) runs once per function in a forked child given --oracle-budget
 seconds; past that the child is stopped and the oracle reported as skipped. Prints the
 seconds, the speed-up and whether the results are identical (frames equal bit for bit,
 the summaries equal, the four JSON files equal byte for byte), then the target:

@@ -5,17 +5,9 @@ import numpy as np
 import pytest
 
 from simulators.feeder.model import (
-    Feeder,
-    FeederParams,
-    create_lv_radial,
     loss_estimate,
     worst_spread,
 )
-
-
-@pytest.fixture(scope="module")
-def feeder():
-    return Feeder(create_lv_radial(FeederParams()))
 
 
 def test_a_plan_at_the_device_capacity_keeps_the_transformer_at_its_limit(feeder):

@@ -16,11 +16,6 @@ from simulators.feeder.model import (
 N_LOADS = 25  # lv_busbar + 3 feeders x 8 buses
 
 
-@pytest.fixture(scope="module")
-def feeder() -> Feeder:
-    return Feeder(create_lv_radial(FeederParams()))
-
-
 def _cases(seed: int = 7) -> list[tuple[str, np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(seed)
     return [

@@ -66,7 +66,8 @@ Implementation: areas are integer codes on a tree (``twin.report.market.kpis_fas
 trades are the pairs (area on the seller's lineage, trade), the buyer is inside when the
 area is no deeper than their lowest common ancestor, and the storage buffer runs per area
 over the trades that touch it. Sums add the same numbers in the same order as a per-area
-scan: bit-identical to the definitions kept in tests/twin/report/market/market_kpis_oracle.py.
+scan: bit-identical to the independent plain-loop definitions in
+tests/twin/report/market/market_kpis_oracle.py and market_legs_oracle.py.
 """
 
 from __future__ import annotations
@@ -409,7 +410,7 @@ def price_stats(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.Da
                                       names=["market", "slot_start"])
     stats = stats.reindex(full)
     stats[["count", "energy_kwh"]] = stats[["count", "energy_kwh"]].fillna(0)
-    return stats.astype({"count": int})
+    return stats.astype({"count": int, **dict.fromkeys(["min", "max", "mean", "median"], float)})
 
 
 def trade_profile(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -23,11 +24,6 @@ from twin.report.market.kpis import participant_bills
 T0 = pd.Timestamp("2024-06-01 10:00", tz="America/Martinique")
 AREAS = {"mv", "lv1", "lv2", "h1", "h2", "h3"}
 BILL_KEYS = ["bought", "sold", "spent", "earned", "total_energy", "total_cost", "market_fee"]
-
-
-@pytest.fixture(scope="module")
-def record():
-    return community()
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +138,7 @@ def test_trade_profile_json(written):
     assert tp["h1"]["sold_energy"]["h1/pv"]["h1"] == {t0: 1.0}
 
 
-# --- the fast exports against the oracle (the code before the array rewrite) ---
+# --- the fast exports against the independent oracle (plain loops, json.dump) ---
 
 ORACLE_RECORDS = {
     "fixture": community(), "fixture_fee_rates": community(with_trade_ids=False),
@@ -158,6 +154,18 @@ def test_write_gsy_results_equal_oracle_byte_for_byte(name, externals_in_root, t
     slow = oracle.write_gsy_results(record, tmp_path / "oracle", externals_in_root)
     for stem in FILES:
         assert fast[stem].read_bytes() == slow[stem].read_bytes(), stem
+
+
+def test_write_gsy_results_without_trades(tmp_path):
+    # a market run in which nobody traded: every price 0, no fee, empty profiles
+    base = community()
+    record = dataclasses.replace(base, trades=base.trades.iloc[:0], fees=base.fees.iloc[:0])
+    fast = write_gsy_results(record, tmp_path / "fast")
+    slow = oracle.write_gsy_results(record, tmp_path / "oracle")
+    for stem in FILES:
+        assert fast[stem].read_bytes() == slow[stem].read_bytes(), stem
+    day = json.loads(fast["price_energy_day"].read_text())["mv"]["price-energy-day"][0][0]
+    assert (day["min_price"], day["trade_count"], day["grid_fee_constant"]) == (0.0, 0, None)
 
 
 def test_gsy_results_equal_oracle():

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.twin.report.market import market_kpis_oracle as oracle
+from tests.twin.report.market import market_legs_oracle as legs_oracle
 from tests.twin.report.market.market_fixtures import community, random_community
 from twin.report.market.kpis import (
     area_kpis,
@@ -22,11 +23,6 @@ from twin.report.market.kpis import (
 
 T0, T1, T2 = pd.date_range("2024-06-01 10:00", periods=3, freq="15min",
                            tz="America/Martinique")
-
-
-@pytest.fixture(scope="module")
-def record():
-    return community()
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +221,7 @@ def test_trade_profile(record):
     assert ("mv", T2, "lv1", "utility") not in p.index  # imbalance is no trade
 
 
-# --- the fast code against the straightforward per-area oracle (the code before it) ---
+# --- the fast code against the independent per-area oracles (plain loops, definitions) ---
 
 def _records() -> dict:
     base = community()
@@ -267,9 +263,10 @@ def test_participant_bills_equal_oracle(name):
 def test_market_legs_bills_prices_profile_equal_oracle(name):
     record = RECORDS[name]
     legs = market_legs(record)
-    pd.testing.assert_frame_equal(legs, oracle.market_legs(record), check_exact=True)
-    for fast, slow in ((market_bills, oracle.market_bills), (price_stats, oracle.price_stats),
-                       (trade_profile, oracle.trade_profile)):
+    pd.testing.assert_frame_equal(legs, legs_oracle.market_legs(record), check_exact=True)
+    for fast, slow in ((market_bills, legs_oracle.market_bills),
+                       (price_stats, legs_oracle.price_stats),
+                       (trade_profile, legs_oracle.trade_profile)):
         pd.testing.assert_frame_equal(fast(record, legs), slow(record, legs), check_exact=True)
 
 
