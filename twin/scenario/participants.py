@@ -79,20 +79,7 @@ def _explicit(scenario: Scenario, assets: dict[str, list[Asset]]):
         if spec.id == ROOT or re.fullmatch(r"f\d+", spec.id):
             problems.append((f"{where}.id", f"{spec.id!r} is the name of a market area (mv, "
                              "f1, f2, ...); choose another id"))
-        owned: dict[str, list[Asset]] = {}
-        for j, aid in enumerate(spec.assets):
-            a = by_id.get(aid)
-            if a is None:
-                close = difflib.get_close_matches(aid, list(by_id), n=1, cutoff=0.5)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                problems.append((f"{where}.assets[{j}]",
-                                 f"no pv, battery, ev_charger or load {aid!r}{hint}"))
-                continue
-            if aid in owner:
-                problems.append((f"{where}.assets[{j}]", f"{aid!r} is already behind the "
-                                 f"meter of {owner[aid]!r}"))
-            owner[aid] = spec.id
-            owned.setdefault(a.kind, []).append(a)
+        owned = _owned(spec, where, by_id, owner, problems)
         buses = sorted({a.bus for g in owned.values() for a in g})
         if len(buses) > 1:
             problems.append((f"{where}.assets", f"one meter is on one bus; these assets are "
@@ -101,13 +88,36 @@ def _explicit(scenario: Scenario, assets: dict[str, list[Asset]]):
     ids = [p[0] for p in out]
     for pid in {p for p in ids if ids.count(p) > 1}:
         problems.append(("market.participants", f"duplicate participant id {pid!r}"))
-    for kind in ("battery", "ev_charger"):
-        for a in assets[kind]:
-            if a.id not in owner:
-                problems.append(("market.participants", f"{kind} {a.id!r} is behind no "
-                                 "participant's meter: every battery and charger needs an "
-                                 "owner to drive it"))
+    problems += _unowned(assets, owner)
     return out, problems
+
+
+def _owned(spec, where: str, by_id: dict[str, Asset], owner: dict[str, str],
+           problems: list) -> dict[str, list[Asset]]:
+    """The assets behind one participant's meter, by kind; records each asset's owner and
+    appends the problems (unknown ids, assets behind two meters)."""
+    owned: dict[str, list[Asset]] = {}
+    for j, aid in enumerate(spec.assets):
+        a = by_id.get(aid)
+        if a is None:
+            close = difflib.get_close_matches(aid, list(by_id), n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append((f"{where}.assets[{j}]",
+                             f"no pv, battery, ev_charger or load {aid!r}{hint}"))
+            continue
+        if aid in owner:
+            problems.append((f"{where}.assets[{j}]", f"{aid!r} is already behind the "
+                             f"meter of {owner[aid]!r}"))
+        owner[aid] = spec.id
+        owned.setdefault(a.kind, []).append(a)
+    return owned
+
+
+def _unowned(assets: dict[str, list[Asset]], owner: dict[str, str]) -> list:
+    """Every battery and charger needs a participant to drive it."""
+    return [("market.participants", f"{kind} {a.id!r} is behind no participant's meter: "
+             "every battery and charger needs an owner to drive it")
+            for kind in ("battery", "ev_charger") for a in assets[kind] if a.id not in owner]
 
 
 def resolve_participants(scenario: Scenario) -> list[Participant]:

@@ -206,6 +206,19 @@ def _pad(node: list, index: int, where: str, fill: Any, items: bool) -> None:
 
 def apply_one(data: Any, item: str) -> None:
     """Set ``a.b[2].c=value`` (value parsed as YAML) in the raw scenario mapping."""
+    where, path, value = _parse_set(item)
+    node = data
+    for i, key in enumerate(path[:-1]):
+        node = _step_into(node, key, path[i + 1], where, i > 0 and path[i - 1] == "items")
+    keys = tuple(str(k) for k in path)
+    if isinstance(value, str) and keys in PATH_FIELDS and value \
+            and not Path(value).is_absolute():
+        value = str((Path.cwd() / value).resolve())
+    _set_last(node, path, keys, value, where)
+
+
+def _parse_set(item: str) -> tuple[str, list, Any]:
+    """``PATH=VALUE`` as the path's text (for errors), its parts and the YAML value."""
     if "=" not in item:
         raise InputProblem("--set", f"expected PATH=VALUE, got {_one_line(repr(item), 80)}")
     path_s, value_s = item.split("=", 1)
@@ -221,14 +234,12 @@ def apply_one(data: Any, item: str) -> None:
     except _YAML_ERRORS as exc:
         raise InputProblem(where, f"--set value {_one_line(repr(value_s), 60)}: "
                            f"{yaml_problem(exc)}") from None
-    node = data
-    for i, key in enumerate(path[:-1]):
-        node = _step_into(node, key, path[i + 1], where, i > 0 and path[i - 1] == "items")
+    return where, path, value
+
+
+def _set_last(node: Any, path: list, keys: tuple, value: Any, where: str) -> None:
+    """Set the path's last part (a list index or a mapping key) in its parent ``node``."""
     last = path[-1]
-    keys = tuple(str(k) for k in path)
-    if isinstance(value, str) and keys in PATH_FIELDS and value \
-            and not Path(value).is_absolute():
-        value = str((Path.cwd() / value).resolve())
     if isinstance(last, int):
         if not isinstance(node, list):
             raise InputProblem(where, f"index [{last}] is not inside a list")
