@@ -1,31 +1,18 @@
-"""Scenario loading: error messages, --set overrides and asset resolution (twin.scenario.loading)."""
+"""Scenario loading: error messages and input traps (twin.scenario.loading)."""
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests import REPO
-from twin.scenario.assets import resolve_assets
 from twin.scenario.errors import ScenarioError
 from twin.scenario.loading import apply_overrides, load_scenario, validate
 
 ROOT = REPO
 BASELINE = ROOT / "scenarios" / "martinique_baseline.yaml"
-_RAW = yaml.safe_load(BASELINE.read_text(encoding="utf-8"))
-
-# the 24 feeder buses hosting round-robin assets, in spread order
-FEEDER_BUSES = [f"f{f}_b{b}" for f in (1, 2, 3) for b in range(1, 9)]
-
-
-@pytest.fixture
-def raw() -> dict:
-    """A fresh copy of the baseline's raw YAML mapping."""
-    return copy.deepcopy(_RAW)
 
 
 def _problems(data) -> list[tuple[str, str]]:
@@ -89,7 +76,7 @@ def test_load_scenario_empty_file_reports_required_fields(tmp_path):
 
 
 def test_load_scenario_csv_weather_path_relative_to_file(tmp_path):
-    raw = copy.deepcopy(_RAW)
+    raw = yaml.safe_load(BASELINE.read_text(encoding="utf-8"))
     raw["weather"] = {"source": "csv", "path": "data/weather.csv"}
     (tmp_path / "data").mkdir()
     rows = [f"2026-06-01T{h:02d}:00:00-04:00,{max(0, 900 - 80 * abs(h - 12))},27"
@@ -284,192 +271,8 @@ def test_validate_merged_item_error_is_scenario_error(raw):
     assert message.startswith("items[0] with the defaults: need soc_min_percent <=")
 
 
-# ----------------------------------------------------------------------------- apply_overrides
-
-
-def test_apply_overrides_nested_path():
-    data = {"grid": {"n_feeders": 3}}
-    out = apply_overrides(data, ["grid.n_feeders=2", "grid.line_length_m=35.5"])
-    assert out is data
-    assert data == {"grid": {"n_feeders": 2, "line_length_m": 35.5}}
-
-
-def test_apply_overrides_creates_missing_mappings():
-    data = {}
-    apply_overrides(data, ["assets.battery.defaults.capacity_kwh=50"])
-    assert data == {"assets": {"battery": {"defaults": {"capacity_kwh": 50}}}}
-
-
-def test_apply_overrides_list_index_brackets_and_dots():
-    data = {"assets": {"ev_charger": {"items": [{}, {"bus": "f1_b1"}]}}}
-    apply_overrides(data, ["assets.ev_charger.items[0].p_max_kw=11", "assets.ev_charger.items.1.bus=f2_b2"])
-    assert data["assets"]["ev_charger"]["items"] == [{"p_max_kw": 11}, {"bus": "f2_b2"}]
-
-
-def test_apply_overrides_index_into_list_form():
-    data = {"assets": {"battery": [{"capacity_kwh": 1}, {"capacity_kwh": 2}]}}
-    apply_overrides(data, ["assets.battery[1].capacity_kwh=5"])
-    assert data["assets"]["battery"] == [{"capacity_kwh": 1}, {"capacity_kwh": 5}]
-
-
-def test_apply_overrides_last_index_replaces_or_appends():
-    data = {"xs": [1, 2]}
-    apply_overrides(data, ["xs[1]=20", "xs[2]=30"])
-    assert data == {"xs": [1, 20, 30]}
-
-
-def test_apply_overrides_values_parsed_as_yaml():
-    data = {}
-    apply_overrides(data, [
-        "i=3", "f=0.5", "b=false", "s=PT15M", "n=null", "e=",
-        "l=[1, 2]", "m={bus: f1_b2}", "q='007'",
-        "start=2026-06-01T00:00:00-04:00",
-    ])
-    assert data["i"] == 3 and isinstance(data["i"], int)
-    assert data["f"] == 0.5
-    assert data["b"] is False
-    assert data["s"] == "PT15M"
-    assert data["n"] is None
-    assert data["e"] == ""
-    assert data["l"] == [1, 2]
-    assert data["m"] == {"bus": "f1_b2"}
-    assert data["q"] == "007"
-    assert data["start"] == dt.datetime(
-        2026, 6, 1, tzinfo=dt.timezone(dt.timedelta(hours=-4))
-    )
-
-
-def test_apply_overrides_value_may_contain_equals():
-    data = {}
-    apply_overrides(data, ["description=a=b"])
-    assert data == {"description": "a=b"}
-
-
-def test_apply_overrides_bool_reaches_scenario():
-    scenario = load_scenario(BASELINE, ["scheduling.ev_full_power=false", "grid.n_feeders=2"])
-    assert scenario.scheduling.ev_full_power is False
-    assert scenario.grid.n_feeders == 2
-
-
-def test_apply_overrides_malformed():
-    with pytest.raises(ScenarioError) as info:
-        apply_overrides({}, ["duration"])
-    assert info.value.problems == [("--set", "expected PATH=VALUE, got 'duration'")]
-
-
-def test_apply_overrides_empty_path():
-    with pytest.raises(ScenarioError) as info:
-        apply_overrides({}, ["=3"])
-    assert info.value.problems == [("--set", "empty path in '=3'")]
-
-
-def test_apply_overrides_index_out_of_range():
-    data = {"xs": [{"a": 1}]}
-    with pytest.raises(ScenarioError) as info:
-        apply_overrides(data, ["xs[3].a=2"])
-    assert info.value.problems == [("xs[3].a", "index 3 is out of range (the list has 1 entries)")]
-    with pytest.raises(ScenarioError) as info:
-        apply_overrides(data, ["xs[5]=2"])
-    assert info.value.problems == [("xs[5]", "index 5 is out of range (the list has 1 entries)")]
-
-
-def test_apply_overrides_key_into_scalar():
-    with pytest.raises(ScenarioError) as info:
-        apply_overrides({"seed": 3}, ["seed.x=1"])
-    assert info.value.problems == [("seed.x", "'x' is not inside a mapping")]
-
-
-def test_load_scenario_override_unknown_key_reported():
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(BASELINE, ["assets.battery.defaults.capacity_kwhh=5"])
-    ((where, message),) = info.value.problems
-    assert where == "assets.battery.defaults.capacity_kwhh"
-    assert "did you mean 'capacity_kwh'?" in message
-
-
-def test_apply_overrides_new_list_entry_inside_path():
-    data = {"assets": {"battery": {"count": 2}}}
-    apply_overrides(data, ["assets.battery.items[0].bus=f1_b1"])
-    assert data["assets"]["battery"]["items"] == [{"bus": "f1_b1"}]
-
-
-def test_apply_overrides_unquoted_time():
-    scenario = load_scenario(BASELINE, ["scheduling.evening_start=18:00"])
-    assert scenario.scheduling.evening_start == dt.time(18)
-
-
-# ----------------------------------------------------------------------------- resolve_assets
-
-
-def test_resolve_assets_default_counts_and_ids():
-    assets = resolve_assets(load_scenario(BASELINE))
-    assert {k: len(v) for k, v in assets.items()} == {
-        "pv": 10, "battery": 10, "ev_charger": 10, "ev": 10, "load": 30,
-    }
-    assert [a.id for a in assets["pv"]][:3] == ["pv_00", "pv_01", "pv_02"]
-    assert assets["load"][-1].id == "load_29"
-    assert assets["ev_charger"][9].id == "ev_charger_09"
-    assert all(a.kind == kind for kind, items in assets.items() for a in items)
-
-
-def test_resolve_assets_spread_over_feeder_buses():
-    assets = resolve_assets(load_scenario(BASELINE))
-    expected = ["f1_b1", "f1_b3", "f1_b5", "f1_b8", "f2_b2",
-                "f2_b5", "f2_b7", "f3_b1", "f3_b4", "f3_b6"]
-    assert [a.bus for a in assets["pv"]] == expected
-    assert [a.bus for a in assets["battery"]] == expected
-    loads = [a.bus for a in assets["load"]]
-    assert loads == [FEEDER_BUSES[(i * 24) // 30] for i in range(30)]
-    assert set(loads) == set(FEEDER_BUSES)  # every feeder bus hosts a household
-    assert "lv_busbar" not in loads
-
-
-def test_resolve_assets_deterministic():
-    a = resolve_assets(load_scenario(BASELINE))
-    b = resolve_assets(load_scenario(BASELINE))
-    assert [(x.id, x.bus) for k in a for x in a[k]] == [(x.id, x.bus) for k in b for x in b[k]]
-
-
-def test_resolve_assets_explicit_bus_kept():
-    assets = resolve_assets(load_scenario(BASELINE))
-    chargers = assets["ev_charger"]
-    assert [c.bus for c in chargers[7:]] == ["lv_busbar"] * 3
-    assert [c.spec.location for c in chargers[7:]] == ["workplace"] * 3
-    assert chargers[0].bus == "f1_b1" and chargers[0].spec.location == "home"
-
-
-def test_resolve_assets_evs_have_no_bus():
-    assets = resolve_assets(load_scenario(BASELINE))
-    assert all(ev.bus is None for ev in assets["ev"])
-    assert [ev.spec.pattern for ev in assets["ev"]].count("workplace") == 3
-
-
-def test_resolve_assets_count_form_items_override_given_fields(raw):
-    raw["assets"]["battery"]["items"] = [{"capacity_kwh": 40, "id": "big_one", "bus": "f3_b8"}]
-    assets = resolve_assets(validate(raw))["battery"]
-    first, second = assets[0], assets[1]
-    assert (first.id, first.bus, first.spec.capacity_kwh) == ("big_one", "f3_b8", 40)
-    assert first.spec.p_charge_max_kw == 50 and first.spec.soc_max_percent == 95
-    assert (second.id, second.bus, second.spec.capacity_kwh) == ("battery_01", "f1_b3", 100)
-
-
-def test_resolve_assets_list_form(raw):
-    raw["assets"]["pv"] = [{"p_dc_kwp": 9, "bus": "f2_b4"}, {"id": "roof"}]
-    pv = resolve_assets(validate(raw))["pv"]
-    assert [(a.id, a.bus, a.spec.p_dc_kwp) for a in pv] == [
-        ("pv_00", "f2_b4", 9), ("roof", "f2_b5", 5.0),
-    ]
-
-
-def test_resolve_assets_single_bus_grid(raw):
-    raw["grid"].update(n_feeders=1, buses_per_feeder=1)
-    assets = resolve_assets(validate(raw))
-    assert {a.bus for a in assets["load"]} == {"f1_b1"}
-
-
 # ----------------------------------------------------------------------------- input traps
 
-BASELINE = REPO / "scenarios" / "martinique_baseline.yaml"
 
 
 def _day_csv(path: Path, offset: bool = True) -> Path:
