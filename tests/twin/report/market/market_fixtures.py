@@ -27,6 +27,7 @@ slot 3 h1/battery -1, h1/load +1, h1/pv -0.5, h3/load +1.2.
 from __future__ import annotations
 
 from bisect import bisect
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -92,6 +93,80 @@ def community(with_trade_ids: bool = True) -> MarketRecord:
     return MarketRecord(areas, devices, participants, trades, fees, energy, prices)
 
 
+@dataclass
+class _Town:
+    """The random community's tree and devices, and how one row of draws makes a trade."""
+
+    parent: dict
+    feeders: list[str]
+    names: list[str]
+    devices: list[tuple]
+    kinds: tuple = ("p2p", "home", "mm_sells", "mm_buys", "imbalance")
+    odds: tuple = (.45, .65, .8, .9)
+
+    def __post_init__(self):
+        self.owner = {d: (p, a) for d, p, _, a in self.devices}
+        self.sellers = [d for d, _, k, _ in self.devices if k in ("pv", "battery")]
+        self.buyers = [d for d, _, k, _ in self.devices if k in ("load", "battery", "ev")]
+        self.fee_rate = {"mv": 1.0, **dict.fromkeys(self.feeders, 0.5)}
+        self.kit: dict[str, list[str]] = {}  # participant -> devices
+        for d, (p, _) in self.owner.items():
+            self.kit.setdefault(p, []).append(d)
+        self.feeder = {d: a if a in self.feeders else self.parent[a]
+                       for d, (_, a) in self.owner.items()}
+        self.near = {f: [d for d in self.buyers if self.feeder[d] == f] for f in self.feeders}
+
+    def path(self, a: str, b: str) -> tuple[list[str], str]:
+        up_a, up_b = [a], [b]
+        while self.parent[up_a[-1]]:
+            up_a.append(self.parent[up_a[-1]])
+        while self.parent[up_b[-1]]:
+            up_b.append(self.parent[up_b[-1]])
+        common = next(x for x in up_a if x in up_b)
+        return up_a[:up_a.index(common) + 1] + up_b[:up_b.index(common)][::-1], common
+
+    def draw(self, u: list[float], slot, tariff: float, feed_in: float, trades: list,
+             fees: list) -> None:
+        """Append the trade (and its fees) that one row of eleven draws ``u`` makes."""
+        kind, e, tid = self.kinds[bisect(self.odds, u[0])], 0.01 + 2.99 * u[1], len(trades)
+        if kind == "imbalance":
+            party = _pick([*self.names, "c1"], u[2])
+            dev = _pick([*self.kit[party], ""], u[3])
+            ends = (party, "utility", dev, "") if u[4] < .5 else ("utility", party, "", dev)
+            trades.append((tid, slot, 0, "imbalance", *ends, e, tariff, tariff, tariff))
+            return
+        seller, buyer = self.ends(kind, u)
+        if seller == buyer:
+            return
+        markets, market = self.path(*(self.owner.get(d, (d, "mv"))[1] for d in (seller, buyer)))
+        market = "mv" if u[5] < .03 else market  # recorded off the path now and then
+        e = 0.0 if len(markets) == 1 and u[6] < .2 else e
+        rate = {"mm_sells": tariff, "mm_buys": feed_in}.get(kind, 8 + 14 * u[7])
+        per_kwh = sum(self.fee_rate.get(m, 0.0) for m in markets)
+        br, sr = (rate + per_kwh, rate) if u[8] < .5 else (rate, rate - per_kwh)
+        br += .1 if u[9] < .05 else 0.0  # a remainder not covered by the fees
+        trades.append((tid, slot, int(4 * u[10]), market, self.owner.get(buyer, (buyer,))[0],
+                       self.owner.get(seller, (seller,))[0], buyer if buyer in self.owner else "",
+                       seller if seller in self.owner else "", e, rate, br, sr))
+        fees += [(tid, slot, m, e, e * self.fee_rate[m]) for m in markets
+                 if m in self.fee_rate and e > 0]
+
+    def ends(self, kind: str, u: list[float]) -> tuple[str, str]:
+        """Seller and buyer of a trade that is not an imbalance."""
+        seller = _pick(self.sellers, u[2]) if kind != "mm_sells" else "market_maker"
+        local = seller in self.feeder and u[4] < .7
+        buyer = _pick(self.near[self.feeder[seller]] if local else self.buyers, u[3]) \
+            if kind != "mm_buys" else "market_maker"
+        if kind == "home":  # between the devices of one participant
+            mine = [d for d in self.kit[self.owner[seller][0]] if d in self.buyers]
+            buyer = _pick(mine or [seller], u[3])
+        return seller, buyer
+
+
+def _pick(options: list[str], u: float) -> str:
+    return options[int(u * len(options))]
+
+
 def random_community(houses: int = 12, slots: int = 4, seed: int = 0,
                      with_trade_ids: bool = True) -> MarketRecord:
     """A seeded random community shaped like a real run, for oracle and benchmark checks.
@@ -116,62 +191,13 @@ def random_community(houses: int = 12, slots: int = 4, seed: int = 0,
     devices = [(f"{h}/{kind}", h, kind, h) for h in names for kind, p in (
         ("load", 1.0), ("pv", 0.6), ("battery", 0.4), ("ev", 0.3)) if g.random() < p]
     devices.append(("c1/battery", "c1", "battery", "f1"))
-    owner = {d: (p, a) for d, p, _, a in devices}
-    sellers = [d for d, _, k, _ in devices if k in ("pv", "battery")]
-    buyers = [d for d, _, k, _ in devices if k in ("load", "battery", "ev")]
-    fee_rate = {"mv": 1.0, **dict.fromkeys(feeders, 0.5)}
-
-    def path(a: str, b: str) -> tuple[list[str], str]:
-        up_a, up_b = [a], [b]
-        while parent[up_a[-1]]:
-            up_a.append(parent[up_a[-1]])
-        while parent[up_b[-1]]:
-            up_b.append(parent[up_b[-1]])
-        common = next(x for x in up_a if x in up_b)
-        return up_a[:up_a.index(common) + 1] + up_b[:up_b.index(common)][::-1], common
-
     slot_starts = pd.date_range("2024-06-01 00:00", periods=slots, freq="15min", tz=TZ)
     tariff, feed_in = g.uniform(15, 25, slots), g.uniform(5, 10, slots)
-    kit: dict[str, list[str]] = {}  # participant -> devices
-    for d, (p, _) in owner.items():
-        kit.setdefault(p, []).append(d)
-    feeder = {d: a if a in feeders else parent[a] for d, (_, a) in owner.items()}
-    near = {f: [d for d in buyers if feeder[d] == f] for f in feeders}
-    kinds, odds = ["p2p", "home", "mm_sells", "mm_buys", "imbalance"], [.45, .65, .8, .9]
-
-    def pick(options: list[str], u: float) -> str:
-        return options[int(u * len(options))]
-
+    town = _Town(parent, feeders, names, devices)
     trades, fees = [], []
     for k, slot in enumerate(slot_starts):
         for u in g.random((round(1.2 * houses) + 2, 11)).tolist():  # one row of draws a trade
-            kind, e, tid = kinds[bisect(odds, u[0])], 0.01 + 2.99 * u[1], len(trades)
-            if kind == "imbalance":
-                party = pick([*names, "c1"], u[2])
-                dev, rate = pick([*kit[party], ""], u[3]), float(tariff[k])
-                ends = (party, "utility", dev, "") if u[4] < .5 else ("utility", party, "", dev)
-                trades.append((tid, slot, 0, "imbalance", *ends, e, rate, rate, rate))
-                continue
-            seller = pick(sellers, u[2]) if kind != "mm_sells" else "market_maker"
-            buyer = pick(near[feeder[seller]] if seller in feeder and u[4] < .7 else buyers,
-                         u[3]) if kind != "mm_buys" else "market_maker"
-            if kind == "home":  # between the devices of one participant
-                buyer = pick([d for d in kit[owner[seller][0]] if d in buyers] or [seller], u[3])
-            if seller == buyer:
-                continue
-            markets, market = path(*(owner.get(d, (d, "mv"))[1] for d in (seller, buyer)))
-            market = "mv" if u[5] < .03 else market  # recorded off the path now and then
-            e = 0.0 if len(markets) == 1 and u[6] < .2 else e
-            rate = {"mm_sells": float(tariff[k]), "mm_buys": float(feed_in[k])}.get(
-                kind, 8 + 14 * u[7])
-            per_kwh = sum(fee_rate.get(m, 0.0) for m in markets)
-            br, sr = (rate + per_kwh, rate) if u[8] < .5 else (rate, rate - per_kwh)
-            br += .1 if u[9] < .05 else 0.0  # a remainder not covered by the fees
-            trades.append((tid, slot, int(4 * u[10]), market, owner.get(buyer, (buyer,))[0],
-                           owner.get(seller, (seller,))[0], buyer if buyer in owner else "",
-                           seller if seller in owner else "", e, rate, br, sr))
-            fees += [(tid, slot, m, e, e * fee_rate[m]) for m in markets
-                     if m in fee_rate and e > 0]
+            town.draw(u, slot, float(tariff[k]), float(feed_in[k]), trades, fees)
     net = {}
     for _, slot, _, _, _, _, bd, sd, e, *_ in trades:
         for dev, sign in ((bd, 1.0), (sd, -1.0)):
