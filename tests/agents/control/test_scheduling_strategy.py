@@ -6,63 +6,24 @@ import html
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from agents.control.scheduling import SchedulingStrategy
-from agents.control.strategy import SiteState
-from agents.scheduling.live_request import SiteModel
+from tests.agents.control.builders import site_state, small_strategy
 from twin.report.service import SERVICE_KPIS, service_differences, verdict
 from twin.results import read_timeseries
 from twin.runner import run_scenario
 from twin.scenario.loading import load_scenario
-from twin.scenario.specs import BatterySpec
 
 EV_DELIVERED, EV_OWED = (label for _, label in SERVICE_KPIS[:2])
 
 BASELINE = "scenarios/martinique_baseline.yaml"
 
 
-T0 = pd.Timestamp("2026-06-01T00:00:00-04:00")
-
-
-def _state(step, e_kwh, ev_departure_s=np.nan):
-    nan = np.array([np.nan])
-    return SiteState(
-        time=T0 + pd.Timedelta(minutes=15 * step), dt_s=900.0, pv_p_kw=np.zeros(1), load_p_kw=np.zeros(1),
-        battery_p_min_kw=np.array([-10.0]), battery_p_max_kw=np.array([10.0]),
-        battery_soc_percent=np.array([50.0]), charger_p_min_kw=np.zeros(1),
-        charger_p_max_kw=np.array([7.0]), charger_rated_p_kw=np.array([7.0]),
-        import_price_eur_per_kwh=0.2, feed_in_price_eur_per_kwh=0.1, step=step,
-        battery_e_kwh=np.array([e_kwh]),
-        charger_ev={"departure_s": np.array([ev_departure_s]), "e_kwh": np.array([20.0]),
-                    "e_min_kwh": np.array([5.0]), "e_max_kwh": np.array([50.0]),
-                    "e_target_kwh": np.array([30.0]), "eta_charge": np.array([1.0]),
-                    "eta_discharge": np.array([1.0])} if np.isfinite(ev_departure_s)
-        else {k: nan for k in ("departure_s", "e_kwh", "e_min_kwh", "e_max_kwh",
-                               "e_target_kwh", "eta_charge", "eta_discharge")},
-    )
-
-
-def _strategy(price, **kw):
-    n = len(price)
-
-    def forecast(k, horizon):
-        idx = np.arange(k, min(k + horizon, n))
-        return np.full(len(idx), 2.0), price[idx], np.full(len(idx), 0.0)
-
-    battery = BatterySpec(capacity_kwh=20.0, p_charge_max_kw=10.0, p_discharge_max_kw=10.0,
-                          eta_charge=1.0, eta_discharge=1.0, self_discharge_percent_per_day=0.0,
-                          soc_min_percent=0.0, soc_max_percent=100.0, soc_initial_percent=50.0)
-    site = SiteModel(["battery_00"], [battery], ["ev_charger_00"], np.array([7.0]),
-                     np.array([False]), 900, **kw.pop("site", {}))
-    return SchedulingStrategy(site, forecast, **{"horizon_steps": 8, "replan_steps": 4, **kw})
-
 
 def test_strategy_battery_covers_dear_steps_with_cheap_energy():
     price = np.array([0.1, 0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.5])
-    strategy = _strategy(price)
-    out = strategy.decide(_state(0, 10.0))
+    strategy = small_strategy(price)
+    out = strategy.decide(site_state(0, 10.0))
     assert strategy.plans_made == 1
     plan, energy = strategy.plan[0], strategy.plan_e_kwh[0]
     # the battery covers the 2 kW site load while energy is dear, having bought the
@@ -78,37 +39,37 @@ def test_strategy_battery_covers_dear_steps_with_cheap_energy():
 
 
 def test_strategy_day_ahead_plan_runs_to_the_end_of_the_next_day():
-    strategy = _strategy(np.full(400, 0.2), replan_steps=None, day_ahead_step=48,
+    strategy = small_strategy(np.full(400, 0.2), replan_steps=None, day_ahead_step=48,
                          horizon_steps=8)
-    strategy.decide(_state(0, 10.0))
+    strategy.decide(site_state(0, 10.0))
     assert strategy.plan.shape[1] == 8
     for k in range(1, 49):
-        strategy.decide(_state(k, 10.0))
+        strategy.decide(site_state(k, 10.0))
     # plans: the first (8 steps), each time one ran out (steps 8, 16, ..., 40), and
     # the day-ahead plan at 12:00 (step 48), which covers until the next day's end
     assert strategy.stats.reasons == {"start": 1, "plan ran out": 5, "day-ahead": 1}
     assert strategy.plan_start == 48 and strategy.plan.shape[1] == 2 * 96 - 48
-    strategy.decide(_state(49, 10.0, ev_departure_s=3600.0 * 14))  # an EV plugs in
+    strategy.decide(site_state(49, 10.0, ev_departure_s=3600.0 * 14))  # an EV plugs in
     # an event plan keeps the day-ahead window, not the shorter horizon
     assert strategy.stats.reasons["EV arrival"] == 1
     assert strategy.plan.shape[1] == 2 * 96 - 49
 
 
 def test_strategy_replans_on_cadence_and_on_arrival():
-    strategy = _strategy(np.full(16, 0.2))
-    strategy.decide(_state(0, 10.0))
-    strategy.decide(_state(1, 10.0))
+    strategy = small_strategy(np.full(16, 0.2))
+    strategy.decide(site_state(0, 10.0))
+    strategy.decide(site_state(1, 10.0))
     assert strategy.plans_made == 1
-    strategy.decide(_state(2, 10.0, ev_departure_s=3600.0 * 2))  # an EV plugs in
+    strategy.decide(site_state(2, 10.0, ev_departure_s=3600.0 * 2))  # an EV plugs in
     assert strategy.plans_made == 2
     ev_plan = strategy.plan[1]
     # 10 kWh (20 -> 30) in the 6 steps left before departure at step 8, none after
     assert ev_plan[:6].sum() * 0.25 == pytest.approx(10.0)
     assert np.allclose(ev_plan[6:], 0.0) and ev_plan.max() <= 7.0 + 1e-9
-    out = strategy.decide(_state(3, 10.0, ev_departure_s=3600.0 * 2))
+    out = strategy.decide(site_state(3, 10.0, ev_departure_s=3600.0 * 2))
     assert strategy.plans_made == 2
     assert out.charger_p_kw[0] == pytest.approx(ev_plan[1])
-    strategy.decide(_state(6, 10.0, ev_departure_s=3600.0 * 2))  # 4 steps after the plan
+    strategy.decide(site_state(6, 10.0, ev_departure_s=3600.0 * 2))  # 4 steps after the plan
     assert strategy.plans_made == 3
 
 

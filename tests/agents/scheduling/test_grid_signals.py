@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from agents.scheduling.grid_signals import UNLIMITED_KW, signal_series
-from tests.agents.control.test_scheduling_strategy import _state, _strategy
+from tests.agents.control.builders import site_state, small_strategy
 
 
 def test_signal_series_limits_and_prices_in_their_windows():
@@ -27,8 +27,8 @@ def test_signal_series_counts_from_the_plan_start_and_partial_overlap():
 
 def test_strategy_replans_on_a_signal_and_keeps_under_the_limit():
     price = np.array([0.1] * 8)  # cheap all along: the battery would charge at 10 kW
-    strategy = _strategy(price)
-    state = _state(0, 5.0)
+    strategy = small_strategy(price)
+    state = site_state(0, 5.0)
     strategy.decide(state)
     assert strategy.planned(0)[0][0] == pytest.approx(10.0)
     # the grid operator limits the site to 4 kW over steps 0-1 (inflexible load is 2 kW)
@@ -52,10 +52,10 @@ def test_signal_limits_leave_room_for_the_feeder_losses():
 
 
 def test_the_site_capacity_sent_is_the_devices_side_of_the_rating():
-    strategy = _strategy(np.full(8, 0.1), site={"site_capacity_kw": 12.0,
+    strategy = small_strategy(np.full(8, 0.1), site={"site_capacity_kw": 12.0,
                                                 "import_to_device_kw": lambda v: v - 3.0})
-    context = strategy.request(_state(0, 5.0), 4)["flex-context"]
+    context = strategy.request(site_state(0, 5.0), 4)["flex-context"]
     assert context["site-consumption-capacity"] == "9.0 kW"
     assert context["site-production-capacity"] == "12.0 kW"  # export needs no room
-    strategy.decide(_state(0, 5.0))  # inflexible 2 kW: the battery gets 7, not 10 kW
+    strategy.decide(site_state(0, 5.0))  # inflexible 2 kW: the battery gets 7, not 10 kW
     assert strategy.planned(0)[0][0] == pytest.approx(7.0, abs=1e-6)
