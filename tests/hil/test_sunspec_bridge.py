@@ -187,7 +187,7 @@ def test_bridge_garbage_answers_malformed_no_crash(loops):
     bridge.start()
     try:
         assert wait_until(lambda: len(faults) >= 2)
-        assert bridge._task is not None and not bridge._task.done()  # still retrying
+        assert bridge.polling  # still retrying
     finally:
         bridge.stop()
         device_loop.run(asyncio.sleep(0), 5)
