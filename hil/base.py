@@ -1,5 +1,6 @@
 """What every HIL bridge shares: the background event loop, the fault log, reconnect
-backoff and the watchdog that turns a silent device into a held, then safe, setpoint.
+backoff, the watchdog that turns a silent device into a held, then safe, setpoint, and
+the asyncio helper :func:`wait_any`.
 
 A bridge translates one protocol to and from the twin's suffixed attributes (``p_kw``,
 ``soc_percent``, ``e_kwh``, ...). It holds no physics and no strategy. Sign convention:
@@ -199,6 +200,20 @@ class BackgroundLoop:
             pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
+
+
+async def wait_any(*events: asyncio.Event, timeout_s: float) -> bool:
+    """Wait until one of ``events`` is set (True) or ``timeout_s`` passed (False)."""
+    if any(e.is_set() for e in events):
+        return True
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=max(timeout_s, 0.0),
+                                     return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+    return bool(done)
 
 
 class Bridge(ABC):

@@ -14,6 +14,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from hil.base import BackgroundLoop, Bridge, FaultLog, FaultPolicy
+from hil.mqtt import MqttFeed, MqttPublisher, MqttSensorBridge
+from hil.sunspec.bridge import SunSpecBatteryBridge, SunSpecPvBridge
 from twin.scenario.assets import Asset, hil_assets, resolve_assets
 from twin.scenario.schema import Scenario
 
@@ -53,11 +55,11 @@ class HilSession:
             self.bridges[asset.id] = self._bridge(asset)
         hil = self.scenario.hil
         if hil.mqtt.publish:
-            from hil.mqtt import MqttPublisher
-
             self.publisher = MqttPublisher(hil.mqtt.host, hil.mqtt.port, qos=hil.mqtt.qos,
                                            faults=self.faults, policy=self.policy)
         if hil.openadr is not None:
+            # openleadr takes ~0.4 s to import, and every run imports this module: only a
+            # scenario with a VEN loads it
             from hil.openadr.ven import VenBridge
 
             o = hil.openadr
@@ -73,17 +75,15 @@ class HilSession:
         backend = asset.spec.backend
         common = (asset.id, self.loop, self.faults, self.policy)
         if backend.type == "modbus":
-            from hil.sunspec.bridge import SunSpecBatteryBridge, SunSpecPvBridge
-
             cls = SunSpecPvBridge if asset.kind == "pv" else SunSpecBatteryBridge
             return cls(*common, host=backend.host, port=backend.port,
                        device_id=backend.unit_id, poll_s=backend.poll_s)
         if backend.type == "ocpp":
-            from hil.ocpp.bridge import OcppChargerBridge
+            # the ocpp package takes ~1.8 s to import (its JSON schemas), and every run
+            # imports this module: only a scenario with an OCPP charger loads it
+            from hil.ocpp.bridge import OcppChargerBridge, start_csms
 
             if self.csms is None:
-                from hil.ocpp.bridge import start_csms
-
                 c = self.scenario.hil.csms
                 self.csms = start_csms(self.loop, c.host, c.port, password=c.password,
                                        tls_cert=c.tls_cert, tls_key=c.tls_key)
@@ -93,8 +93,6 @@ class HilSession:
             bridge.setpoint_kw = 0.0  # the safe state: no charging until the twin says so
             return bridge
         if backend.type == "mqtt":
-            from hil.mqtt import MqttFeed, MqttSensorBridge
-
             if self.feed is None:
                 m = self.scenario.hil.mqtt
                 self.feed = MqttFeed(self.faults, self.policy, host=m.host, port=m.port,

@@ -1,6 +1,7 @@
 """A small OCPP 2.0.1 CSMS on websockets: one ``ocpp.v201.ChargePoint`` per station
-connection, per-station state in the twin's attributes, and the smart-charging calls
-towards the stations.
+connection (:class:`hil.ocpp.csms_link.CsmsChargePoint`), per-station state in the twin's
+attributes (:mod:`hil.ocpp.csms_state`), and the smart-charging calls towards the
+stations. The standalone server with its default policy is :mod:`hil.ocpp.serve`.
 
 Sign convention: positive = consumption / charging / import (``p_kw`` is the
 station's ``Power.Active.Import``).
@@ -27,7 +28,6 @@ the CSMS's event loop and must not block.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hmac
 import http
 import inspect
@@ -39,163 +39,28 @@ from typing import Any
 
 import websockets
 from ocpp.exceptions import OCPPError
-from ocpp.routing import on
-from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201 import call
 from websockets.asyncio.server import ServerConnection
 from websockets.headers import build_www_authenticate_basic, parse_authorization_basic
 
+from hil.ocpp.csms_link import CsmsChargePoint
 from hil.ocpp.csms_state import (
     NAN,
     StationNotConnected,
     StationState,
-    check_meter,
     server_ssl_context,
     station_id_from_path,
 )
-from hil.ocpp.meter import read_meter
 from hil.ocpp.profiles import default_profile, tx_profile
-from hil.ocpp.rpc import LOG, PHASES, SUBPROTOCOL, RpcMixin, amps_to_kw, parse_unix_s
+from hil.ocpp.rpc import LOG, SUBPROTOCOL, parse_unix_s
 
 __all__ = ["EVENTS", "Csms", "CsmsChargePoint", "StationNotConnected", "StationState",
-           "add_arguments", "main", "serve", "server_ssl_context", "station_id_from_path"]
+           "server_ssl_context", "station_id_from_path"]
 
 DEFAULT_PROFILE_ID = 1000  # the TxDefaultProfile's id (TxProfiles use the EVSE id)
 EVENTS = ("connected", "disconnected", "auth_failed", "booted", "status", "authorized",
           "tx_started", "tx_updated", "tx_ended", "meter", "needs", "profile",
           "malformed", "timeout")
-
-
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class CsmsChargePoint(RpcMixin, ChargePoint):
-    """The CSMS end of one station connection."""
-
-    def __init__(self, station_id: str, connection: Any, csms: Csms, response_timeout: float):
-        super().__init__(station_id, connection, response_timeout=response_timeout)
-        self.csms = csms
-        self.state = csms.stations[station_id]
-
-    def on_malformed(self, detail: str) -> None:
-        self.csms._emit(self.id, "malformed", detail=detail)
-
-    async def route_message(self, raw_msg):
-        self.state.last_seen_mono = time.monotonic()
-        await super().route_message(raw_msg)
-
-    def check_call(self, msg) -> None:  # meter values that do not overflow
-        if msg.action in ("MeterValues", "TransactionEvent"):
-            check_meter(msg.payload.get("meterValue"))
-
-    @on("BootNotification")
-    def on_boot(self, charging_station: dict, reason: str, **_: Any):
-        self.state.booted = True
-        self.csms._emit(self.id, "booted", reason=reason, model=charging_station.get("model"),
-                        vendor=charging_station.get("vendor_name"))
-        return call_result.BootNotification(current_time=_now_iso(), status="Accepted",
-                                            interval=self.csms.heartbeat_interval_s)
-
-    @on("Heartbeat")
-    def on_heartbeat(self, **_: Any):
-        return call_result.Heartbeat(current_time=_now_iso())
-
-    @on("StatusNotification")
-    def on_status(self, timestamp: str, connector_status: str, evse_id: int,
-                  connector_id: int, **_: Any):
-        self.state.connector_status[evse_id] = connector_status
-        self.state.plugged = "Occupied" in self.state.connector_status.values()
-        self.csms._emit(self.id, "status", evse_id=evse_id, status=connector_status)
-        return call_result.StatusNotification()
-
-    @on("Authorize")
-    def on_authorize(self, id_token: dict, **_: Any):
-        status = self.csms.token_status(id_token["id_token"])
-        self.csms._emit(self.id, "authorized", id_token=id_token["id_token"], status=status)
-        return call_result.Authorize(id_token_info={"status": status})
-
-    @on("TransactionEvent")
-    def on_transaction_event(self, event_type: str, timestamp: str, trigger_reason: str,
-                             seq_no: int, transaction_info: dict, meter_value=None,
-                             evse: dict | None = None, id_token: dict | None = None,
-                             offline: bool = False, **_: Any):
-        st, tx_id = self.state, transaction_info["transaction_id"]
-        evse_id = (evse or {}).get("id") or next(
-            (e for e, t in st.transactions.items() if t == tx_id), 1)
-        if event_type == "Started" or tx_id not in st.transactions.values():
-            new = tx_id not in st.transactions.values()
-            st.transactions[evse_id] = tx_id
-            if new:
-                st.e_kwh, st.meter_start_kwh, st.p_kw = 0.0, None, NAN
-                st.ev_departure_unix_s = st.ev_e_request_kwh = st.ev_p_max_kw = NAN
-                st.e_at_needs_kwh, st.last_profile, st.limit_kw = 0.0, None, NAN
-                st.plugged, st.last_seq_no = True, None
-        # a repeat (sent again after a lost answer) is older than what the CSMS has
-        last = st.last_seq_no
-        if last is None or seq_no > last:
-            if last is not None:
-                st.n_seq_gaps += seq_no - last - 1
-            st.last_seq_no = seq_no
-            self._apply_meter(meter_value)
-        st.n_offline_events += bool(offline)
-        if id_token is not None:
-            st.id_token = id_token["id_token"]
-        detail = dict(transaction_id=tx_id, evse_id=evse_id, trigger=trigger_reason,
-                      seq_no=seq_no, p_kw=st.p_kw, e_kwh=st.e_kwh, offline=bool(offline))
-        if event_type == "Started":
-            self.csms._emit(self.id, "tx_started", **detail)
-            self.csms._transaction_started(self.id, evse_id, tx_id)
-        elif event_type == "Ended":
-            st.transactions = {e: t for e, t in st.transactions.items() if t != tx_id}
-            st.p_kw = 0.0
-            self.csms._emit(self.id, "tx_ended", **detail)
-        else:
-            self.csms._emit(self.id, "tx_updated", **detail)
-        token_info = None
-        if id_token is not None:
-            token_info = {"status": self.csms.token_status(id_token["id_token"])}
-        return call_result.TransactionEvent(id_token_info=token_info)
-
-    @on("MeterValues")
-    def on_meter_values(self, evse_id: int, meter_value: list, **_: Any):
-        self._apply_meter(meter_value)
-        self.csms._emit(self.id, "meter", evse_id=evse_id, p_kw=self.state.p_kw)
-        return call_result.MeterValues()
-
-    @on("NotifyEVChargingNeeds")
-    def on_needs(self, charging_needs: dict, evse_id: int, **_: Any):
-        st = self.state
-        if "departure_time" in charging_needs:
-            st.ev_departure_unix_s = parse_unix_s(charging_needs["departure_time"])
-        ac = charging_needs.get("ac_charging_parameters")
-        dc = charging_needs.get("dc_charging_parameters")
-        if ac is not None:
-            phases = PHASES.get(charging_needs["requested_energy_transfer"], 3)
-            st.ev_e_request_kwh = ac["energy_amount"] / 1000.0
-            st.ev_p_max_kw = amps_to_kw(ac["ev_max_current"], phases)
-        elif dc is not None:
-            if "energy_amount" in dc:
-                st.ev_e_request_kwh = dc["energy_amount"] / 1000.0
-            if "ev_max_power" in dc:
-                st.ev_p_max_kw = dc["ev_max_power"] / 1000.0
-            if "state_of_charge" in dc:
-                st.soc_percent = float(dc["state_of_charge"])
-        st.e_at_needs_kwh = st.e_kwh
-        self.csms._emit(self.id, "needs", evse_id=evse_id, e_request_kwh=st.ev_e_request_kwh,
-                        departure_unix_s=st.ev_departure_unix_s, p_max_kw=st.ev_p_max_kw)
-        return call_result.NotifyEVChargingNeeds(status="Accepted")
-
-    def _apply_meter(self, meter_value: list | None) -> None:
-        values = read_meter(meter_value)
-        st = self.state
-        if "p_kw" in values:
-            st.p_kw = values["p_kw"]
-        if "soc_percent" in values:
-            st.soc_percent = values["soc_percent"]
-        if "register_kwh" in values:
-            if st.meter_start_kwh is None:
-                st.meter_start_kwh = values["register_kwh"]
-            st.e_kwh = values["register_kwh"] - st.meter_start_kwh
 
 
 class Csms:
@@ -262,14 +127,16 @@ class Csms:
         ok = self.allowed_tokens is None or token in self.allowed_tokens
         return "Accepted" if ok else "Invalid"
 
-    def _emit(self, station_id: str, event: str, **detail: Any) -> None:
+    def emit(self, station_id: str, event: str, **detail: Any) -> None:
+        """Report ``event`` (one of :data:`EVENTS`) of ``station_id`` to every listener."""
         for fn in list(self._listeners):
             try:
                 fn(station_id, event, detail)
             except Exception:  # noqa: BLE001 - a listener's bug must not kill the link
                 LOG.exception("CSMS listener failed on %s %s", station_id, event)
 
-    def _transaction_started(self, station_id: str, evse_id: int, tx_id: str) -> None:
+    def transaction_started(self, station_id: str, evse_id: int, tx_id: str) -> None:
+        """Run :attr:`on_transaction_started` (a coroutine runs as a task of its own)."""
         hook = self.on_transaction_started
         if hook is None:
             return
@@ -302,7 +169,7 @@ class Csms:
             ok = False
         if ok:
             return None
-        self._emit(station_id, "auth_failed", detail="missing or wrong basic-auth credentials")
+        self.emit(station_id, "auth_failed", detail="missing or wrong basic-auth credentials")
         response = connection.respond(http.HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
         response.headers["WWW-Authenticate"] = build_www_authenticate_basic("OCPP")
         return response
@@ -311,13 +178,13 @@ class Csms:
         station_id = station_id_from_path(ws.request.path)
         old = self._conns.get(station_id)
         if old is not None:
-            await old._connection.close(1000, "replaced by a new connection")
+            await old.close(1000, "replaced by a new connection")
         state = self.stations.setdefault(station_id, StationState(station_id))
         cp = CsmsChargePoint(station_id, ws, self, self.response_timeout_s)
         self._conns[station_id] = cp
         state.connected, state.n_connects = True, state.n_connects + 1
         state.last_seen_mono = time.monotonic()
-        self._emit(station_id, "connected", n_connects=state.n_connects)
+        self.emit(station_id, "connected", n_connects=state.n_connects)
         try:
             await cp.start()
         except websockets.exceptions.ConnectionClosed:
@@ -326,10 +193,10 @@ class Csms:
             if self._conns.get(station_id) is cp:
                 del self._conns[station_id]
                 state.connected = state.booted = False
-                self._emit(station_id, "disconnected", n_connects=state.n_connects)
+                self.emit(station_id, "disconnected", n_connects=state.n_connects)
 
     # ------------------------------------------------------------------ calls
-    async def _call(self, station_id: str, payload: Any):
+    async def call_station(self, station_id: str, payload: Any):
         """Send one CALL; None when the station answered with a CALLERROR."""
         cp = self._conns.get(station_id)
         if cp is None:
@@ -339,10 +206,10 @@ class Csms:
         try:
             return await cp.call(payload)
         except TimeoutError:
-            self._emit(station_id, "timeout", action=action, timeout_s=self.response_timeout_s)
+            self.emit(station_id, "timeout", action=action, timeout_s=self.response_timeout_s)
             raise
         except OCPPError as exc:
-            self._emit(station_id, "malformed", detail=f"{action} response: {exc}")
+            self.emit(station_id, "malformed", detail=f"{action} response: {exc}")
             raise
         except websockets.exceptions.ConnectionClosed as exc:
             raise StationNotConnected(f"station {station_id!r} went away during {action}") \
@@ -369,13 +236,13 @@ class Csms:
         evse_id, tx_id = self._transaction(station_id, evse_id)
         profile = tx_profile(tx_id, p_kw * 1000.0, profile_id=evse_id, now_unix_s=time.time(),
                              duration_s=duration_s)
-        resp = await self._call(station_id, call.SetChargingProfile(
+        resp = await self.call_station(station_id, call.SetChargingProfile(
             evse_id=evse_id, charging_profile=profile))
         status = "CallError" if resp is None else resp.status
         st = self.stations[station_id]
         if status == "Accepted":
             st.last_profile, st.limit_kw = profile, float(p_kw)
-        self._emit(station_id, "profile", p_kw=float(p_kw), status=status, transaction_id=tx_id)
+        self.emit(station_id, "profile", p_kw=float(p_kw), status=status, transaction_id=tx_id)
         return status
 
     async def set_default_limit(self, station_id: str, p_kw: float, evse_id: int = 0) -> str:
@@ -385,7 +252,7 @@ class Csms:
             raise ValueError(f"p_kw = {p_kw!r}: need a finite power >= 0 kW")
         profile = default_profile(p_kw * 1000.0, profile_id=DEFAULT_PROFILE_ID,
                                   now_unix_s=time.time())
-        resp = await self._call(station_id, call.SetChargingProfile(
+        resp = await self.call_station(station_id, call.SetChargingProfile(
             evse_id=evse_id, charging_profile=profile))
         return "CallError" if resp is None else resp.status
 
@@ -398,7 +265,7 @@ class Csms:
             criteria = {"charging_profile_purpose": "TxProfile"}
             if evse_id is not None:
                 criteria["evse_id"] = evse_id
-        resp = await self._call(station_id, call.ClearChargingProfile(
+        resp = await self.call_station(station_id, call.ClearChargingProfile(
             charging_profile_id=profile_id, charging_profile_criteria=criteria))
         status = "CallError" if resp is None else resp.status
         if status == "Accepted":
@@ -410,7 +277,7 @@ class Csms:
                                  evse_id: int = 1) -> dict:
         """GetCompositeSchedule in W: ``{"status", "schedule_start_unix_s",
         "duration_s", "periods": [(start_s, limit_kw), ...]}``."""
-        resp = await self._call(station_id, call.GetCompositeSchedule(
+        resp = await self.call_station(station_id, call.GetCompositeSchedule(
             duration=int(duration_s), evse_id=evse_id, charging_rate_unit="W"))
         if resp is None:
             return {"status": "CallError", "periods": []}
@@ -426,7 +293,7 @@ class Csms:
     async def request_start(self, station_id: str, id_token: str = "twin", evse_id: int = 1,
                             remote_start_id: int = 1) -> str:
         """RequestStartTransaction; returns ``Accepted``, ``Rejected`` or ``CallError``."""
-        resp = await self._call(station_id, call.RequestStartTransaction(
+        resp = await self.call_station(station_id, call.RequestStartTransaction(
             id_token={"id_token": id_token, "type": "Central"}, remote_start_id=remote_start_id,
             evse_id=evse_id))
         return "CallError" if resp is None else resp.status
@@ -435,30 +302,6 @@ class Csms:
         """RequestStopTransaction (default: the active transaction); returns the status."""
         if transaction_id is None:
             transaction_id = self._transaction(station_id, None)[1]
-        resp = await self._call(station_id, call.RequestStopTransaction(
+        resp = await self.call_station(station_id, call.RequestStopTransaction(
             transaction_id=transaction_id))
         return "CallError" if resp is None else resp.status
-
-
-# The standalone CSMS lives in hil.ocpp.serve (it imports this module); these delegates
-# let ``python run.py csms`` find it here too.
-def add_arguments(parser) -> None:
-    """Options of ``python run.py csms`` (see :func:`hil.ocpp.serve.add_arguments`)."""
-    from hil.ocpp.serve import add_arguments as add
-
-    add(parser)
-
-
-def main(args) -> int:
-    """``python run.py csms`` (see :func:`hil.ocpp.serve.main`): 0, or 2 on bad input."""
-    from hil.ocpp.serve import main as run
-
-    return run(args)
-
-
-def serve(host: str = "127.0.0.1", port: int = 9000, scenario=None, password: str | None = None,
-          tls_cert: str | None = None, tls_key: str | None = None) -> None:
-    """Blocking standalone CSMS with the default policy (see :func:`hil.ocpp.serve.serve`)."""
-    from hil.ocpp.serve import serve as run
-
-    run(host, port, scenario, password, tls_cert, tls_key)

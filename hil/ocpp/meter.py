@@ -1,4 +1,5 @@
-"""OCPP 2.0.1 meter values to and from the twin's attributes.
+"""OCPP 2.0.1 meter values to and from the twin's attributes, and an EV's charging needs
+from them.
 
 Sign convention: positive = consumption / charging / import. ``Power.Active.Import``
 [W] becomes ``p_kw``, ``Energy.Active.Import.Register`` [Wh] ``register_kwh``,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from hil.ocpp.rpc import iso_utc
+from hil.ocpp.rpc import iso_utc, kw_to_amps
 
 # unit -> factor to the twin's unit (kW, kWh, %)
 _TO_TWIN = {"W": 1e-3, "kW": 1.0, "Wh": 1e-3, "kWh": 1.0, "Percent": 1.0}
@@ -51,3 +52,16 @@ def read_meter(meter_values: list[dict] | None) -> dict[str, float]:
                 continue
             out[_KEYS[measurand]] = float(sv["value"]) * 10.0 ** uom.get("multiplier", 0) * factor
     return out
+
+
+def charging_needs(e_request_kwh: float, p_ev_max_kw: float, departure_unix_s: float) -> dict:
+    """The ``charging_needs`` of a NotifyEVChargingNeeds (snake_case) for an AC
+    three-phase EV asking for ``e_request_kwh`` [kWh] by ``departure_unix_s`` [s since
+    the epoch, UTC] at most at ``p_ev_max_kw`` [kW] (sent as a current, 6 A minimum)."""
+    return {
+        "requested_energy_transfer": "AC_three_phase",
+        "departure_time": iso_utc(departure_unix_s),
+        "ac_charging_parameters": {
+            "energy_amount": int(round(e_request_kwh * 1000.0)),
+            "ev_min_current": 6, "ev_max_current": int(round(kw_to_amps(p_ev_max_kw))),
+            "ev_max_voltage": 400}}

@@ -36,6 +36,11 @@ class OfflineQueue:
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def pending(self) -> tuple[Any, ...]:
+        """The payloads waiting, oldest first (a snapshot)."""
+        return tuple(self._items)
+
     def put(self, payload: Any, offline: bool) -> None:
         """Queue ``payload``; ``offline``: it was generated while the link was down
         (else it waits behind older events only)."""

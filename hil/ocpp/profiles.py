@@ -95,6 +95,23 @@ def check_profile(evse_id: int, profile: dict, transactions: dict[int, str],
     purpose = profile["chargingProfilePurpose"]
     if not 0 <= evse_id <= n_evse:
         return "UnknownEvse"
+    reason = _purpose_problem(evse_id, purpose, profile, transactions)
+    if reason is not None:
+        return reason
+    kind = profile["chargingProfileKind"]
+    if kind == "Recurring" and "recurrencyKind" not in profile:
+        return "NoRecurrencyKind"
+    for schedule in profile["chargingSchedule"]:
+        reason = _schedule_problem(schedule, kind)
+        if reason is not None:
+            return reason
+    return None
+
+
+def _purpose_problem(evse_id: int, purpose: str, profile: dict,
+                     transactions: dict[int, str]) -> str | None:
+    """The reason code of a profile whose ``purpose`` does not fit ``evse_id`` and its
+    transaction, else None."""
     if purpose == "TxProfile":
         if evse_id <= 0:                                        # K01.FR.16
             return "TxProfileEvseId0"
@@ -107,23 +124,55 @@ def check_profile(evse_id: int, profile: dict, transactions: dict[int, str],
         return "UnexpectedTxId"
     if purpose == "ChargingStationMaxProfile" and evse_id != 0:
         return "MaxProfileEvseNot0"
-    kind = profile["chargingProfileKind"]
-    if kind == "Recurring" and "recurrencyKind" not in profile:
-        return "NoRecurrencyKind"
-    for schedule in profile["chargingSchedule"]:
-        periods = schedule["chargingSchedulePeriod"]
-        if periods[0]["startPeriod"] != 0:                      # K01.FR.31
-            return "FirstPeriodNot0"
-        starts = [p["startPeriod"] for p in periods]
-        if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):  # K01.FR.35
-            return "PeriodsOutOfOrder"
-        if kind != "Relative" and "startSchedule" not in schedule:  # K01.FR.40
-            return "NoStartSchedule"
-        if kind == "Relative" and "startSchedule" in schedule:      # K01.FR.41
-            return "StartScheduleGiven"
-        if any(p["limit"] < 0 for p in periods):
-            return "NegativeLimit"
     return None
+
+
+def _schedule_problem(schedule: dict, kind: str) -> str | None:
+    """The reason code of an invalid ``chargingSchedule`` of a profile of ``kind``, else
+    None."""
+    periods = schedule["chargingSchedulePeriod"]
+    if periods[0]["startPeriod"] != 0:                          # K01.FR.31
+        return "FirstPeriodNot0"
+    starts = [p["startPeriod"] for p in periods]
+    if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):  # K01.FR.35
+        return "PeriodsOutOfOrder"
+    if kind != "Relative" and "startSchedule" not in schedule:  # K01.FR.40
+        return "NoStartSchedule"
+    if kind == "Relative" and "startSchedule" in schedule:      # K01.FR.41
+        return "StartScheduleGiven"
+    if any(p["limit"] < 0 for p in periods):
+        return "NegativeLimit"
+    return None
+
+
+def replace_profile(installed: list[tuple[int, dict]], evse_id: int,
+                    profile: dict) -> list[tuple[int, dict]]:
+    """The ``(evse id, profile)`` pairs after installing ``profile`` on ``evse_id``: it
+    replaces the profile with its id, and on the same EVSE the one with its purpose,
+    stack level and transaction."""
+    def same(e: int, p: dict) -> bool:
+        return p["id"] == profile["id"] or (
+            e == evse_id and p["chargingProfilePurpose"] == profile["chargingProfilePurpose"]
+            and p["stackLevel"] == profile["stackLevel"]
+            and p.get("transactionId") == profile.get("transactionId"))
+
+    return [(e, p) for e, p in installed if not same(e, p)] + [(evse_id, profile)]
+
+
+def profiles_kept(installed: list[tuple[int, dict]], profile_id: int | None,
+                  criteria: dict) -> list[tuple[int, dict]]:
+    """The ``(evse id, profile)`` pairs a ClearChargingProfile leaves: it clears the
+    profile ``profile_id``, else those matching every one of ``criteria`` given
+    (``evse_id``, ``charging_profile_purpose``, ``stack_level``)."""
+    def match(e: int, p: dict) -> bool:
+        if profile_id is not None:
+            return p["id"] == profile_id
+        return (criteria.get("evse_id", e) == e
+                and criteria.get("charging_profile_purpose",
+                                 p["chargingProfilePurpose"]) == p["chargingProfilePurpose"]
+                and criteria.get("stack_level", p["stackLevel"]) == p["stackLevel"])
+
+    return [(e, p) for e, p in installed if not match(e, p)]
 
 
 def _period_limit_w(period: dict, unit: str) -> float:

@@ -20,6 +20,8 @@ import math
 
 import pandas as pd
 
+from agents.scheduling.backends import solve
+from agents.scheduling.flex_model import parse_request
 from hil.ocpp.policy import Session, plan_kw
 from twin.inputs import import_price_eur_per_kwh
 
@@ -71,9 +73,6 @@ def scheduled_kw(sessions: list[Session], now_unix_s: float, scenario,
                  resolution_s: int | None = None) -> dict[str, float]:
     """Power limit per session key: the FlexMeasures plan's first step for sessions with
     needs, full power (shared within the site capacity) for the others. [kW]"""
-    from agents.scheduling.backends import solve
-    from agents.scheduling.flex_model import parse_request
-
     resolution_s = resolution_s or scenario.step_s
     body = schedule_request(sessions, now_unix_s, scenario, resolution_s)
     out: dict[str, float] = {}

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import math
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -197,8 +198,6 @@ def check_args(args: argparse.Namespace) -> list[str]:
 
 def main(args: argparse.Namespace) -> int:
     """Run the standalone CSMS; 2 with a message on bad options, else 0 when stopped."""
-    import sys
-
     problems = check_args(args)
     scenario = None
     if not problems and args.scenario:

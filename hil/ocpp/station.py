@@ -38,15 +38,16 @@ import websockets
 from ocpp.v201 import call
 from websockets.headers import build_authorization_basic
 
-from hil.base import Backoff
+from hil.base import Backoff, wait_any
 from hil.ocpp import profiles as prof
 from hil.ocpp.ev import EvSession
-from hil.ocpp.meter import meter_value
+from hil.ocpp.meter import charging_needs, meter_value
 from hil.ocpp.offline import OfflineQueue
-from hil.ocpp.rpc import LOG, SUBPROTOCOL, V_PHASE, iso_utc, kw_to_amps
-from hil.ocpp.station_link import CONNECTOR, EVSE, StationChargePoint, wait_any
+from hil.ocpp.rpc import LOG, SUBPROTOCOL, V_PHASE, iso_utc
+from hil.ocpp.station_link import CONNECTOR, EVSE, StationChargePoint, station_url
 from hil.origin import wait_origin
 from hil.views import paired_ev
+from simulators.ev.behaviour import PATTERNS
 from twin.scenario.assets import resolve_assets
 from twin.scenario.loading import load_scenario
 
@@ -54,8 +55,6 @@ from twin.scenario.loading import load_scenario
 def default_dwell_s(pattern: str) -> float:
     """Mean stay of an EV of ``pattern`` (from :data:`simulators.ev.behaviour.PATTERNS`:
     home 18:00 -> 07:00, workplace 08:00 -> 17:00). [s]"""
-    from simulators.ev.behaviour import PATTERNS
-
     pat = PATTERNS[pattern]
     return (pat.departure_day * 24.0 + pat.departure_h - pat.arrival_h) * 3600.0
 
@@ -126,7 +125,7 @@ class StationEmulator:
         charger = assets["ev_charger"][index].spec
         ev = paired_ev(assets, charger_id)  # the twin pairs them the same way
         self.charger_id, self.station_id = charger_id, station_id or charger_id
-        self.url = self._station_url(url, self.station_id)
+        self.url = station_url(url, self.station_id)
         self.speed, self.meter_interval_s = float(speed), float(meter_interval_s)
         self.plug_in_after_s, self.id_token, self.auto_start = plug_in_after_s, id_token, auto_start
         self.origin_file = origin_file
@@ -163,15 +162,6 @@ class StationEmulator:
     def soc_percent(self) -> float:
         return self.ev.soc_percent
 
-    @staticmethod
-    def _station_url(url: str, station_id: str) -> str:
-        parts = urllib.parse.urlsplit(url)
-        segments = [s for s in parts.path.split("/") if s]
-        if segments and urllib.parse.unquote(segments[-1]) == station_id:
-            return url
-        path = "/".join([*segments, urllib.parse.quote(station_id, safe="")])
-        return urllib.parse.urlunsplit(parts._replace(path="/" + path))
-
     # ------------------------------------------------------------ handlers' side
     def _advance(self) -> None:
         """Integrate the energy at the power in force since the last call, then set
@@ -191,28 +181,12 @@ class StationEmulator:
         reason = prof.check_profile(evse_id, profile, tx)
         if reason is not None:
             return reason
-
-        def same(e: int, p: dict) -> bool:
-            return p["id"] == profile["id"] or (
-                e == evse_id and p["chargingProfilePurpose"] == profile["chargingProfilePurpose"]
-                and p["stackLevel"] == profile["stackLevel"]
-                and p.get("transactionId") == profile.get("transactionId"))
-
-        self.profiles = [(e, p) for e, p in self.profiles if not same(e, p)]
-        self.profiles.append((evse_id, profile))
+        self.profiles = prof.replace_profile(self.profiles, evse_id, profile)
         self._advance()
         return None
 
     def clear_profiles(self, profile_id: int | None, criteria: dict) -> int:
-        def match(e: int, p: dict) -> bool:
-            if profile_id is not None:
-                return p["id"] == profile_id
-            return (criteria.get("evse_id", e) == e
-                    and criteria.get("charging_profile_purpose",
-                                     p["chargingProfilePurpose"]) == p["chargingProfilePurpose"]
-                    and criteria.get("stack_level", p["stackLevel"]) == p["stackLevel"])
-
-        keep = [(e, p) for e, p in self.profiles if not match(e, p)]
+        keep = prof.profiles_kept(self.profiles, profile_id, criteria)
         n, self.profiles = len(self.profiles) - len(keep), keep
         self._advance()
         return n
@@ -308,13 +282,8 @@ class StationEmulator:
             id_token={"id_token": token, "type": "ISO14443" if remote_start_id is None
                       else "Central"})
         left_s = max(self.departure_unix_s - time.time(), 0.0)
-        await self._call(call.NotifyEVChargingNeeds(evse_id=EVSE, charging_needs={
-            "requested_energy_transfer": "AC_three_phase",
-            "departure_time": iso_utc(time.time() + left_s),
-            "ac_charging_parameters": {
-                "energy_amount": int(round(self.ev.e_to_target_kwh() * 1000.0)),
-                "ev_min_current": 6, "ev_max_current": int(round(kw_to_amps(self.ev.p_ev_max_kw))),
-                "ev_max_voltage": 400}}))
+        await self._call(call.NotifyEVChargingNeeds(evse_id=EVSE, charging_needs=charging_needs(
+            self.ev.e_to_target_kwh(), self.ev.p_ev_max_kw, time.time() + left_s)))
 
     async def _end_transaction(self, trigger: str, reason: str) -> None:
         self._advance()
@@ -331,17 +300,8 @@ class StationEmulator:
 
     # ------------------------------------------------------------ loops
     async def _session(self) -> None:
-        delay_s = self.plug_in_after_s
-        if self.origin_file is not None:
-            origin = await wait_origin(self.origin_file, self._stop)
-            if origin is None:
-                return
-            delay_s = max(0.0, origin + self.plug_in_at_s / self.speed - time.time())
-        if await wait_any(self._stop, timeout_s=delay_s):
+        if not await self._plug_in():
             return
-        self.plugged = True
-        self.departure_unix_s = time.time() + self.dwell_s / self.speed
-        await self._status("Occupied")
         if self.auto_start:
             await self._start_transaction(self.id_token, None)
         while not self._stop.is_set():
@@ -353,20 +313,40 @@ class StationEmulator:
                                timeout_s=min(self.meter_interval_s, left)):
                 if self._stop.is_set():
                     return
-            self._advance()
-            if self._stop_tx and self._stop_tx == self.transaction_id:
-                await self._end_transaction("RemoteStop", "Remote")
-            elif self._remote and self.transaction_id is None:
-                (token, rid), self._remote = self._remote, None
-                await self._start_transaction(token, rid)
-            elif self.transaction_id is not None and not self._wake.is_set():
-                await self._tx_event("Updated", "MeterValuePeriodic", "Sample.Periodic")
+            await self._session_step()
         if self._stop.is_set():
             return
         if self.transaction_id is not None:
             await self._end_transaction("EVDeparted", "EVDisconnected")
         self.plugged, self.departed = False, True
         await self._status("Available")
+
+    async def _plug_in(self) -> bool:
+        """Wait until the plug-in time, then plug the EV in; False when stopped first."""
+        delay_s = self.plug_in_after_s
+        if self.origin_file is not None:
+            origin = await wait_origin(self.origin_file, self._stop)
+            if origin is None:
+                return False
+            delay_s = max(0.0, origin + self.plug_in_at_s / self.speed - time.time())
+        if await wait_any(self._stop, timeout_s=delay_s):
+            return False
+        self.plugged = True
+        self.departure_unix_s = time.time() + self.dwell_s / self.speed
+        await self._status("Occupied")
+        return True
+
+    async def _session_step(self) -> None:
+        """One wake-up of the plugged-in EV: integrate, then a remote stop, a remote
+        start, or (on a meter interval) a periodic meter value."""
+        self._advance()
+        if self._stop_tx and self._stop_tx == self.transaction_id:
+            await self._end_transaction("RemoteStop", "Remote")
+        elif self._remote and self.transaction_id is None:
+            (token, rid), self._remote = self._remote, None
+            await self._start_transaction(token, rid)
+        elif self.transaction_id is not None and not self._wake.is_set():
+            await self._tx_event("Updated", "MeterValuePeriodic", "Sample.Periodic")
 
     async def _heartbeat(self, interval_s: float) -> None:
         while await wait_any(self._stop, timeout_s=interval_s) is False:
@@ -384,13 +364,15 @@ class StationEmulator:
                 async with websockets.connect(
                         self.url, subprotocols=[SUBPROTOCOL], additional_headers=headers,
                         ssl=ctx, open_timeout=5, ping_interval=None) as ws:
-                    await self._serve_link(ws)
+                    await self.serve_link(ws)
             except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
                 self.last_error = exc
                 LOG.info("%s: link to %s down: %r", self.station_id, self.url, exc)
             await wait_any(self._stop, timeout_s=self.backoff.next_delay_s())
 
-    async def _serve_link(self, ws) -> None:
+    async def serve_link(self, ws) -> None:
+        """Run the OCPP link over one open websocket ``ws`` until it closes (boot,
+        status, heartbeat, queued events); a subclass may wrap ``ws``."""
         cp = StationChargePoint(self.station_id, ws, self, self.response_timeout_s)
         reader = asyncio.create_task(cp.start())
         self.cp, self.connected = cp, True

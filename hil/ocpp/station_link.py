@@ -1,13 +1,14 @@
-"""The station end of an OCPP 2.0.1 link: answers the CSMS's calls for a
-:class:`hil.ocpp.station.StationEmulator` (which holds the state and the physics).
+"""The station end of an OCPP 2.0.1 link: answers the CSMS's calls for a station
+(:class:`hil.ocpp.station.StationEmulator`, which holds the state and the physics, seen
+here only through :class:`StationHandlers`), and the station's URL on its CSMS.
 
 Sign convention: positive = consumption / charging / import.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, Any
+import urllib.parse
+from typing import Any, Protocol
 
 from ocpp.charge_point import snake_to_camel_case
 from ocpp.routing import on
@@ -15,17 +16,44 @@ from ocpp.v201 import ChargePoint, call_result
 
 from hil.ocpp.rpc import RpcMixin
 
-if TYPE_CHECKING:
-    from hil.ocpp.station import StationEmulator
-
 EVSE, CONNECTOR = 1, 1
 MAX_COMPOSITE_S = 31 * 86_400  # longest GetCompositeSchedule answered [s]
+
+
+class StationHandlers(Protocol):
+    """What the link asks of the station for the CSMS's calls."""
+
+    def install_profile(self, evse_id: int, profile: dict) -> str | None:
+        """Install a charging profile (camelCase); None, or why it is rejected."""
+
+    def clear_profiles(self, profile_id: int | None, criteria: dict) -> int:
+        """Remove the profiles matching the id, else the criteria; how many went."""
+
+    def composite(self, duration_s: int, evse_id: int, unit: str) -> dict:
+        """The composite schedule of ``evse_id`` for ``duration_s`` [s] in ``unit``."""
+
+    def remote_start(self, token: str, remote_start_id: int, evse_id: int) -> bool:
+        """Accept (True) or reject a RequestStartTransaction."""
+
+    def remote_stop(self, transaction_id: str) -> bool:
+        """Accept (True) or reject a RequestStopTransaction."""
+
+
+def station_url(url: str, station_id: str) -> str:
+    """``url`` when its last path segment is ``station_id``, else ``url`` with the
+    (URL-quoted) id appended (``ws://host:port/ocpp`` -> ``ws://host:port/ocpp/ID``)."""
+    parts = urllib.parse.urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and urllib.parse.unquote(segments[-1]) == station_id:
+        return url
+    path = "/".join([*segments, urllib.parse.quote(station_id, safe="")])
+    return urllib.parse.urlunsplit(parts._replace(path="/" + path))
 
 
 class StationChargePoint(RpcMixin, ChargePoint):
     """The station end of the link: answers the CSMS's calls for the emulator."""
 
-    def __init__(self, station_id: str, connection: Any, emulator: StationEmulator,
+    def __init__(self, station_id: str, connection: Any, emulator: StationHandlers,
                  response_timeout: float):
         super().__init__(station_id, connection, response_timeout=response_timeout)
         self.emu = emulator
@@ -65,17 +93,3 @@ class StationChargePoint(RpcMixin, ChargePoint):
     def on_request_stop(self, transaction_id: str, **_: Any):
         ok = self.emu.remote_stop(transaction_id)
         return call_result.RequestStopTransaction(status="Accepted" if ok else "Rejected")
-
-
-async def wait_any(*events: asyncio.Event, timeout_s: float) -> bool:
-    """Wait until one of ``events`` is set (True) or ``timeout_s`` passed (False)."""
-    if any(e.is_set() for e in events):
-        return True
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        done, _ = await asyncio.wait(waiters, timeout=max(timeout_s, 0.0),
-                                     return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
-    return bool(done)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from openleadr import objects
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # signal name -> the one signal type this VTN sends for it
@@ -228,8 +229,6 @@ def new_event_id() -> str:
 
 def signal_measurement(signal_name: str) -> Any:
     """The EMIX item base sent with a signal (None for SIMPLE levels, which have no unit)."""
-    from openleadr import objects
-
     if signal_name == "LOAD_DISPATCH":
         return objects.Measurement(
             name="powerReal", description="RealPower", unit="W", scale="k",
@@ -242,8 +241,6 @@ def signal_measurement(signal_name: str) -> Any:
 
 def build_event(spec: EventSpec, event_id: str, ven_id: str, now_utc: dt.datetime) -> Any:
     """The openleadr ``objects.Event`` for ``spec``, addressed to ``ven_id``."""
-    from openleadr import objects
-
     windows = spec.windows_utc(now_utc)
     intervals = [objects.Interval(dtstart=start, duration=end - start, signal_payload=value,
                                   uid=i)

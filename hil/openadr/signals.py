@@ -221,6 +221,19 @@ def constraints_from_event(event: Mapping[str, Any], site_capacity_kw: float,
         When a signal is unknown or a value is missing or out of range.
     """
     event = _mapping(event, "event")
+    event_id, signals = _event_signals(event)
+    out: list[SiteConstraint] = []
+    for signal in _items(signals, f"event {event_id}: event_signals"):
+        name = signal.get("signal_name")
+        what = f"event {event_id}: signal {name[:40] if isinstance(name, str) else _show(name)}"
+        windows = _windows(signal, event.get("active_period"), event_id)
+        out.extend(_signal_constraints(signal, windows, event_id, what, site_capacity_kw,
+                                       levels))
+    return out
+
+
+def _event_signals(event: Mapping[str, Any]) -> tuple[str, Any]:
+    """The event's id and its list of signals; MalformedEvent when either is missing."""
     try:
         event_id = _show(event["event_descriptor"]["event_id"]).strip("'")
     except (KeyError, TypeError):
@@ -230,34 +243,47 @@ def constraints_from_event(event: Mapping[str, Any], site_capacity_kw: float,
         signals = signals.get("event_signals")
     if not signals:
         raise MalformedEvent(f"event {event_id}: no event signals")
-    out: list[SiteConstraint] = []
-    for signal in _items(signals, f"event {event_id}: event_signals"):
-        name, stype = signal.get("signal_name"), signal.get("signal_type")
-        what = f"event {event_id}: signal {name[:40] if isinstance(name, str) else _show(name)}"
-        windows = _windows(signal, event.get("active_period"), event_id)
-        measurement = signal.get("measurement")
-        if name == "SIMPLE" and stype == "level":
-            for start, end, value in windows:
-                if value not in (0, 1, 2, 3):
-                    raise MalformedEvent(f"{what}: level {value:g} is not one of 0, 1, 2, 3")
-                pct = levels.get(int(value))
-                limit = None if pct is None else site_capacity_kw * pct / 100.0
-                out.append(SiteConstraint(start, end, event_id, name, site_limit_kw=limit,
-                                          level=int(value)))
-        elif name == "LOAD_DISPATCH" and stype == "setpoint":
-            for start, end, value in windows:
-                limit = _scaled(value, measurement, base="powerReal", unit="W",
-                                target_exp=3, what=what)
-                out.append(SiteConstraint(start, end, event_id, name, site_limit_kw=limit))
-        elif name == "ELECTRICITY_PRICE" and stype == "price":
-            for start, end, value in windows:
-                price = _scaled(value, measurement, base="currencyPerKWh", unit="EUR",
-                                target_exp=0, what=what)
-                out.append(SiteConstraint(start, end, event_id, name, price_eur_per_kwh=price))
-        else:
-            raise MalformedEvent(f"{what} of type {_show(stype)} is not supported; allowed are "
-                                 "SIMPLE/level, LOAD_DISPATCH/setpoint, ELECTRICITY_PRICE/price")
-    return out
+    return event_id, signals
+
+
+def _signal_constraints(signal: Mapping[str, Any],
+                        windows: list[tuple[dt.datetime, dt.datetime, float]], event_id: str,
+                        what: str, site_capacity_kw: float,
+                        levels: Mapping[int, float | None]) -> list[SiteConstraint]:
+    """One constraint per window of one signal: a SIMPLE level's share of
+    ``site_capacity_kw`` [kW], a LOAD_DISPATCH setpoint [kW] or an ELECTRICITY_PRICE
+    [EUR/kWh]; MalformedEvent for any other signal."""
+    name, stype = signal.get("signal_name"), signal.get("signal_type")
+    measurement = signal.get("measurement")
+    if name == "SIMPLE" and stype == "level":
+        return [_level_constraint(start, end, value, event_id, what, site_capacity_kw, levels)
+                for start, end, value in windows]
+    if name == "LOAD_DISPATCH" and stype == "setpoint":
+        return [SiteConstraint(start, end, event_id, name,
+                               site_limit_kw=_scaled(value, measurement, base="powerReal",
+                                                     unit="W", target_exp=3, what=what))
+                for start, end, value in windows]
+    if name == "ELECTRICITY_PRICE" and stype == "price":
+        return [SiteConstraint(start, end, event_id, name,
+                               price_eur_per_kwh=_scaled(value, measurement,
+                                                         base="currencyPerKWh", unit="EUR",
+                                                         target_exp=0, what=what))
+                for start, end, value in windows]
+    raise MalformedEvent(f"{what} of type {_show(stype)} is not supported; allowed are "
+                         "SIMPLE/level, LOAD_DISPATCH/setpoint, ELECTRICITY_PRICE/price")
+
+
+def _level_constraint(start: dt.datetime, end: dt.datetime, value: float, event_id: str,
+                      what: str, site_capacity_kw: float,
+                      levels: Mapping[int, float | None]) -> SiteConstraint:
+    """The site limit of one SIMPLE level: ``levels[value]`` percent of
+    ``site_capacity_kw`` [kW], None for no limit."""
+    if value not in (0, 1, 2, 3):
+        raise MalformedEvent(f"{what}: level {value:g} is not one of 0, 1, 2, 3")
+    pct = levels.get(int(value))
+    limit = None if pct is None else site_capacity_kw * pct / 100.0
+    return SiteConstraint(start, end, event_id, "SIMPLE", site_limit_kw=limit,
+                          level=int(value))
 
 
 def tightest_limit_kw(constraints: list[SiteConstraint], t_utc: dt.datetime) -> float | None:

@@ -21,6 +21,7 @@ import datetime as dt
 import io
 import logging
 import signal
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -331,8 +332,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the VTN; 0 when stopped, 2 with a message on stderr for a bad events file."""
-    import sys
-
     try:
         serve(args.host, args.port, args.events)
     except EventsFileError as err:

@@ -64,6 +64,12 @@ class _SunSpecBridge(Bridge):
 
     # ------------------------------------------------------------------ public
 
+    @property
+    def polling(self) -> bool:
+        """True from :meth:`start` until :meth:`stop`: the poll task runs (after a fault
+        it reconnects by itself)."""
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         async def spawn() -> None:
             self._wake = asyncio.Event()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from hil.sunspec.models import NOT_IMPLEMENTED, SIGNED, Model, Point
+from hil.sunspec.points import NOT_IMPLEMENTED, SIGNED, Model, Point
 
 # ----------------------------------------------------------------------------- signs
 

@@ -52,6 +52,9 @@ from hil.origin import read_origin
 from hil.sunspec import models as sm
 from hil.sunspec.codec import decode_raw, sunspec_w, twin_p_kw
 from hil.sunspec.image import BASE_ADDRESS, RegisterImage
+from simulators.battery.model import BatteryFleet
+from simulators.battery.mosaik import battery_params
+from simulators.pv.model import curtail
 
 NOMINAL_V = 230.0  # line to neutral [V]
 NOMINAL_HZ = 50.0  # Martinique (EDF SEI) grid frequency [Hz]
@@ -134,9 +137,6 @@ class SunSpecEmulator:
             self.w_rtg = spec.p_ac_kw * 1000.0
             self.phases, models = 1, PV_MODELS
         else:
-            from simulators.battery.model import BatteryFleet
-            from simulators.battery.mosaik import battery_params
-
             self.params = battery_params(spec)
             self.fleet = BatteryFleet([self.params], dt_s=tick_s * self.speed)
             self.w_cha_max = self.params.p_charge_max_kw * 1000.0
@@ -146,7 +146,8 @@ class SunSpecEmulator:
         self.image = RegisterImage(models, BASE_ADDRESS)
         self.model_ids = [m.id for m in models]
         self.inverter_id = models[1].id
-        self._ranges = self._write_ranges()
+        # (model id, point name) -> the engineering range a write may take [point unit]
+        self.write_ranges = self._point_ranges()
         self.t_s = 0.0  # scenario seconds since scenario.start
         self.p_kw = 0.0  # twin sign [kW]
         self.p_limit_kw = math.inf  # PV: active limit magnitude [kW]
@@ -233,8 +234,6 @@ class SunSpecEmulator:
                     float(self.duration_s))
         dt_s, self.t_s = t_new - self.t_s, t_new
         if self.kind == "pv":
-            from simulators.pv.model import curtail
-
             self.p_kw = float(curtail(np.array([self.p_avail_kw]), self.p_limit_kw)[0])
         elif dt_s > 0:
             self.fleet.step([self.p_set_kw], dt_s)
@@ -286,7 +285,7 @@ class SunSpecEmulator:
 
     # ------------------------------------------------------------------ writes
 
-    def _write_ranges(self) -> dict[tuple[int, str], tuple[float, float]]:
+    def _point_ranges(self) -> dict[tuple[int, str], tuple[float, float]]:
         """Allowed engineering ranges of the writable points the emulator checks."""
         pct = (0.0, 100.0)
         signed_pct = (-100.0, 100.0) if self.kind == "battery" else pct
@@ -328,7 +327,7 @@ class SunSpecEmulator:
         if p.symbols is not None and p.type.startswith("bitfield"):
             if raw & ~sum(1 << b for b in p.symbols):
                 return False
-        bounds = self._ranges.get((m.id, p.name))
+        bounds = self.write_ranges.get((m.id, p.name))
         if bounds is None:
             return True
         sf_point = m.point(p.sf) if p.sf else None

@@ -11,12 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from hil.sunspec.codec import decode_model, decode_raw, encode_points, encode_raw, scale
-from hil.sunspec.models import (
-    END_MODEL_ID,
-    SUNS_MARKER,
-    Model,
-    Point,
-)
+from hil.sunspec.models import END_MODEL_ID, SUNS_MARKER
+from hil.sunspec.points import Model, Point
 
 BASE_ADDRESS = 40000
 

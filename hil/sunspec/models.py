@@ -1,4 +1,5 @@
-"""SunSpec information models as data (encode/decode: :mod:`hil.sunspec.codec`).
+"""SunSpec information models as data (their types: :mod:`hil.sunspec.points`;
+encode/decode: :mod:`hil.sunspec.codec`).
 
 Point lists, order, types, sizes, scale-factor references and access are those of the
 official SunSpec model definitions (github.com/sunspec/models, ``json/model_<id>.json``):
@@ -22,12 +23,7 @@ Registers: offsets count from the model's ``ID`` register (offset 0; ``L`` is of
 the first point offset 2), as in the SunSpec tables. Multi-register values are
 big-endian, high word first. A value's engineering figure is ``raw * 10**sf``.
 
-Not-implemented values (as in pySunSpec2 ``sunspec2/suns.py``): int16 0x8000,
-uint16 / enum16 / bitfield16 0xFFFF, acc16 / acc32 / acc64 0, int32 0x80000000,
-uint32 / enum32 / bitfield32 0xFFFFFFFF, int64 0x8000000000000000, uint64
-0xFFFFFFFFFFFFFFFF, sunssf 0x8000, string all zero, pad 0. They decode to None.
-
-SIGN CONVENTIONS, converted in one place (:func:`hil.sunspec.codec.twin_p_kw` and
+Not-implemented values: :data:`hil.sunspec.points.NOT_IMPLEMENTED`. SIGN CONVENTIONS, converted in one place (:func:`hil.sunspec.codec.twin_p_kw` and
 :func:`hil.sunspec.codec.sunspec_w`):
 SunSpec inverter / DER active power ``W`` (101-103, 701) is positive when the device
 *injects* (exports) power: 701's ``TotWhInj`` accumulates quadrants 1 and 4, and 704
@@ -38,101 +34,16 @@ SunSpec inverter / DER active power ``W`` (101-103, 701) is positive when the de
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from hil.sunspec.points import Model, Point, model_from_lines
+
+__all__ = ["BATTERY", "COMMON", "CONTROLS", "DER_CTL_AC", "DER_MEASURE_AC",
+           "DER_STORAGE_CAPACITY", "END_MODEL_ID", "INVERTER_1PH", "INVERTER_3PH",
+           "INVERTER_SPLIT", "MODELS", "Model", "NAMEPLATE", "Point", "STORAGE",
+           "SUNS_MARKER", "model"]
 
 SUNS_MARKER = (0x5375, 0x6E53)  # 'SunS'
 END_MODEL_ID = 0xFFFF
-
-SIZES = {"int16": 1, "uint16": 1, "acc16": 1, "enum16": 1, "bitfield16": 1, "sunssf": 1,
-         "pad": 1, "int32": 2, "uint32": 2, "acc32": 2, "enum32": 2, "bitfield32": 2,
-         "int64": 4, "uint64": 4, "acc64": 4}
-NOT_IMPLEMENTED = {"int16": 0x8000, "uint16": 0xFFFF, "acc16": 0, "enum16": 0xFFFF,
-                   "bitfield16": 0xFFFF, "sunssf": 0x8000, "pad": 0, "int32": 0x80000000,
-                   "uint32": 0xFFFFFFFF, "acc32": 0, "enum32": 0xFFFFFFFF,
-                   "bitfield32": 0xFFFFFFFF, "int64": 0x8000000000000000,
-                   "uint64": 0xFFFFFFFFFFFFFFFF, "acc64": 0}
-SIGNED = {"int16", "int32", "int64", "sunssf"}
-SF_RANGE = (-10, 10)  # what a sunssf may hold
-
-
-@dataclass(frozen=True)
-class Point:
-    """One SunSpec point: name, type, size [registers], offset from the model's ID
-    register, scale-factor point name, access (``R`` / ``RW``), units and, for enums and
-    bitfields the twin validates, the allowed values / bit positions."""
-
-    name: str
-    type: str
-    size: int
-    offset: int
-    sf: str | None = None
-    access: str = "R"
-    units: str | None = None
-    symbols: tuple[int, ...] | None = None
-
-    @property
-    def writable(self) -> bool:
-        return self.access == "RW"
-
-    def raw_range(self) -> tuple[int, int]:
-        """Smallest and largest raw integer a value may take (sentinel excluded)."""
-        bits = 16 * self.size
-        if self.type in SIGNED:
-            lo, hi = -(1 << (bits - 1)) + 1, (1 << (bits - 1)) - 1
-            return (SF_RANGE if self.type == "sunssf" else (lo, hi))
-        if self.type.startswith("acc"):
-            return 0, (1 << bits) - 1
-        return 0, (1 << bits) - 2
-
-
-@dataclass(frozen=True)
-class Model:
-    """One SunSpec model: id, name and points; ``length`` is L (registers after ID, L)."""
-
-    id: int
-    name: str
-    points: tuple[Point, ...]
-
-    @property
-    def length(self) -> int:
-        return sum(p.size for p in self.points)
-
-    def point(self, name: str) -> Point:
-        for p in self.points:
-            if p.name == name:
-                return p
-        raise ValueError(f"model {self.id} ({self.name}) has no point {name!r}; "
-                         f"points are {', '.join(p.name for p in self.points)}")
-
-    def names(self) -> list[str]:
-        return [p.name for p in self.points]
-
-
-def _model(model_id: int, name: str, text: str) -> Model:
-    """Build a model from lines ``Name type [n:size] [sf:SF] [rw] [u:units] [s:0,1]``."""
-    points, offset = [], 2
-    for line in text.strip().splitlines():
-        if not line.strip():
-            continue
-        name_, type_, *opts = line.split()
-        kw: dict = {}
-        for opt in opts:
-            if opt == "rw":
-                kw["access"] = "RW"
-            else:
-                key, val = opt.split(":", 1)
-                if key == "n":
-                    kw["size"] = int(val)
-                elif key == "sf":
-                    kw["sf"] = val
-                elif key == "u":
-                    kw["units"] = val
-                elif key == "s":
-                    kw["symbols"] = tuple(int(v) for v in val.split(","))
-        size = kw.pop("size", SIZES.get(type_))
-        points.append(Point(name_, type_, size, offset, **kw))
-        offset += size
-    return Model(model_id, name, tuple(points))
 
 
 def _phases(lines: str, suffixes: Sequence[str]) -> str:
@@ -141,7 +52,7 @@ def _phases(lines: str, suffixes: Sequence[str]) -> str:
 
 
 _ENA = "s:0,1"
-COMMON = _model(1, "common", """
+COMMON = model_from_lines(1, "common", """
 Mn string n:16
 Md string n:16
 Opt string n:8
@@ -196,11 +107,11 @@ EvtVnd2 bitfield32
 EvtVnd3 bitfield32
 EvtVnd4 bitfield32
 """
-INVERTER_1PH = _model(101, "inverter", _INVERTER)
-INVERTER_SPLIT = _model(102, "inverter", _INVERTER)
-INVERTER_3PH = _model(103, "inverter", _INVERTER)
+INVERTER_1PH = model_from_lines(101, "inverter", _INVERTER)
+INVERTER_SPLIT = model_from_lines(102, "inverter", _INVERTER)
+INVERTER_3PH = model_from_lines(103, "inverter", _INVERTER)
 
-NAMEPLATE = _model(120, "nameplate", """
+NAMEPLATE = model_from_lines(120, "nameplate", """
 DERTyp enum16
 WRtg uint16 sf:WRtg_SF u:W
 WRtg_SF sunssf
@@ -229,7 +140,7 @@ MaxDisChaRte_SF sunssf
 Pad pad
 """)
 
-CONTROLS = _model(123, "controls", f"""
+CONTROLS = model_from_lines(123, "controls", f"""
 Conn_WinTms uint16 rw u:s
 Conn_RvrtTms uint16 rw u:s
 Conn enum16 rw {_ENA}
@@ -256,7 +167,7 @@ OutPFSet_SF sunssf
 VArPct_SF sunssf
 """)
 
-STORAGE = _model(124, "storage", f"""
+STORAGE = model_from_lines(124, "storage", f"""
 WChaMax uint16 rw sf:WChaMax_SF u:W
 WChaGra uint16 rw sf:WChaDisChaGra_SF u:%WChaMax/s
 WDisChaGra uint16 rw sf:WChaDisChaGra_SF u:%WChaMax/s
@@ -295,7 +206,7 @@ TotWhInj{p} uint64 sf:TotWh_SF u:Wh
 TotWhAbs{p} uint64 sf:TotWh_SF u:Wh
 TotVarhInj{p} uint64 sf:TotVarh_SF u:varh
 TotVarhAbs{p} uint64 sf:TotVarh_SF u:varh"""
-DER_MEASURE_AC = _model(701, "DERMeasureAC", """
+DER_MEASURE_AC = model_from_lines(701, "DERMeasureAC", """
 ACType enum16
 St enum16
 InvSt enum16
@@ -337,7 +248,7 @@ MnAlrmInfo string n:32
 
 _PF_GROUP = "\n".join(f"{g}.PF uint16 rw sf:PF_SF\n{g}.Ext enum16 rw {_ENA}"
                       for g in ("PFWInj", "PFWInjRvrt", "PFWAbs", "PFWAbsRvrt"))
-DER_CTL_AC = _model(704, "DERCtlAC", f"""
+DER_CTL_AC = model_from_lines(704, "DERCtlAC", f"""
 PFWInjEna enum16 rw {_ENA}
 PFWInjEnaRvrt enum16 rw {_ENA}
 PFWInjRvrtTms uint32 rw u:s
@@ -384,7 +295,7 @@ VarSetPct_SF sunssf
 {_PF_GROUP}
 """)
 
-DER_STORAGE_CAPACITY = _model(713, "DERStorageCapacity", """
+DER_STORAGE_CAPACITY = model_from_lines(713, "DERStorageCapacity", """
 WHRtg uint16 sf:WH_SF u:Wh
 WHAvail uint16 sf:WH_SF u:Wh
 SoC uint16 sf:Pct_SF u:%
@@ -394,7 +305,7 @@ WH_SF sunssf
 Pct_SF sunssf
 """)
 
-BATTERY = _model(802, "battery", """
+BATTERY = model_from_lines(802, "battery", """
 AHRtg uint16 sf:AHRtg_SF u:Ah
 WHRtg uint16 sf:WHRtg_SF u:Wh
 WChaRteMax uint16 sf:WChaDisChaMax_SF u:W

@@ -69,30 +69,41 @@ class Mutator:
         for key in path[:-1]:
             parent = parent[key]
         if op == "replace":
-            new = self._replacement()
-            self.last = f"replace {list(path)} with {str(new)[:40]!r}"
-            if not path:
-                return new
-            parent[path[-1]] = new
-        elif op == "delete":
+            return self._replace(obj, parent, path)
+        if op == "delete":
             self.last = f"delete {list(path)}"
             del parent[path[-1]]
         elif op == "extra":
-            node = obj
-            for key in path:
-                node = node[key]
-            if isinstance(node, dict):
-                node[self.rng.choice(("extra", "é", "", "__proto__"))] = self._replacement()
-            elif isinstance(node, list):
-                node.append(self._replacement())
-            else:
-                return self.structural(obj) if self.rng.random() < 0.5 else obj
-            self.last = f"extra in {list(path)}"
+            return self._extra(obj, path)
         else:
             if isinstance(parent, dict):
                 value = parent.pop(path[-1])
                 parent[str(path[-1]).upper() + "_"] = value
             self.last = f"rename {list(path)}"
+        return obj
+
+    def _replace(self, obj, parent, path):
+        """``obj`` with the node at ``path`` (a key of ``parent``) replaced."""
+        new = self._replacement()
+        self.last = f"replace {list(path)} with {str(new)[:40]!r}"
+        if not path:
+            return new
+        parent[path[-1]] = new
+        return obj
+
+    def _extra(self, obj, path):
+        """``obj`` with an extra key or item in the node at ``path``; a leaf there: half
+        the time another structural mutation, else ``obj`` unchanged."""
+        node = obj
+        for key in path:
+            node = node[key]
+        if isinstance(node, dict):
+            node[self.rng.choice(("extra", "é", "", "__proto__"))] = self._replacement()
+        elif isinstance(node, list):
+            node.append(self._replacement())
+        else:
+            return self.structural(obj) if self.rng.random() < 0.5 else obj
+        self.last = f"extra in {list(path)}"
         return obj
 
     # ------------------------------------------------------------------ bytes

@@ -117,14 +117,8 @@ def _expected(frame, handled: set[str]) -> str | None:
     ``ocpp`` package) say of a frame: "result" (a valid CALL of a handled action),
     "error" (a CALL that must get a CALLERROR), "none" (a CALLRESULT / CALLERROR sent to
     the receiver: no answer) or None (no opinion: answer either way)."""
-    def no_constant(name):
-        raise ValueError(name)
-    def finite(text):
-        if not math.isfinite(float(text)):
-            raise ValueError(text)  # RFC 8259 numbers are doubles here: 1e99999 is none
-        return float(text)
     try:
-        msg = json.loads(frame, parse_constant=no_constant, parse_float=finite)
+        msg = _parse(frame)
     except (ValueError, RecursionError):
         return "error"
     if not isinstance(msg, list) or not msg or msg[0] not in (2, 3, 4):
@@ -138,10 +132,26 @@ def _expected(frame, handled: set[str]) -> str | None:
         return "error"
     if isinstance(frame, bytes):
         frame = frame.decode("utf-8")
-    if ("[" * 33) in frame or ("{" * 33) in frame or any(
-            len(t) > 20 for t in re.findall(r"\d+", frame)):
+    if _beyond_limits(frame):
         return None  # beyond the documented limits (nesting 32, 64-bit integers)
     return "result" if validator(f"{msg[2]}Request").is_valid(msg[3]) else "error"
+
+
+def _parse(frame):
+    """The frame as strict JSON: ValueError for NaN / Infinity and non-finite numbers."""
+    def no_constant(name):
+        raise ValueError(name)
+    def finite(text):
+        if not math.isfinite(float(text)):
+            raise ValueError(text)  # RFC 8259 numbers are doubles here: 1e99999 is none
+        return float(text)
+    return json.loads(frame, parse_constant=no_constant, parse_float=finite)
+
+
+def _beyond_limits(frame: str) -> bool:
+    """Nested deeper than 32 or holding an integer of more than 20 digits."""
+    return ("[" * 33) in frame or ("{" * 33) in frame or any(
+        len(t) > 20 for t in re.findall(r"\d+", frame))
 
 
 def _check_answers(i, m, frame, answers, seen, handled) -> None:

@@ -24,10 +24,10 @@ def test_full_queue_drops_the_oldest_meter_sample_never_started_or_ended():
     for e in (event("Started", 0), event("Updated", 1), event("Updated", 2)):
         q.put(e, offline=True)
     q.put(event("Ended", 3), offline=True)  # full: Updated 1 goes
-    assert [e.seq_no for e in q._items] == [0, 2, 3] and q.n_dropped == 1
-    assert all(e.offline for e in q._items)
+    assert [e.seq_no for e in q.pending] == [0, 2, 3] and q.n_dropped == 1
+    assert all(e.offline for e in q.pending)
     q.put(event("Updated", 4), offline=False)  # Updated 2 goes
-    assert [e.seq_no for e in q._items] == [0, 3, 4] and q._items[-1].offline is None
+    assert [e.seq_no for e in q.pending] == [0, 3, 4] and q.pending[-1].offline is None
     with pytest.raises(ValueError, match="max_len"):
         OfflineQueue(max_len=1)
 

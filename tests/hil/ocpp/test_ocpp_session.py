@@ -87,8 +87,8 @@ class RecordingEmulator(StationEmulator):
 
     log: list[tuple[str, str]]
 
-    async def _serve_link(self, ws):
-        return await super()._serve_link(Recorder(ws, self.log))
+    async def serve_link(self, ws):
+        return await super().serve_link(Recorder(ws, self.log))
 
 
 def test_every_frame_valid_against_official_schemas():
@@ -111,7 +111,7 @@ def test_every_frame_valid_against_official_schemas():
             assert [lim for _, lim in sched["periods"]] == [pytest.approx(4.2), 11.0]
             # a profile for another transaction breaks K01.FR.33: Rejected over the wire
             bad = tx_profile("not-this-one", 1000.0, 7, now_unix_s=time.time())
-            resp = await csms._call(SID, call.SetChargingProfile(evse_id=1,
+            resp = await csms.call_station(SID, call.SetChargingProfile(evse_id=1,
                                                                  charging_profile=bad))
             assert (resp.status, resp.status_info["reason_code"]) == ("Rejected", "TxNotFound")
             assert await csms.clear_profile(SID) == "Accepted"

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 
 import pytest
+from tests.hil.openadr.openadr_testkit import EXAMPLE, T0, make_event
 
 from hil.openadr.events import EventsFileError, build_event, load_events, parse_events
 from hil.openadr.signals import (
@@ -19,23 +20,6 @@ from hil.openadr.signals import (
 )
 from hil.openadr.vtn import add_arguments, main
 from tests import REPO
-
-EXAMPLE = REPO / "examples" / "vtn_events.yaml"
-T0 = dt.datetime(2026, 5, 1, 22, 0, tzinfo=dt.UTC)  # 18:00 in Martinique
-
-
-def _event(name, stype, values, measurement=None, start=T0, step_s=900, event_id="e1"):
-    intervals = [{"dtstart": start + dt.timedelta(seconds=i * step_s),
-                  "duration": dt.timedelta(seconds=step_s), "uid": i, "signal_payload": v}
-                 for i, v in enumerate(values)]
-    signal = {"intervals": intervals, "signal_name": name, "signal_type": stype,
-              "signal_id": "s1"}
-    if measurement is not None:
-        signal["measurement"] = measurement
-    return {"event_descriptor": {"event_id": event_id, "modification_number": 0},
-            "active_period": {"dtstart": start,
-                              "duration": dt.timedelta(seconds=step_s * len(values))},
-            "event_signals": [signal], "response_required": "always"}
 
 
 # ----------------------------------------------------------------- events file
@@ -143,12 +127,12 @@ def test_build_event_units_on_the_wire():
 
 # ----------------------------------------------------------------- signals
 def test_constraints_from_event_simple_levels_of_capacity():
-    cs = constraints_from_event(_event("SIMPLE", "level", [1, 2, 3, 0]), 200.0)
+    cs = constraints_from_event(make_event("SIMPLE", "level", [1, 2, 3, 0]), 200.0)
     assert [c.site_limit_kw for c in cs] == [150.0, 100.0, 50.0, None]
     assert [c.level for c in cs] == [1, 2, 3, 0]
     assert cs[1].start_utc == T0 + dt.timedelta(seconds=900)
     assert cs[1].end_utc == T0 + dt.timedelta(seconds=1800)
-    custom = constraints_from_event(_event("SIMPLE", "level", [1]), 200.0,
+    custom = constraints_from_event(make_event("SIMPLE", "level", [1]), 200.0,
                                     levels={0: None, 1: 90.0, 2: 60.0, 3: 10.0})
     assert custom[0].site_limit_kw == 180.0
 
@@ -156,11 +140,11 @@ def test_constraints_from_event_simple_levels_of_capacity():
 def test_constraints_from_event_load_dispatch_scales_to_kw():
     kw = {"name": "powerReal", "description": "RealPower", "unit": "W", "scale": "k"}
     watts = dict(kw, scale="none")
-    assert constraints_from_event(_event("LOAD_DISPATCH", "setpoint", [40.0], kw),
+    assert constraints_from_event(make_event("LOAD_DISPATCH", "setpoint", [40.0], kw),
                                   100.0)[0].site_limit_kw == 40.0
-    assert constraints_from_event(_event("LOAD_DISPATCH", "setpoint", [2500.0], watts),
+    assert constraints_from_event(make_event("LOAD_DISPATCH", "setpoint", [2500.0], watts),
                                   100.0)[0].site_limit_kw == 2.5
-    assert constraints_from_event(_event("LOAD_DISPATCH", "setpoint", [12.0]),
+    assert constraints_from_event(make_event("LOAD_DISPATCH", "setpoint", [12.0]),
                                   100.0)[0].site_limit_kw == 12.0  # no item base: kW
 
 
@@ -168,21 +152,21 @@ def test_constraints_from_event_price_to_eur_per_kwh():
     eur = {"name": "currencyPerKWh", "description": "currencyPerKWh", "unit": "EUR",
            "scale": "none"}
     cents = dict(eur, scale="c")
-    assert constraints_from_event(_event("ELECTRICITY_PRICE", "price", [0.25], eur),
+    assert constraints_from_event(make_event("ELECTRICITY_PRICE", "price", [0.25], eur),
                                   100.0)[0].price_eur_per_kwh == 0.25
-    assert constraints_from_event(_event("ELECTRICITY_PRICE", "price", [18.0], cents),
+    assert constraints_from_event(make_event("ELECTRICITY_PRICE", "price", [18.0], cents),
                                   100.0)[0].price_eur_per_kwh == pytest.approx(0.18)
     with pytest.raises(MalformedEvent, match="'currencyPerKWh' in 'USD' is not supported"):
-        constraints_from_event(_event("ELECTRICITY_PRICE", "price", [0.2],
-                                      dict(eur, unit="USD")), 100.0)
+        constraints_from_event(make_event("ELECTRICITY_PRICE", "price", [0.2],
+                                          dict(eur, unit="USD")), 100.0)
 
 
 @pytest.mark.parametrize(("event", "match"), [
-    (_event("x-custom", "level", [1]), "signal x-custom of type 'level' is not supported"),
-    (_event("LOAD_DISPATCH", "delta", [1]), "of type 'delta' is not supported"),
-    (_event("SIMPLE", "level", [4]), "level 4 is not one of 0, 1, 2, 3"),
-    (_event("SIMPLE", "level", [None]), "signal payload None is not a finite number"),
-    (_event("ELECTRICITY_PRICE", "price", [0.2], step_s=0), "open-ended"),
+    (make_event("x-custom", "level", [1]), "signal x-custom of type 'level' is not supported"),
+    (make_event("LOAD_DISPATCH", "delta", [1]), "of type 'delta' is not supported"),
+    (make_event("SIMPLE", "level", [4]), "level 4 is not one of 0, 1, 2, 3"),
+    (make_event("SIMPLE", "level", [None]), "signal payload None is not a finite number"),
+    (make_event("ELECTRICITY_PRICE", "price", [0.2], step_s=0), "open-ended"),
     ({"event_signals": []}, "without event_descriptor.event_id"),
 ])
 def test_constraints_from_event_malformed(event, match):
@@ -191,7 +175,7 @@ def test_constraints_from_event_malformed(event, match):
 
 
 def test_constraints_from_event_intervals_without_dtstart_follow_the_active_period():
-    event = _event("SIMPLE", "level", [1, 2])
+    event = make_event("SIMPLE", "level", [1, 2])
     for iv in event["event_signals"][0]["intervals"]:
         del iv["dtstart"]
     cs = constraints_from_event(event, 100.0)

@@ -11,6 +11,8 @@ import random
 
 import pytest
 import yaml
+from tests.hil.mutate import Mutator
+from tests.hil.openadr.openadr_testkit import EXAMPLE, make_event
 
 from hil.openadr.events import EventsFileError, build_event, parse_events
 from hil.openadr.signals import MalformedEvent, constraints_from_event
@@ -36,11 +38,11 @@ def _materialise(obj, rng):
     return obj
 
 
-EVENTS = [_event("SIMPLE", "level", [1, 2]),
-          _event("LOAD_DISPATCH", "setpoint", [40.0, 30.0],
-                 {"name": "powerReal", "unit": "W", "scale": "k"}),
-          _event("ELECTRICITY_PRICE", "price", [0.2],
-                 {"name": "currencyPerKWh", "unit": "EUR", "scale": "none"})]
+EVENTS = [make_event("SIMPLE", "level", [1, 2]),
+          make_event("LOAD_DISPATCH", "setpoint", [40.0, 30.0],
+                     {"name": "powerReal", "unit": "W", "scale": "k"}),
+          make_event("ELECTRICITY_PRICE", "price", [0.2],
+                     {"name": "currencyPerKWh", "unit": "EUR", "scale": "none"})]
 FOUND = [  # (where, odd value): each raised something other than MalformedEvent before
     (("active_period",), 10**5000),                                   # AttributeError
     (("event_signals", 0, "measurement"), math.nan),                  # AttributeError
@@ -53,8 +55,8 @@ FOUND = [  # (where, odd value): each raised something other than MalformedEvent
 
 @pytest.mark.parametrize(("path", "value"), FOUND, ids=[".".join(map(str, p)) for p, _ in FOUND])
 def test_found_events_are_malformed(path, value):
-    event = _event("LOAD_DISPATCH", "setpoint", [40.0], {"name": "powerReal", "unit": "W",
-                                                          "scale": "k"})
+    event = make_event("LOAD_DISPATCH", "setpoint", [40.0], {"name": "powerReal", "unit": "W",
+                                                              "scale": "k"})
     node = event
     for key in path[:-1]:
         node = node[key]

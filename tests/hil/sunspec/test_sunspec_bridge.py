@@ -104,7 +104,7 @@ def test_bridge_battery_clamps_to_nameplate_and_publishes(scenario, loops):
 def test_bridge_write_rejected_by_device(scenario, loops):
     bridge_loop, device_loop = loops
     emulator, port = start_emulator(device_loop, scenario, "battery_00")
-    emulator._ranges[(704, "WSet")] = (0.0, 0.0)  # this device refuses any non-zero WSet
+    emulator.write_ranges[(704, "WSet")] = (0.0, 0.0)  # this device refuses any non-zero WSet
     faults = FaultLog()
     bridge = SunSpecBatteryBridge("battery_00", bridge_loop, faults, POLICY, port=port,
                                   poll_s=0.05)
@@ -187,7 +187,7 @@ def test_bridge_garbage_answers_malformed_no_crash(loops):
     bridge.start()
     try:
         assert wait_until(lambda: len(faults) >= 2)
-        assert bridge._task is not None and not bridge._task.done()  # still retrying
+        assert bridge.polling  # still retrying
     finally:
         bridge.stop()
         device_loop.run(asyncio.sleep(0), 5)
