@@ -4,9 +4,10 @@ event as openleadr hands it to the VEN."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "vtn_events.yaml"
+from tests import REPO
+
+EXAMPLE = REPO / "examples" / "vtn_events.yaml"
 T0 = dt.datetime(2026, 5, 1, 22, 0, tzinfo=dt.UTC)  # 18:00 in Martinique
 
 

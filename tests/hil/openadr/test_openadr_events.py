@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 
 import pytest
-from tests.hil.openadr.openadr_testkit import EXAMPLE, T0, make_event
 
 from hil.openadr.events import EventsFileError, build_event, load_events, parse_events
 from hil.openadr.signals import (
@@ -19,7 +18,7 @@ from hil.openadr.signals import (
     tightest_limit_kw,
 )
 from hil.openadr.vtn import add_arguments, main
-from tests import REPO
+from tests.hil.openadr.openadr_testkit import EXAMPLE, T0, make_event
 
 
 # ----------------------------------------------------------------- events file
