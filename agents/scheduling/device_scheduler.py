@@ -210,8 +210,8 @@ def _add_stock(lp: LinearProgram, d: Device, n: int, up, down, stock) -> None:
         rest = [(cols[1:], vals if np.ndim(vals) == 0 else vals[1:]) for cols, vals in change]
         rhs = b[1:] * delta[1:]
         lp.add_rows([(stock[1:], 1.0), (stock[:-1], -a[1:])] + rest, rhs, rhs)
-    lo, hi = _bounds(step_array(d.stock_min, n), step_array(d.stock_max, n), step_array(d.stock_equals, n),
-                     cross=True)
+    lo, hi = _bounds(step_array(d.stock_min, n), step_array(d.stock_max, n),
+                     step_array(d.stock_equals, n), cross=True)
     bounded = np.isfinite(lo) | np.isfinite(hi)
     if bounded.any():
         lp.add_rows([(stock[bounded], 1.0)], lo[bounded] + d.initial_stock,

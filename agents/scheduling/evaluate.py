@@ -38,7 +38,8 @@ def simulate_stock(problem: Problem, power_kw: np.ndarray) -> np.ndarray:
     for i, d in enumerate(problem.devices[:problem.n_flexible]):
         a, b = loss_coefficients(step_array(d.storage_efficiency, n, 1.0))
         up, down = np.clip(power_kw[i], 0, None), np.clip(power_kw[i], None, 0)
-        change = up * step_array(d.up_efficiency, n, 1.0) + down / step_array(d.down_efficiency, n, 1.0) \
+        change = up * step_array(d.up_efficiency, n, 1.0) \
+            + down / step_array(d.down_efficiency, n, 1.0) \
             + np.nan_to_num(step_array(d.stock_delta, n, 0.0))
         s = d.initial_stock
         for j in range(n):

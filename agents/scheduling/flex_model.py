@@ -88,8 +88,9 @@ def _parse_window(body: dict) -> tuple[pd.Timestamp, pd.Timedelta, pd.Timedelta]
         except ValueError as exc:
             raise RequestError(f"{which}: {exc}") from None
     if seconds["duration"] // seconds["resolution"] > MAX_STEPS:
-        raise RequestError(f"duration / resolution = {seconds['duration'] // seconds['resolution']:,}"
-                           f" steps; at most {MAX_STEPS:,} (a leap year at 15 min is 35,136)")
+        steps = seconds["duration"] // seconds["resolution"]
+        raise RequestError(f"duration / resolution = {steps:,} steps; at most {MAX_STEPS:,} "
+                           "(a leap year at 15 min is 35,136)")
     duration = pd.Timedelta(seconds=seconds["duration"])
     resolution = pd.Timedelta(seconds=seconds["resolution"])
     if duration % resolution != pd.Timedelta(0):

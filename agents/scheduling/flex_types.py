@@ -108,7 +108,6 @@ class ScheduleRequest:
         return pd.date_range(self.start, self.end, freq=self.resolution, inclusive="left")
 
 
-
 # FlexMeasures fields the twin does not model (named in the error, not called unknown)
 _UNSUPPORTED = {
     "operation-modes", "group", "coupling", "coupling-coefficient", "commodity",
@@ -141,8 +140,9 @@ def read_varq(value, dim: Dimension, where: str, default_unit: str | None = None
     """A quantity, a time series of quantities, or a sensor reference."""
     if isinstance(value, dict):
         if set(value) - {"sensor", "source-types", "exclude-source-types", "sources", "default"}:
-            raise RequestError(f"{where}: expected {with_article(dim.name)} such as {dim.example}, a list "
-                               "of {start, end or duration, value}, or {\"sensor\": id}")
+            raise RequestError(f"{where}: expected {with_article(dim.name)} such as "
+                               f"{dim.example}, a list of {{start, end or duration, value}}, "
+                               "or {\"sensor\": id}")
         if not isinstance(value.get("sensor"), int) or isinstance(value.get("sensor"), bool):
             raise RequestError(f"{where}.sensor: expected a sensor id (an integer), "
                                f"got {value.get('sensor')!r}")

@@ -61,7 +61,6 @@ def q(value: float, unit: str) -> str:
     return f"{float(value)!r} {unit}"
 
 
-
 def series(start: pd.Timestamp, resolution: pd.Timedelta, values, unit: str) -> list[dict]:
     """Step values as FlexMeasures' ``[{start, duration, value}]``, equal runs merged."""
     values = np.asarray(values, dtype=float)

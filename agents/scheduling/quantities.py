@@ -66,7 +66,8 @@ def parse_quantity(value, dim: Dimension, field: str, default_unit: str | None) 
     """One quantity in the twin's unit for ``dim``; plain numbers are in ``default_unit``
     (``None``: a plain number is refused, the unit must be written)."""
     if isinstance(value, bool):
-        raise QuantityError(f"{field}: expected {with_article(dim.name)} such as {dim.example}, got {value!r}")
+        raise QuantityError(f"{field}: expected {with_article(dim.name)} such as {dim.example}, "
+                            f"got {value!r}")
     if isinstance(value, int | float):
         if default_unit is None:
             raise QuantityError(f"{field}: write the {dim.name} with its unit, e.g. "
@@ -78,7 +79,8 @@ def parse_quantity(value, dim: Dimension, field: str, default_unit: str | None) 
             raise QuantityError(f"{field}: write the {dim.name} with its unit, e.g. "
                                 f"{dim.example}; got {value!r}")
     else:
-        raise QuantityError(f"{field}: expected {with_article(dim.name)} such as {dim.example}, got {value!r}")
+        raise QuantityError(f"{field}: expected {with_article(dim.name)} such as {dim.example}, "
+                            f"got {value!r}")
     scale = dim.scale(unit)
     if scale is None:
         raise QuantityError(
