@@ -12,6 +12,7 @@ from __future__ import annotations
 import mesa
 
 from agents.community.agents import Prosumer
+from agents.market.clock import MarketClock
 from agents.market.pricing import Limits
 
 
@@ -19,7 +20,8 @@ class Community(mesa.Model):
     def __init__(self, slot_s: int, ticks: int, limits_by_slot, seed: int):
         """``limits_by_slot(slot) -> {house: Limits}``: each house's market-maker limits."""
         super().__init__(seed=seed)
-        self.slot_s, self.ticks, self.tick_s = slot_s, ticks, slot_s // ticks
+        self.clock = MarketClock(slot_s, ticks)
+        self.slot_s, self.ticks, self.tick_s = slot_s, ticks, self.clock.tick_s
         self.limits_by_slot = limits_by_slot
         self.limits: dict[str, Limits] = {}
         self.slot = self.tick = 0
@@ -37,11 +39,10 @@ class Community(mesa.Model):
                 agent = self.by_pid.get(pid)
                 if agent is not None:
                     agent.receive(t)
-        k, into = divmod(time_s, self.slot_s)
-        self.tick = into // self.tick_s
+        slot, self.tick = self.clock.at(time_s)
         if self.tick == 0:
             self.agents.do("deliver")
-            self.slot = k + 1
+            self.slot = slot
             self.limits = self.limits_by_slot(self.slot)
             self.agents.do("open_slot", self.slot)
         self.order_book = []

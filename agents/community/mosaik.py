@@ -51,7 +51,6 @@ class CommunitySim(ArraySimulator):
 
     def setup(self):
         sc, mk = self.scenario, self.scenario.market
-        self.step_s = mk.tick_s
         participants = resolve_participants(sc)
         tree = market_tree(sc, participants)
         tariff, feed_in = scenario_inputs.prices_ct_per_kwh(sc)
@@ -61,6 +60,7 @@ class CommunitySim(ArraySimulator):
             return {p.id: Limits(*tree.limits_at(p.id, rate, feed_in)) for p in participants}
 
         self.model = Community(mk.slot_s, mk.ticks_per_slot, limits, seed=sc.seed)
+        self.step_s = self.model.clock.tick_s
         dt_h = sc.step_s / 3600.0
         load_kwh = scenario_inputs.household_load_kw(sc) * dt_h
         pv_kwh = scenario_inputs.pv_available_kw(sc) * dt_h
@@ -105,7 +105,7 @@ class CommunitySim(ArraySimulator):
 
     def advance(self, time, inputs):
         got = inputs.get("community", {})
-        if time % self.scenario.market.slot_s == 0:  # device states matter at slot starts
+        if self.model.clock.is_slot_start(time):  # device states matter at slot starts
             if "e_kwh" in got:
                 (e,) = got["e_kwh"].values()  # one source: the battery set, in asset order
                 for a, value in zip(self.assets.get("BatteryAgent", []), e, strict=True):

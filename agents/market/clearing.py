@@ -49,7 +49,7 @@ RATE_TOLERANCE_CT = 2e-5  # gsy-framework's FLOATING_POINT_TOLERANCE on rates
 ENERGY_EPS_KWH = 1e-9
 _U = 2.0 ** -53  # unit roundoff of float64
 _RATE, _ENERGY = attrgetter("rate_ct_per_kwh"), attrgetter("energy_kwh")
-_SMALL_BOOK = 1000  # rates x orders up to which clearing_rate sums by the definition
+SMALL_BOOK = 1000  # rates x orders up to which clearing_rate sums by the definition
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def pay_as_bid(bids: list[Order], offers: list[Order]) -> list[Trade]:
             for o, b, e in zip(offers_, bids_, energies, strict=True)]
 
 
-def _sums(rates: list[float], bids: list[Order], offers: list[Order]):
+def demand_supply_sums(rates: list[float], bids: list[Order], offers: list[Order]):
     """Demand bid at or above and supply offered at or below each rate, by cumulative
     sums over the sorted orders, with a bound on how far each may lie from the same sum
     taken in input order (0 when every partial sum is exact: multiples of 2**-20)."""
@@ -216,32 +216,52 @@ def clearing_rate(bids: list[Order], offers: list[Order]) -> float | None:
     rates = sorted({b.rate_ct_per_kwh for b in bids})
     if not rates or not offers:
         return None
+    if len(rates) * (len(bids) + len(offers)) <= SMALL_BOOK:  # numpy would cost more
+        return _small_book_rate(rates, bids, offers)
+    return _sorted_sums_rate(rates, bids, offers)
 
-    def demand_at(r):  # the definition, summed in input order: small books, near ties
-        return sum(b.energy_kwh for b in bids if b.rate_ct_per_kwh >= r - RATE_TOLERANCE_CT)
 
-    def supply_at(r):
-        return sum(o.energy_kwh for o in offers if o.rate_ct_per_kwh <= r + RATE_TOLERANCE_CT)
+def _demand_at(bids: list[Order], r: float) -> float:
+    """Energy bid at or above ``r`` [kWh]: the definition, summed in input order."""
+    return sum(b.energy_kwh for b in bids if b.rate_ct_per_kwh >= r - RATE_TOLERANCE_CT)
 
+
+def _supply_at(offers: list[Order], r: float) -> float:
+    """Energy offered at or below ``r`` [kWh], summed in input order."""
+    return sum(o.energy_kwh for o in offers if o.rate_ct_per_kwh <= r + RATE_TOLERANCE_CT)
+
+
+def _covers(bids: list[Order], offers: list[Order], r: float) -> bool:
+    """Supply at ``r`` is some and meets demand at ``r``."""
     eps = ENERGY_EPS_KWH
-    if len(rates) * (len(bids) + len(offers)) <= _SMALL_BOOK:  # numpy would cost more
-        for r in rates:
-            if supply_at(r) > eps and supply_at(r) >= demand_at(r) - eps:
-                return r
-        return next((r for r in reversed(rates) if supply_at(r) > eps), None)
-    demand, supply, err_d, err_s = _sums(rates, bids, offers)
+    return _supply_at(offers, r) > eps and _supply_at(offers, r) >= _demand_at(bids, r) - eps
+
+
+def _small_book_rate(rates: list[float], bids: list[Order], offers: list[Order]):
+    """The lowest rate whose supply covers demand, else the highest with any supply."""
+    for r in rates:
+        if _covers(bids, offers, r):
+            return r
+    return next((r for r in reversed(rates) if _supply_at(offers, r) > ENERGY_EPS_KWH), None)
+
+
+def _sorted_sums_rate(rates: list[float], bids: list[Order], offers: list[Order]):
+    """As :func:`_small_book_rate`, from sorted cumulative sums; a rate whose sums lie
+    within their rounding bound of a tie is decided by the input-order definition."""
+    eps = ENERGY_EPS_KWH
+    demand, supply, err_d, err_s = demand_supply_sums(rates, bids, offers)
     covers = (supply > eps) & (supply >= demand - eps)
     err = err_s + err_d + 4.0 * _U * (np.abs(demand) + eps)
     unsure = (np.abs(supply - eps) <= err_s) | (np.abs(supply - (demand - eps)) <= err)
     for k in np.flatnonzero(covers | unsure):  # lowest rate first
         r = rates[int(k)]
-        if not unsure[k] or (supply_at(r) > eps and supply_at(r) >= demand_at(r) - eps):
+        if not unsure[k] or _covers(bids, offers, r):
             return r
     some = supply > eps
     unsure = np.abs(supply - eps) <= err_s
     for k in np.flatnonzero(some | unsure)[::-1]:  # supply short everywhere: highest rate
         r = rates[int(k)]
-        if not unsure[k] or supply_at(r) > eps:
+        if not unsure[k] or _supply_at(offers, r) > eps:
             return r
     return None
 

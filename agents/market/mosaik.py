@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from mosaik_api_v3.types import Meta
 
+from agents.market.clock import MarketClock
 from agents.market.engine import SlotBook
 from simulators.base import ArraySimulator, meta
 from twin.inputs import prices_ct_per_kwh
@@ -36,7 +37,8 @@ class MarketSim(ArraySimulator):
 
     def setup(self):
         sc, mk = self.scenario, self.scenario.market
-        self.step_s = mk.tick_s
+        self.clock = MarketClock(mk.slot_s, mk.ticks_per_slot)
+        self.step_s = self.clock.tick_s
         self.tree = market_tree(sc, resolve_participants(sc))
         self.book = SlotBook(self.tree, mk.rule, np.random.default_rng([sc.seed, 23]),
                              mk.forward_after_ticks, mk.market_maker)
@@ -48,9 +50,7 @@ class MarketSim(ArraySimulator):
         self.slots_buffered = self.n_trades = 0
 
     def advance(self, time, inputs):
-        mk = self.scenario.market
-        k, into = divmod(time, mk.slot_s)
-        tick, slot = into // mk.tick_s, k + 1
+        slot, tick = self.clock.at(time)
         if tick == 0:
             self.book.close()
             self.slots_buffered += 1
@@ -69,7 +69,7 @@ class MarketSim(ArraySimulator):
     def _record(self, trades) -> None:
         if not trades:
             return
-        start = self.start + pd.Timedelta(seconds=self.book.slot * self.scenario.market.slot_s)
+        start = self.start + pd.Timedelta(seconds=self.clock.slot_start_s(self.book.slot))
         for t in trades:
             self.n_trades += 1
             self.rows["trades"].append((

@@ -86,7 +86,9 @@ class Schedule:
     mip: bool = False
 
 
-def _arr(value, n: int, fill: float = np.nan) -> np.ndarray:
+def step_array(value, n: int, fill: float = np.nan) -> np.ndarray:
+    """``value`` (None, a scalar or an array) as a writable array of ``n`` steps; None
+    gives ``fill``. Units are the value's."""
     if value is None:
         return np.full(n, fill)
     return np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
@@ -117,8 +119,8 @@ def _bounds(lo: np.ndarray, hi: np.ndarray, eq: np.ndarray, cross: bool):
 
 
 def _device_bounds(d: Device, n: int) -> tuple[np.ndarray, np.ndarray]:
-    return _bounds(_arr(d.derivative_min, n), _arr(d.derivative_max, n),
-                   _arr(d.derivative_equals, n), cross=False)
+    return _bounds(step_array(d.derivative_min, n), step_array(d.derivative_max, n),
+                   step_array(d.derivative_equals, n), cross=False)
 
 
 def schedule_devices(devices: list[Device], n_steps: int,
@@ -147,8 +149,8 @@ def schedule_devices(devices: list[Device], n_steps: int,
     for i, d in enumerate(devices):
         _add_stock(lp, d, n, up[i], down[i], stock[i])
     if ems_min is not None or ems_max is not None:
-        lo = np.nan_to_num(_arr(ems_min, n), nan=-INF)
-        hi = np.nan_to_num(_arr(ems_max, n), nan=INF)
+        lo = np.nan_to_num(step_array(ems_min, n), nan=-INF)
+        hi = np.nan_to_num(step_array(ems_max, n), nan=INF)
         lp.add_rows([(up[i], 1.0) for i in range(n_dev)]
                     + [(down[i], 1.0) for i in range(n_dev)], lo, hi)
     priced = []
@@ -197,9 +199,9 @@ def _bind(lp: LinearProgram, u: np.ndarray, dn: np.ndarray, big_m: float) -> Non
 
 def _add_stock(lp: LinearProgram, d: Device, n: int, up, down, stock) -> None:
     """S[j] = a S[j-1] + b (down/eta_down + up eta_up + delta), and the stock bounds."""
-    a, b = loss_coefficients(_arr(d.storage_efficiency, n, 1.0))
-    eta_up, eta_dn = _arr(d.up_efficiency, n, 1.0), _arr(d.down_efficiency, n, 1.0)
-    delta = np.nan_to_num(_arr(d.stock_delta, n, 0.0))
+    a, b = loss_coefficients(step_array(d.storage_efficiency, n, 1.0))
+    eta_up, eta_dn = step_array(d.up_efficiency, n, 1.0), step_array(d.down_efficiency, n, 1.0)
+    delta = np.nan_to_num(step_array(d.stock_delta, n, 0.0))
     change = [(up, -b * eta_up), (down, -b / eta_dn)]
     first = [(cols[:1], vals if np.ndim(vals) == 0 else vals[:1]) for cols, vals in change]
     rhs0 = b[0] * delta[0] + a[0] * d.initial_stock
@@ -208,8 +210,8 @@ def _add_stock(lp: LinearProgram, d: Device, n: int, up, down, stock) -> None:
         rest = [(cols[1:], vals if np.ndim(vals) == 0 else vals[1:]) for cols, vals in change]
         rhs = b[1:] * delta[1:]
         lp.add_rows([(stock[1:], 1.0), (stock[:-1], -a[1:])] + rest, rhs, rhs)
-    lo, hi = _bounds(_arr(d.stock_min, n), _arr(d.stock_max, n), _arr(d.stock_equals, n),
-                     cross=True)
+    lo, hi = _bounds(step_array(d.stock_min, n), step_array(d.stock_max, n),
+                     step_array(d.stock_equals, n), cross=True)
     bounded = np.isfinite(lo) | np.isfinite(hi)
     if bounded.any():
         lp.add_rows([(stock[bounded], 1.0)], lo[bounded] + d.initial_stock,
@@ -224,11 +226,11 @@ def _add_commitment(lp: LinearProgram, c: Commitment, up, down, stock, devices, 
     deviation arrays that must not both be non-zero.
     """
     scope = list(range(len(devices))) if c.devices is None else list(c.devices)
-    q = _arr(c.quantity, n)
+    q = step_array(c.quantity, n)
     active = ~np.isnan(q)
     m = int(active.sum())
-    up_price = None if c.up_price is None else np.nan_to_num(_arr(c.up_price, n), nan=0.0)
-    dn_price = None if c.down_price is None else np.nan_to_num(_arr(c.down_price, n), nan=0.0)
+    up_price = None if c.up_price is None else np.nan_to_num(step_array(c.up_price, n), nan=0.0)
+    dn_price = None if c.down_price is None else np.nan_to_num(step_array(c.down_price, n), nan=0.0)
     if c.kind == "flow":
         x_terms = [(up[i][active], -1.0) for i in scope] + [(down[i][active], -1.0) for i in scope]
         const = q[active]
@@ -252,7 +254,7 @@ def _add_commitment(lp: LinearProgram, c: Commitment, up, down, stock, devices, 
             if nonconvex.any():
                 pair = (u[nonconvex], dn[nonconvex], _flow_big_m(devices))
         return pairs, pair
-    group = _any_groups(q, up_price, dn_price)[active]
+    group = any_groups(q, up_price, dn_price)[active]
     groups, first = np.unique(group, return_index=True)
     rows_group = np.searchsorted(groups, group)
     steps = np.flatnonzero(active)[first]
@@ -268,7 +270,7 @@ def _add_commitment(lp: LinearProgram, c: Commitment, up, down, stock, devices, 
     return pairs, None
 
 
-def _any_groups(q: np.ndarray, up_price, dn_price) -> np.ndarray:
+def any_groups(q: np.ndarray, up_price, dn_price) -> np.ndarray:
     """FlexMeasures' groups of an "any" commitment: runs of steps with the same quantity
     and prices (a NaN never equals its predecessor); one group if each of them has a
     single value apart from NaNs."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.scheduling.device_scheduler import _any_groups, _arr, loss_coefficients
+from agents.scheduling.device_scheduler import any_groups, loss_coefficients, step_array
 from agents.scheduling.storage_problem import Problem
 
 TOL_KWH = 1e-6
@@ -25,7 +25,7 @@ TOL_KWH = 1e-6
 def all_power(problem: Problem, power_kw: np.ndarray) -> np.ndarray:
     """Flexible power stacked over the inflexible devices' fixed flows."""
     n = problem.n
-    fixed = [np.nan_to_num(_arr(d.derivative_equals, n)) for d in
+    fixed = [np.nan_to_num(step_array(d.derivative_equals, n)) for d in
              problem.devices[problem.n_flexible:]]
     return np.vstack([np.asarray(power_kw, dtype=float).reshape(problem.n_flexible, n)]
                      + [f[None, :] for f in fixed])
@@ -36,10 +36,11 @@ def simulate_stock(problem: Problem, power_kw: np.ndarray) -> np.ndarray:
     n = problem.n
     out = np.zeros((problem.n_flexible, n))
     for i, d in enumerate(problem.devices[:problem.n_flexible]):
-        a, b = loss_coefficients(_arr(d.storage_efficiency, n, 1.0))
+        a, b = loss_coefficients(step_array(d.storage_efficiency, n, 1.0))
         up, down = np.clip(power_kw[i], 0, None), np.clip(power_kw[i], None, 0)
-        change = up * _arr(d.up_efficiency, n, 1.0) + down / _arr(d.down_efficiency, n, 1.0) \
-            + np.nan_to_num(_arr(d.stock_delta, n, 0.0))
+        change = up * step_array(d.up_efficiency, n, 1.0) \
+            + down / step_array(d.down_efficiency, n, 1.0) \
+            + np.nan_to_num(step_array(d.stock_delta, n, 0.0))
         s = d.initial_stock
         for j in range(n):
             s = a[j] * s + b[j] * change[j]
@@ -61,9 +62,9 @@ def commitment_costs(problem: Problem, power_kw: np.ndarray,
             x = flows[scope].sum(axis=0)
         else:
             x = sum(stock[i] - problem.devices[i].initial_stock for i in scope)
-        q = _arr(c.quantity, n)
-        up = None if c.up_price is None else np.nan_to_num(_arr(c.up_price, n))
-        dn = None if c.down_price is None else np.nan_to_num(_arr(c.down_price, n))
+        q = step_array(c.quantity, n)
+        up = None if c.up_price is None else np.nan_to_num(step_array(c.up_price, n))
+        dn = None if c.down_price is None else np.nan_to_num(step_array(c.down_price, n))
         dev = x - q
         active = ~np.isnan(q)
         total = 0.0
@@ -73,7 +74,7 @@ def commitment_costs(problem: Problem, power_kw: np.ndarray,
             if dn is not None:
                 total += float(np.sum(dn[active] * np.clip(dev[active], None, 0)))
         else:
-            group = _any_groups(q, up, dn)
+            group = any_groups(q, up, dn)
             for g in np.unique(group[active]):
                 members = active & (group == g)
                 first = int(np.flatnonzero(members)[0])

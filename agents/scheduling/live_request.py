@@ -45,7 +45,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from agents.scheduling.flex_model import RequestError, _parse_context, _parse_device
+from agents.scheduling.flex_fields import parse_context, parse_device
+from agents.scheduling.flex_model import RequestError
 from agents.scheduling.quantities import QuantityError
 from twin.timeparse import iso_duration
 
@@ -58,7 +59,6 @@ ADDED_FIELDS = ("soc-minima", "soc-maxima")
 def q(value: float, unit: str) -> str:
     """A quantity string FlexMeasures reads back to the same float, e.g. '12.5 kWh'."""
     return f"{float(value)!r} {unit}"
-
 
 
 def series(start: pd.Timestamp, resolution: pd.Timedelta, values, unit: str) -> list[dict]:
@@ -219,12 +219,12 @@ def check_overrides(flex_model: dict, flex_context: dict) -> None:
                 raise ValueError(f"{where}.{name}: comes from the twin's live state and "
                                  "cannot be overridden")
         probe = {"device": key, "soc-max": "100 kWh", **fields}  # % SoC needs a soc-max
-        _probe(_parse_device, (probe, 0), f"{where}.")
+        _probe(parse_device, (probe, 0), f"{where}.")
     for name in FIXED_CONTEXT_FIELDS:
         if name in flex_context:
             raise ValueError(f"flex_context.{name}: comes from the twin's forecasts and "
                              "cannot be overridden")
-    _probe(_parse_context, ({"consumption-price": "0 EUR/kWh", **flex_context},), "")
+    _probe(parse_context, ({"consumption-price": "0 EUR/kWh", **flex_context},), "")
 
 
 def _probe(parse, args: tuple, prefix: str) -> None:

@@ -57,7 +57,8 @@ PRICE = Dimension("price", "'0.29 EUR/kWh' or '290 EUR/MWh'")
 POWER_PRICE = Dimension("power price", "'10000 EUR/kW' or '1e7 EUR/MW'")
 
 
-def _a(noun: str) -> str:
+def with_article(noun: str) -> str:
+    """``noun`` with its indefinite article: 'a power', 'an energy'."""
     return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
@@ -65,7 +66,8 @@ def parse_quantity(value, dim: Dimension, field: str, default_unit: str | None) 
     """One quantity in the twin's unit for ``dim``; plain numbers are in ``default_unit``
     (``None``: a plain number is refused, the unit must be written)."""
     if isinstance(value, bool):
-        raise QuantityError(f"{field}: expected {_a(dim.name)} such as {dim.example}, got {value!r}")
+        raise QuantityError(f"{field}: expected {with_article(dim.name)} such as {dim.example}, "
+                            f"got {value!r}")
     if isinstance(value, int | float):
         if default_unit is None:
             raise QuantityError(f"{field}: write the {dim.name} with its unit, e.g. "
@@ -77,7 +79,8 @@ def parse_quantity(value, dim: Dimension, field: str, default_unit: str | None) 
             raise QuantityError(f"{field}: write the {dim.name} with its unit, e.g. "
                                 f"{dim.example}; got {value!r}")
     else:
-        raise QuantityError(f"{field}: expected {_a(dim.name)} such as {dim.example}, got {value!r}")
+        raise QuantityError(f"{field}: expected {with_article(dim.name)} such as {dim.example}, "
+                            f"got {value!r}")
     scale = dim.scale(unit)
     if scale is None:
         raise QuantityError(
@@ -94,40 +97,46 @@ def parse_series(items, dim: Dimension, field: str, default_unit: str | None) ->
     """
     if not isinstance(items, list):
         raise QuantityError(f"{field}: expected a list of {{start, end or duration, value}}")
-    out = []
-    for i, item in enumerate(items):
-        where = f"{field}[{i}]"
-        if not isinstance(item, dict):
-            raise QuantityError(f"{where}: expected {{start, end or duration, value}}, got {item!r}")
-        extra = set(item) - {"start", "end", "duration", "value", "datetime"}
-        if extra:
-            raise QuantityError(f"{where}: unknown key(s) {sorted(extra)}; "
-                                "allowed: start, end, duration, value, datetime")
-        if "value" not in item:
-            raise QuantityError(f"{where}.value: is required")
-        start_raw = item.get("start", item.get("datetime"))
-        if start_raw is None:
-            raise QuantityError(f"{where}.start: is required")
-        start = _timestamp(start_raw, f"{where}.start")
-        if "end" in item and "duration" in item:
-            raise QuantityError(f"{where}: give end or duration, not both")
-        if "end" in item:
-            end = _timestamp(item["end"], f"{where}.end")
-        elif "duration" in item:
-            try:
-                end = start + pd.Timedelta(seconds=parse_duration_s(item["duration"]))
-            except ValueError as exc:
-                raise QuantityError(f"{where}.duration: {exc}") from None
-        else:
-            end = start
-        if end < start:
-            raise QuantityError(f"{where}: end {end} is before start {start}")
-        out.append((start, end, parse_quantity(item["value"], dim, f"{where}.value",
-                                               default_unit)))
-    return out
+    return [_series_item(item, dim, f"{field}[{i}]", default_unit)
+            for i, item in enumerate(items)]
 
 
-def _timestamp(value, field: str) -> pd.Timestamp:
+def _series_item(item, dim: Dimension, where: str, default_unit: str | None) -> tuple:
+    """One ``{"start" | "datetime", "end" | "duration", "value"}`` as (start, end, value)."""
+    if not isinstance(item, dict):
+        raise QuantityError(f"{where}: expected {{start, end or duration, value}}, got {item!r}")
+    extra = set(item) - {"start", "end", "duration", "value", "datetime"}
+    if extra:
+        raise QuantityError(f"{where}: unknown key(s) {sorted(extra)}; "
+                            "allowed: start, end, duration, value, datetime")
+    if "value" not in item:
+        raise QuantityError(f"{where}.value: is required")
+    start_raw = item.get("start", item.get("datetime"))
+    if start_raw is None:
+        raise QuantityError(f"{where}.start: is required")
+    start = parse_timestamp(start_raw, f"{where}.start")
+    end = _series_item_end(item, start, where)
+    if end < start:
+        raise QuantityError(f"{where}: end {end} is before start {start}")
+    return start, end, parse_quantity(item["value"], dim, f"{where}.value", default_unit)
+
+
+def _series_item_end(item: dict, start: pd.Timestamp, where: str) -> pd.Timestamp:
+    """The item's ``end``, or ``start + duration``, or ``start`` (an instant)."""
+    if "end" in item and "duration" in item:
+        raise QuantityError(f"{where}: give end or duration, not both")
+    if "end" in item:
+        return parse_timestamp(item["end"], f"{where}.end")
+    if "duration" in item:
+        try:
+            return start + pd.Timedelta(seconds=parse_duration_s(item["duration"]))
+        except ValueError as exc:
+            raise QuantityError(f"{where}.duration: {exc}") from None
+    return start
+
+
+def parse_timestamp(value, field: str) -> pd.Timestamp:
+    """A timezone-aware date-time from 1900 to 2200; ``field`` is named in the error."""
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
     try:
         ts = pd.Timestamp(value)

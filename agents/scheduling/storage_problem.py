@@ -47,18 +47,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from agents.scheduling.breach_prices import BreachPrices
 from agents.scheduling.device_scheduler import Commitment, Device
 from agents.scheduling.flex_model import (
     DeviceModel,
     RequestError,
     ScheduleRequest,
     SensorRef,
-    VarQ,
 )
-
-SOC_BREACH_DEFAULT_EUR_PER_KWH = 1000.0
-SITE_BREACH_DEFAULT_EUR_PER_KW = 10000.0
-DEVICE_BREACH_DEFAULT_EUR_PER_KW = 100.0
+from agents.scheduling.sampling import StepSampler
 
 
 @dataclass
@@ -90,220 +87,302 @@ class Problem:
         return self.request.n_steps
 
 
-class _Sampler:
-    """Variable quantities on the schedule's steps (interval values) or ticks (instants)."""
+@dataclass
+class ProblemModel:
+    """The problem while the ``define_*`` functions add to it (PyPSA's ``n.model``).
 
-    def __init__(self, req: ScheduleRequest):
-        self.req = req
-        self.starts = req.index
-        self.ticks = self.starts + req.resolution  # the end of each step
+    ``k`` is the steps per hour [1/h]: an energy ``e`` [kWh] is the stock ``e k``
+    [kW x step], an energy price ``p`` [EUR/kWh] costs ``p / k`` per kW and step.
+    """
 
-    def steps(self, vq: VarQ | None, fill_sides: bool = False, overlap: str = "first",
-              default: float = np.nan) -> np.ndarray:
-        n = len(self.starts)
-        if vq is None:
-            return np.full(n, default)
-        if isinstance(vq, SensorRef):
-            raise RequestError(f"{vq.where}: a sensor reference needs the server backend "
-                               "(--backend server); give the values inline instead")
-        if isinstance(vq, float | int):
-            return np.full(n, float(vq))
-        out = np.full(n, np.nan)
-        for start, end, value in vq:
-            hit = (self.starts >= start) & (self.starts < end) if end > start else \
-                self.starts == start
-            out = _resolve(out, np.where(hit, value, np.nan), overlap)
-        if fill_sides and not np.isnan(out).all():
-            known = np.flatnonzero(~np.isnan(out))
-            out[:known[0]] = out[known[0]]
-            out[known[-1] + 1:] = out[known[-1]]
-        return np.where(np.isnan(out), default, out)
+    req: ScheduleRequest
+    sampler: StepSampler
+    k: float
+    breach: BreachPrices
+    up_price_eur_per_kwh: np.ndarray | None = None  # the consumption price on the steps
+    devices: list[Device] = field(default_factory=list)
+    commitments: list[NamedCommitment] = field(default_factory=list)
+    soc_at_start_kwh: list[float | None] = field(default_factory=list)
+    soc_limits: dict = field(default_factory=dict)
+    ems_min: np.ndarray | None = None
+    ems_max: np.ndarray | None = None
+    site_limits_kw: dict = field(default_factory=dict)
 
-    def ticks_values(self, vq: VarQ | None, overlap: str) -> np.ndarray | None:
-        """SoC constraints at the end of each step (the tick ``start + (j+1) res``);
-        constraints outside the schedule's window (a plan made after them, or ending
-        before them) do not apply."""
-        if vq is None:
-            return None
-        if isinstance(vq, SensorRef):
-            return self.steps(vq)
-        n = len(self.ticks)
-        if isinstance(vq, float | int):
-            return np.full(n, float(vq))
-        out = np.full(n, np.nan)
-        for start, end, value in vq:
-            outside = start > self.ticks[-1] or end < self.req.start
-            if start == end and not outside and start != self.req.start \
-                    and not (self.ticks == start).any():
-                raise RequestError(f"SoC constraint at {start.isoformat()} is not on the "
-                                   f"schedule's {_iso(self.req.resolution)} ticks")
-            hit = (self.ticks >= start) & (self.ticks <= end)
-            out = _resolve(out, np.where(hit, value, np.nan), overlap)
-        return out
+    @classmethod
+    def for_request(cls, req: ScheduleRequest) -> ProblemModel:
+        return cls(req, StepSampler(req), pd.Timedelta(hours=1) / req.resolution,
+                   BreachPrices.from_context(req.context))
 
+    @property
+    def n(self) -> int:
+        return self.req.n_steps
 
-def _resolve(old: np.ndarray, new: np.ndarray, overlap: str) -> np.ndarray:
-    if overlap == "min":
-        return np.fmin(old, new)
-    if overlap == "max":
-        return np.fmax(old, new)
-    return np.where(np.isnan(old), new, old)
+    def add_breach(self, name: str, quantity, device: int | None, up=None, down=None,
+                   kind: str = "flow") -> None:
+        """FlexMeasures' pair of soft commitments on ``quantity`` ([kW] or [kW x step]).
 
-
-def _iso(td: pd.Timedelta) -> str:
-    return pd.Timedelta(td).isoformat()
-
-
-def build_problem(req: ScheduleRequest) -> Problem:
-    """The device_scheduler problem for ``req`` (see the module docstring)."""
-    s = _Sampler(req)
-    n, k = req.n_steps, pd.Timedelta(hours=1) / req.resolution
-    ctx = req.context
-    relax_soc = ctx.relax_constraints if ctx.relax_soc_constraints is None \
-        else ctx.relax_soc_constraints
-    relax_site = ctx.relax_constraints if ctx.relax_site_capacity_constraints is None \
-        else ctx.relax_site_capacity_constraints
-    soc_min_bp = ctx.soc_minima_breach_price
-    soc_max_bp = ctx.soc_maxima_breach_price
-    if relax_soc:
-        soc_min_bp = SOC_BREACH_DEFAULT_EUR_PER_KWH if soc_min_bp is None else soc_min_bp
-        soc_max_bp = SOC_BREACH_DEFAULT_EUR_PER_KWH if soc_max_bp is None else soc_max_bp
-    dev_cons_bp, dev_prod_bp = ctx.consumption_breach_price, ctx.production_breach_price
-    if ctx.relax_capacity_constraints and dev_cons_bp is None and dev_prod_bp is None:
-        dev_cons_bp = dev_prod_bp = DEVICE_BREACH_DEFAULT_EUR_PER_KW
-
-    up_price = s.steps(ctx.consumption_price, fill_sides=True)
-    prod = ctx.production_price if ctx.production_price is not None else ctx.consumption_price
-    down_price = s.steps(prod, fill_sides=True)
-    commitments = [NamedCommitment(Commitment(0.0, up_price / k, down_price / k),
-                                   "electricity net energy", "energy")]
-
-    def soft(name, quantity, device, up=None, down=None, kind="flow"):
-        """FlexMeasures' pair of commitments: the largest breach and each step's."""
-        for each, scale in ((False, 1.0), (True, 1.0 / k)):
-            commitments.append(NamedCommitment(Commitment(
+        ``any``: the largest breach over the window at ``up`` / ``down``; ``all``: each
+        step's breach at ``up / k`` / ``down / k`` (prices per kW or per kWh of stock).
+        """
+        for each, scale in ((False, 1.0), (True, 1.0 / self.k)):
+            self.commitments.append(NamedCommitment(Commitment(
                 quantity, None if up is None else up * scale,
                 None if down is None else down * scale, kind=kind,
                 devices=None if device is None else [device], each=each),
                 f"{'all' if each else 'any'} {name}", "breach"))
 
-    devices, socs, soc_limits = [], [], {}
-    for d, m in enumerate(req.devices):
-        dev, s0 = _device(m, d, s, k, soft, dev_cons_bp, dev_prod_bp)
-        socs.append(s0)
-        if s0 is not None:
-            minima = s.ticks_values(m.soc_minima, "max")
-            maxima = s.ticks_values(m.soc_maxima, "min")
-            targets = s.ticks_values(m.soc_targets, "first")
-            soc_limits[d] = {name: v for name, v in (("soc-minima", minima), ("soc-maxima", maxima),
-                                                     ("soc-targets", targets)) if v is not None}
-            where = f"flex-model[{d}] ({m.name})"
-            if soc_min_bp is not None and minima is not None:
-                bp = s.steps(soc_min_bp, fill_sides=True)
-                soft(f"soc minima {where}", (minima - s0) * k, d, down=-bp, kind="stock")
-                minima = None
-            if soc_max_bp is not None and maxima is not None:
-                bp = s.steps(soc_max_bp, fill_sides=True)
-                soft(f"soc maxima {where}", (maxima - s0) * k, d, up=bp, kind="stock")
-                maxima = None
-            if soc_min_bp is not None and soc_max_bp is not None and targets is not None:
-                soft(f"soc targets {where}", (targets - s0) * k, d,
-                     up=s.steps(soc_max_bp, fill_sides=True),
-                     down=-s.steps(soc_min_bp, fill_sides=True), kind="stock")
-                targets = None
-            lo, hi, eq = _storage_bounds(m, s0, minima, maxima, targets, n)
-            dev.stock_min, dev.stock_max = lo * k, hi * k
-            dev.stock_equals = None if eq is None else eq * k
-            if m.prefer_charging_sooner and m.soc_max_kwh is not None:
-                commitments.append(NamedCommitment(Commitment(
-                    (m.soc_max_kwh - s0) * k, 0.0, -_tiny_slope(up_price, m), kind="stock",
-                    devices=[d]), f"prefer a full storage {d} sooner", "preference"))
-        devices.append(dev)
-    n_flex = len(devices)
-    for sign, items in ((1.0, ctx.inflexible_consumption), (-1.0, ctx.inflexible_production)):
-        for vq in items:
-            p = np.nan_to_num(s.steps(vq)) * sign
-            devices.append(Device(derivative_min=p, derivative_max=p, derivative_equals=p))
-
-    site_p = s.steps(ctx.site_power_capacity_kw, overlap="min")
-    site_c = np.fmin(s.steps(ctx.site_consumption_capacity_kw, overlap="min"), site_p)
-    site_g = np.fmin(s.steps(ctx.site_production_capacity_kw, overlap="min"), site_p)
-    cons_bp, prod_bp = ctx.site_consumption_breach_price, ctx.site_production_breach_price
-    if relax_site:
-        cons_bp = SITE_BREACH_DEFAULT_EUR_PER_KW if cons_bp is None else cons_bp
-        prod_bp = SITE_BREACH_DEFAULT_EUR_PER_KW if prod_bp is None else prod_bp
-    if ctx.site_peak_consumption_price is not None:
-        q = s.steps(ctx.site_peak_consumption_kw, fill_sides=True)
-        commitments.append(NamedCommitment(Commitment(
-            q, s.steps(ctx.site_peak_consumption_price, fill_sides=True), None, each=False),
-            "electricity consumption peak", "peak"))
-    if ctx.site_peak_production_price is not None:
-        q = s.steps(ctx.site_peak_production_kw, fill_sides=True)
-        commitments.append(NamedCommitment(Commitment(
-            -q, None, -s.steps(ctx.site_peak_production_price, fill_sides=True), each=False),
-            "electricity production peak", "peak"))
-    if cons_bp is not None:
-        soft("site consumption breach", site_c, None, up=s.steps(cons_bp, fill_sides=True))
-        ems_max = site_p
-    else:
-        ems_max = site_c
-    if prod_bp is not None:
-        soft("site production breach", -site_g, None, down=-s.steps(prod_bp, fill_sides=True))
-        ems_min = -site_p
-    else:
-        ems_min = -site_g
-    commitments = [c for c in commitments if not np.isnan(_quantity(c, n)).all()]
-    return Problem(req, devices, n_flex, ems_min, ems_max, commitments, socs, k, soc_limits,
-                   {"site-consumption-capacity": site_c, "site-production-capacity": site_g})
+    def to_problem(self) -> Problem:
+        """The finished problem; commitments with no quantity on any step are dropped."""
+        n = self.n
+        commitments = [c for c in self.commitments if not np.isnan(_quantity(c, n)).all()]
+        return Problem(self.req, self.devices, len(self.req.devices), self.ems_min,
+                       self.ems_max, commitments, self.soc_at_start_kwh, self.k,
+                       self.soc_limits, self.site_limits_kw)
 
 
-def _quantity(c: NamedCommitment, n: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(c.commitment.quantity, dtype=float), (n,))
+def build_problem(req: ScheduleRequest) -> Problem:
+    """The device_scheduler problem for ``req`` (see the module docstring).
+
+    Built as PyPSA builds its model: one ``define_*`` call per family of variables or
+    constraints, in the order that fixes the commitments' order in the problem.
+    """
+    m = ProblemModel.for_request(req)
+    define_energy_cost(m)
+    for d, device in enumerate(req.devices):
+        define_device_bounds(m, d, device)
+        define_soc_commitments(m, d, device)
+        define_preference(m, d, device)
+    define_inflexible_devices(m)
+    define_peaks(m)
+    define_site_capacity(m)
+    return m.to_problem()
 
 
-def _device(m: DeviceModel, d: int, s: _Sampler, k: float, soft, cons_bp, prod_bp):
-    """Flow bounds, efficiencies and stock delta of one flexible device."""
-    where = f"flex-model[{d}] ({m.name})"
-    cons_cap, prod_cap = m.consumption_capacity_kw, m.production_capacity_kw
+def define_energy_cost(m: ProblemModel) -> None:
+    """The net-energy commitment: each step's net import and export at the tariff.
+
+    ``cost = sum_t (c_t up_t + g_t down_t) / k``,  ``sum_d P[d,t] = up_t + down_t``,
+    ``up_t >= 0 >= down_t``
+
+    with the site's net flow ``P`` [kW], the consumption price ``c`` [EUR/kWh] and the
+    production price ``g`` [EUR/kWh] (default: ``c``), both extended to the window's
+    edges, and ``1 / k`` the step [h].
+    """
+    ctx, s = m.req.context, m.sampler
+    up_price = s.steps(ctx.consumption_price, fill_sides=True)
+    prod = ctx.production_price if ctx.production_price is not None else ctx.consumption_price
+    down_price = s.steps(prod, fill_sides=True)
+    m.up_price_eur_per_kwh = up_price
+    m.commitments.append(NamedCommitment(Commitment(0.0, up_price / m.k, down_price / m.k),
+                                         "electricity net energy", "energy"))
+
+
+def define_device_bounds(m: ProblemModel, d: int, dm: DeviceModel) -> None:
+    """Flexible device ``d``: flow bounds, efficiencies, stock delta and start stock.
+
+    ``-G[t] <= P[d,t] <= C[t]``,  ``G, C <= P_cap``  [kW]
+
+    with the power capacity ``P_cap`` (else the larger directional capacity), the
+    consumption / production capacities ``C`` / ``G``; with a device breach price
+    ``b`` [EUR/kW] the bound becomes ``-P_cap <= P <= P_cap`` plus the soft pair
+    ``b max_t (P - C)^+ + sum_t b / k (P[t] - C[t])^+`` (likewise for ``G``).
+    ``S[d,t] = a S[d,t-1] + b_a (P^- / eta_down + P^+ eta_up + gain - usage)``,
+    ``S[d,-1] = soc_at_start k`` [kW x step].
+    """
+    cap = _power_capacity_kw(m, d, dm)
+    dmin, dmax = _production_bound_kw(m, d, dm, cap), _consumption_bound_kw(m, d, dm, cap)
+    eta_up, eta_down = _efficiencies(m.sampler, dm, len(cap))
+    s = m.sampler
+    storage = np.clip(s.steps(dm.storage_efficiency, default=1.0), 0.0, 1.0)
+    delta = sum((np.nan_to_num(s.steps(v)) for v in dm.soc_gain_kw), np.zeros(len(cap)))
+    delta = delta - sum((np.nan_to_num(s.steps(v)) for v in dm.soc_usage_kw),
+                        np.zeros(len(cap)))
+    s0 = dm.soc_at_start_kwh
+    if s0 is None and dm.has_absolute_soc:
+        s0 = 0.0
+    m.devices.append(Device(derivative_min=dmin, derivative_max=dmax, up_efficiency=eta_up,
+                            down_efficiency=eta_down, storage_efficiency=storage,
+                            stock_delta=delta, initial_stock=0.0 if s0 is None else s0 * m.k))
+    m.soc_at_start_kwh.append(s0)
+
+
+def _directional_capacities(dm: DeviceModel) -> tuple:
+    """Consumption and production capacity [kW]: one given and non-zero makes the other 0."""
+    cons_cap, prod_cap = dm.consumption_capacity_kw, dm.production_capacity_kw
     if cons_cap is not None and prod_cap is None and _nonzero(cons_cap):
         prod_cap = 0.0
     elif prod_cap is not None and cons_cap is None and _nonzero(prod_cap):
         cons_cap = 0.0
-    if m.power_capacity_kw is not None:
-        cap = np.clip(s.steps(m.power_capacity_kw, overlap="min"), 0.0, None)
-    elif m.consumption_capacity_kw is not None or m.production_capacity_kw is not None:
-        cap = np.fmax(s.steps(m.consumption_capacity_kw), s.steps(m.production_capacity_kw))
-    else:
-        raise RequestError(f"flex-model[{d}].power-capacity: is required for {m.name!r} "
-                           "(or a consumption-capacity / production-capacity), e.g. '22 kW'")
-    dmin, dmax = -cap, cap.copy()
-    g = np.clip(np.fmin(s.steps(prod_cap, overlap="min"), cap), 0.0, None)
+    return cons_cap, prod_cap
+
+
+def _power_capacity_kw(m: ProblemModel, d: int, dm: DeviceModel) -> np.ndarray:
+    """``P_cap`` per step [kW]: power-capacity, else the larger directional capacity."""
+    s = m.sampler
+    if dm.power_capacity_kw is not None:
+        return np.clip(s.steps(dm.power_capacity_kw, overlap="min"), 0.0, None)
+    if dm.consumption_capacity_kw is not None or dm.production_capacity_kw is not None:
+        return np.fmax(s.steps(dm.consumption_capacity_kw), s.steps(dm.production_capacity_kw))
+    raise RequestError(f"flex-model[{d}].power-capacity: is required for {dm.name!r} "
+                       "(or a consumption-capacity / production-capacity), e.g. '22 kW'")
+
+
+def _production_bound_kw(m: ProblemModel, d: int, dm: DeviceModel,
+                         cap: np.ndarray) -> np.ndarray:
+    """The flow's lower bound ``-G`` [kW], or ``-P_cap`` with G's soft breach pair."""
+    s, prod_bp = m.sampler, m.breach.device_production
+    g = np.clip(np.fmin(s.steps(_directional_capacities(dm)[1], overlap="min"), cap), 0.0, None)
     g = np.where(np.isnan(g), cap, g)
-    if prod_bp is not None and m.production_capacity_kw is not None and np.nanmax(g) > 0:
-        soft(f"production breach {where}", -g, d, down=-s.steps(prod_bp, fill_sides=True))
-    else:
-        dmin = -g
-    c = np.clip(np.fmin(s.steps(cons_cap, overlap="min"), cap), 0.0, None)
+    if prod_bp is not None and dm.production_capacity_kw is not None and np.nanmax(g) > 0:
+        m.add_breach(f"production breach {_where(d, dm)}", -g, d,
+                     down=-s.steps(prod_bp, fill_sides=True))
+        return -cap
+    return -g
+
+
+def _consumption_bound_kw(m: ProblemModel, d: int, dm: DeviceModel,
+                          cap: np.ndarray) -> np.ndarray:
+    """The flow's upper bound ``C`` [kW], or ``P_cap`` with C's soft breach pair."""
+    s, cons_bp = m.sampler, m.breach.device_consumption
+    c = np.clip(np.fmin(s.steps(_directional_capacities(dm)[0], overlap="min"), cap), 0.0, None)
     c = np.where(np.isnan(c), cap, c)
-    if cons_bp is not None and m.consumption_capacity_kw is not None and np.nanmax(c) > 0:
-        soft(f"consumption breach {where}", c, d, up=s.steps(cons_bp, fill_sides=True))
+    if cons_bp is not None and dm.consumption_capacity_kw is not None and np.nanmax(c) > 0:
+        m.add_breach(f"consumption breach {_where(d, dm)}", c, d,
+                     up=s.steps(cons_bp, fill_sides=True))
+        return cap.copy()
+    return c
+
+
+def _efficiencies(s: StepSampler, dm: DeviceModel, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Charging and discharging efficiency per step [-]: ``sqrt(roundtrip)`` each way,
+    else the charging- / discharging-efficiency (default 1)."""
+    if dm.roundtrip_efficiency is not None:
+        eta = np.full(n, dm.roundtrip_efficiency ** 0.5)
+        return eta, eta
+    return (s.steps(dm.charging_efficiency, default=1.0),
+            s.steps(dm.discharging_efficiency, default=1.0))
+
+
+def define_soc_commitments(m: ProblemModel, d: int, dm: DeviceModel) -> None:
+    """SoC window, minima, maxima and targets of device ``d`` (when it has a stock).
+
+    Hard: ``(lo_t - s0) k <= S[d,t] - S0 <= (hi_t - s0) k`` [kW x step], with ``lo`` /
+    ``hi`` the soc-minima / soc-maxima [kWh] filled and clipped by soc-min / soc-max, and
+    ``S[d,t] - S0 = (target_t - s0) k``. Soft, where the breach price ``b`` [EUR/kWh]
+    exists, e.g. for the minima with ``B_t = ((lo_t - s0) k - (S[d,t] - S0))^+``:
+    ``b max_t B_t + sum_t (b / k) B_t`` [EUR] (maxima upwards; targets both ways, only
+    when both prices exist).
+    """
+    s0 = m.soc_at_start_kwh[d]
+    if s0 is None:
+        return
+    s, k, where = m.sampler, m.k, _where(d, dm)
+    minima = s.ticks_values(dm.soc_minima, "max")
+    maxima = s.ticks_values(dm.soc_maxima, "min")
+    targets = s.ticks_values(dm.soc_targets, "first")
+    m.soc_limits[d] = {name: v for name, v in (("soc-minima", minima), ("soc-maxima", maxima),
+                                               ("soc-targets", targets)) if v is not None}
+    min_bp, max_bp = m.breach.soc_min, m.breach.soc_max
+    if min_bp is not None and minima is not None:
+        m.add_breach(f"soc minima {where}", (minima - s0) * k, d,
+                     down=-s.steps(min_bp, fill_sides=True), kind="stock")
+        minima = None
+    if max_bp is not None and maxima is not None:
+        m.add_breach(f"soc maxima {where}", (maxima - s0) * k, d,
+                     up=s.steps(max_bp, fill_sides=True), kind="stock")
+        maxima = None
+    if min_bp is not None and max_bp is not None and targets is not None:
+        m.add_breach(f"soc targets {where}", (targets - s0) * k, d,
+                     up=s.steps(max_bp, fill_sides=True),
+                     down=-s.steps(min_bp, fill_sides=True), kind="stock")
+        targets = None
+    lo, hi, eq = _storage_bounds(dm, s0, minima, maxima, targets, m.n)
+    dev = m.devices[d]
+    dev.stock_min, dev.stock_max = lo * k, hi * k
+    dev.stock_equals = None if eq is None else eq * k
+
+
+def define_preference(m: ProblemModel, d: int, dm: DeviceModel) -> None:
+    """Prefer charging sooner: a tiny price on the stock being below soc-max.
+
+    ``sum_t eps_t ((soc_max - s0) k - (S[d,t] - S0))^+``  with ``eps_t``
+    [EUR per kW x step] falling from ``1e-4 x price spread / N`` to 0 over the window
+    (constant when prefer-curtailing-later is false); only with soc-max and a stock.
+    """
+    s0 = m.soc_at_start_kwh[d]
+    if s0 is None or not (dm.prefer_charging_sooner and dm.soc_max_kwh is not None):
+        return
+    m.commitments.append(NamedCommitment(Commitment(
+        (dm.soc_max_kwh - s0) * m.k, 0.0, -_tiny_slope(m.up_price_eur_per_kwh, dm),
+        kind="stock", devices=[d]), f"prefer a full storage {d} sooner", "preference"))
+
+
+def define_inflexible_devices(m: ProblemModel) -> None:
+    """Each inflexible series as a device with a fixed flow, after the flexible ones.
+
+    ``P[i,t] = +p_t`` for inflexible-consumption, ``-p_t`` for inflexible-production
+    [kW] (a missing value is 0).
+    """
+    ctx = m.req.context
+    for sign, items in ((1.0, ctx.inflexible_consumption), (-1.0, ctx.inflexible_production)):
+        for vq in items:
+            p = np.nan_to_num(m.sampler.steps(vq)) * sign
+            m.devices.append(Device(derivative_min=p, derivative_max=p, derivative_equals=p))
+
+
+def define_peaks(m: ProblemModel) -> None:
+    """Peak commitments on the site's net flow ``X_t = sum_d P[d,t]`` [kW].
+
+    ``pi_c max_t (X_t - q_c,t)^+`` with ``q_c`` the site-peak-consumption [kW] (default 0)
+    at ``pi_c`` the site-peak-consumption-price [EUR/kW]; production likewise on
+    ``(X_t + q_g,t)^-``. Each only when its price is given.
+    """
+    ctx, s = m.req.context, m.sampler
+    if ctx.site_peak_consumption_price is not None:
+        q = s.steps(ctx.site_peak_consumption_kw, fill_sides=True)
+        m.commitments.append(NamedCommitment(Commitment(
+            q, s.steps(ctx.site_peak_consumption_price, fill_sides=True), None, each=False),
+            "electricity consumption peak", "peak"))
+    if ctx.site_peak_production_price is not None:
+        q = s.steps(ctx.site_peak_production_kw, fill_sides=True)
+        m.commitments.append(NamedCommitment(Commitment(
+            -q, None, -s.steps(ctx.site_peak_production_price, fill_sides=True), each=False),
+            "electricity production peak", "peak"))
+
+
+def define_site_capacity(m: ProblemModel) -> None:
+    """The site's net flow ``X_t = sum_d P[d,t]`` [kW] within its capacities.
+
+    ``-G_t <= X_t <= C_t`` with ``C = min(site-consumption-capacity, P_site)`` and ``G``
+    likewise; ``P_site`` (site-power-capacity) is always hard. With a site breach price
+    ``b`` [EUR/kW] the bound is ``P_site`` and the breach of ``C`` is priced
+    ``b max_t (X_t - C_t)^+ + sum_t b / k (X_t - C_t)^+`` (production likewise).
+    """
+    s, breach = m.sampler, m.breach
+    site_p = s.steps(m.req.context.site_power_capacity_kw, overlap="min")
+    site_c = np.fmin(s.steps(m.req.context.site_consumption_capacity_kw, overlap="min"), site_p)
+    site_g = np.fmin(s.steps(m.req.context.site_production_capacity_kw, overlap="min"), site_p)
+    if breach.site_consumption is not None:
+        m.add_breach("site consumption breach", site_c, None,
+                     up=s.steps(breach.site_consumption, fill_sides=True))
+        m.ems_max = site_p
     else:
-        dmax = c
-    if m.roundtrip_efficiency is not None:
-        eta_up = eta_down = np.full(len(cap), m.roundtrip_efficiency ** 0.5)
+        m.ems_max = site_c
+    if breach.site_production is not None:
+        m.add_breach("site production breach", -site_g, None,
+                     down=-s.steps(breach.site_production, fill_sides=True))
+        m.ems_min = -site_p
     else:
-        eta_up = s.steps(m.charging_efficiency, default=1.0)
-        eta_down = s.steps(m.discharging_efficiency, default=1.0)
-    storage = np.clip(s.steps(m.storage_efficiency, default=1.0), 0.0, 1.0)
-    delta = sum((np.nan_to_num(s.steps(v)) for v in m.soc_gain_kw), np.zeros(len(cap)))
-    delta = delta - sum((np.nan_to_num(s.steps(v)) for v in m.soc_usage_kw), np.zeros(len(cap)))
-    s0 = m.soc_at_start_kwh
-    if s0 is None and m.has_absolute_soc:
-        s0 = 0.0
-    dev = Device(derivative_min=dmin, derivative_max=dmax, up_efficiency=eta_up,
-                 down_efficiency=eta_down, storage_efficiency=storage, stock_delta=delta,
-                 initial_stock=0.0 if s0 is None else s0 * k)
-    return dev, s0
+        m.ems_min = -site_g
+    m.site_limits_kw = {"site-consumption-capacity": site_c, "site-production-capacity": site_g}
+
+
+def _where(d: int, dm: DeviceModel) -> str:
+    return f"flex-model[{d}] ({dm.name})"
+
+
+def _quantity(c: NamedCommitment, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(c.commitment.quantity, dtype=float), (n,))
 
 
 def _nonzero(vq) -> bool:

@@ -73,7 +73,7 @@ def test_fast_rules_equal_the_oracle(seed, kind, n_bids, n_offers, monkeypatch):
     assert _rows(clearing.pay_as_bid(bids, offers)) == _rows(oracle.pay_as_bid(bids, offers))
     assert clearing.clearing_rate(bids, offers) == oracle.clearing_rate(bids, offers)
     with monkeypatch.context() as m:  # cumulative sums also where the book is small
-        m.setattr(clearing, "_SMALL_BOOK", 0)
+        m.setattr(clearing, "SMALL_BOOK", 0)
         assert clearing.clearing_rate(bids, offers) == oracle.clearing_rate(bids, offers)
     for self_trades in (True, False):
         fast = clearing.pay_as_clear(bids, offers, self_trades)
@@ -181,7 +181,7 @@ def test_no_overlap_clears_nothing_but_pay_as_clear_may_price_it():
 
 
 def test_clearing_rate_near_tie_is_decided_as_summed_in_input_order(monkeypatch):
-    monkeypatch.setattr(clearing, "_SMALL_BOOK", 0)  # the cumulative sums, not the loops
+    monkeypatch.setattr(clearing, "SMALL_BOOK", 0)  # the cumulative sums, not the loops
     # demand at 10 ct/kWh: 0.1 + 0.1 + 0.1 + 1.1 + 0.0 in input order is 1.4000000000000001,
     # from the highest bid down (a cumulative sum) 1.4000000000000004; the supply, 1e-9 kWh
     # short of the first, covers it by the definition (demand less 1e-9) but not the second
@@ -190,7 +190,7 @@ def test_clearing_rate_near_tie_is_decided_as_summed_in_input_order(monkeypatch)
     offers = [Order("O1", "s", 0.1 + 0.1 + 0.1 + 1.1 - 1e-9, 5.0)]
     assert oracle.clearing_rate(bids, offers) == 10.0  # not 30.0
     assert clearing.clearing_rate(bids, offers) == 10.0
-    demand, supply, _, _ = clearing._sums([10.0, 30.0], bids, offers)
+    demand, supply, _, _ = clearing.demand_supply_sums([10.0, 30.0], bids, offers)
     assert not supply[0] >= demand[0] - EPS  # the cumulative sums alone would say 30
     rate, trades = clearing.pay_as_clear(bids, offers)
     assert (rate, len(trades)) == (10.0, 4)
