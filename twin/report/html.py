@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from twin.report import plots
 from twin.report.hil.realised import realised
-from twin.report.kpi_defs import KPI_DEFS, KPI_LABELS  # KPI_LABELS: re-exported for other reports
+from twin.report.kpi_defs import KPI_DEFS, KPI_LABELS
 from twin.report.kpis import asset_ids, columns, plan_devices, site_powers_kw
 from twin.report.limits import describe
 from twin.report.plan_plots import planned_vs_realised
+from twin.report.render import cell_text, png_bytes
 from twin.report.service import (
     SERVICE_KPIS,
     SERVICE_TOLERANCE_FRACTION,
@@ -27,13 +26,6 @@ from twin.report.service import (
     verdict,
 )
 from twin.scenario.schema import Scenario
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
@@ -56,28 +48,22 @@ def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
         ghi = inputs["ghi_w_per_m2"].reindex(ts.index.tz_localize(scenario.site.timezone))
         ghi.index = ts.index
     return {
-        "power_balance": _png(plots.power_balance(p)),
-        "pv": _png(plots.pv(p["pv"], columns(ts, ids, "pv", "p_avail_kw").sum(axis=1), ghi)),
-        "soc": _png(plots.soc(columns(ts, ids, "battery", "soc_percent"),
+        "power_balance": png_bytes(plots.power_balance(p)),
+        "pv": png_bytes(plots.pv(p["pv"], columns(ts, ids, "pv", "p_avail_kw").sum(axis=1), ghi)),
+        "soc": png_bytes(plots.soc(columns(ts, ids, "battery", "soc_percent"),
                               columns(ts, ids, "ev", "soc_percent"), limits)),
-        "ev_sessions": _png(
+        "ev_sessions": png_bytes(
             plots.ev_daily_energy(columns(ts, ids, "ev_charger", "p_kw"), scenario.step_s / 3600)
             if end - start > pd.Timedelta(days=plots.LONG_RUN_DAYS)
             else plots.ev_sessions(events, ids["ev_charger"], start, end)
         ),
-        "voltage": _png(plots.voltage(vm, g.vm_min_pu, g.vm_max_pu)),
-        "loading": _png(plots.loading(ts["grid.trafo_loading_percent"].astype(float),
+        "voltage": png_bytes(plots.voltage(vm, g.vm_min_pu, g.vm_max_pu)),
+        "loading": png_bytes(plots.loading(ts["grid.trafo_loading_percent"].astype(float),
                                       ts["grid.line_loading_max_percent"].astype(float),
                                       g.loading_max_percent)),
-        **({"plan": _png(planned_vs_realised(ts, plan_devices(ids)))}
+        **({"plan": png_bytes(planned_vs_realised(ts, plan_devices(ids)))}
            if any(c.endswith(".p_plan_kw") for c in ts.columns) else {}),
     }
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
-    return html.escape(str(value))
 
 
 COMPARED = ["grid_import_kwh", "grid_export_kwh", "grid_peak_import_kw",
@@ -93,16 +79,16 @@ def _flag_notes(kpis: dict, key: str) -> str:
     return "".join(f'<div class="note">&#9873; {html.escape(n)}</div>' for n in notes)
 
 
-def _kpi_rows(kpis: dict) -> str:
+def kpi_rows(kpis: dict) -> str:
     """The key figures, each with its definition and any end-of-run note."""
     return "".join(
         f"<tr><td>{html.escape(d.label)}{_flag_notes(kpis, key)}</td>"
-        f'<td class="num">{_fmt(kpis[key])}</td>'
+        f'<td class="num">{cell_text(kpis[key])}</td>'
         f'<td class="def">{html.escape(d.definition)}</td></tr>'
         for key, d in KPI_DEFS.items() if key in kpis)
 
 
-def _limits_callout(kpis: dict) -> str:
+def limits_callout(kpis: dict) -> str:
     """A callout per limit episode: when, which element, how far over, how long, and
     which devices drew most at its worst step."""
     episodes = kpis.get("limit_episodes", [])
@@ -116,7 +102,7 @@ def _limits_callout(kpis: dict) -> str:
             f"<ul>{items}</ul></div>")
 
 
-def _comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
+def comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
     """This run beside the rule-based baseline on the same scenario: first what each side
     delivered and its cost for the same service, then the other key figures; the
     verdict line from :func:`twin.report.service.verdict`."""
@@ -128,8 +114,8 @@ def _comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
                                            "battery_stored_change_kwh", *COMPARED]
     rows = "".join(
         f"<tr><td>{html.escape(KPI_LABELS[k])}{_flag_notes(kpis, k)}</td>"
-        f'<td class="num">{_fmt(kpis[k])}</td><td class="num">{_fmt(baseline[k])}</td>'
-        f'<td class="num">{_fmt(kpis[k] - baseline[k])}</td></tr>'
+        f'<td class="num">{cell_text(kpis[k])}</td><td class="num">{cell_text(baseline[k])}</td>'
+        f'<td class="num">{cell_text(kpis[k] - baseline[k])}</td></tr>'
         for k in dict.fromkeys(keys) if k in kpis and k in baseline)
     line = verdict(name, "the rule-based baseline", kpis, baseline, price)
     return (f"<div><h2>Against the rule-based baseline</h2><p><b>{html.escape(line)}</b></p>"
@@ -154,13 +140,13 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
     if market is not None:
         from twin.report.market.section import market_figures, market_table
 
-        figures = {**{k: _png(f) for k, f in market_figures(scenario, market).items()},
+        figures = {**{k: png_bytes(f) for k, f in market_figures(scenario, market).items()},
                    **figures}
-        market_html = market_table(scenario, kpis, _fmt)
+        market_html = market_table(scenario, kpis, cell_text)
     if hil is not None:
         from twin.report.hil.section import hil_figures, hil_table
 
-        figures = {**{k: _png(f) for k, f in hil_figures(scenario, ts, hil).items()},
+        figures = {**{k: png_bytes(f) for k, f in hil_figures(scenario, ts, hil).items()},
                    **figures}
         market_html += hil_table(hil)
     plot_dir = run_dir / "plots"
@@ -177,8 +163,8 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
     if n_bad:
         banner += (f'<p class="warn">{n_bad} power flow(s) did not converge; those steps have '
                    "no voltages or loadings and count as outside limits only where measured.</p>")
-    banner += _limits_callout(kpis)
-    rows = _kpi_rows(kpis)
+    banner += limits_callout(kpis)
+    rows = kpi_rows(kpis)
     strategy = "market " + scenario.market.rule if scenario.market else \
         scenario.scheduling.strategy
     imgs = "".join(
@@ -215,7 +201,7 @@ provenance.get("wall_time_s", 0)):.1f} s (command; co-simulation
 {provenance.get("wall_time_s", 0):.1f} s)</p>
 {banner}
 <div class="cols"><div><h2>Key figures</h2><table>{rows}</table></div>
-{market_html}{_comparison(scenario, kpis, baseline)}</div>
+{market_html}{comparison(scenario, kpis, baseline)}</div>
 <h2>Plots</h2>{imgs}
 <h2>Provenance</h2><pre>{html.escape(json.dumps(provenance, indent=2, default=str))}</pre>
 </body></html>"""

@@ -145,7 +145,7 @@ def _limits(scenario: Scenario, ts: pd.DataFrame, ids: dict) -> dict:
     return {"limit_episodes_count": len(episodes), "limit_episodes": episodes}
 
 
-def _ratios(pv_prod: float, import_kwh: float, export_kwh: float) -> dict:
+def energy_ratios(pv_prod: float, import_kwh: float, export_kwh: float) -> dict:
     """Self-consumption of PV and site self-sufficiency, both within [0, 1]."""
     used = pv_prod + import_kwh - export_kwh  # energy used on site, losses included
     local = pv_prod - export_kwh
@@ -214,7 +214,7 @@ def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
         "grid_peak_import_kw": max(0.0, float(p["import"].max())),
         "grid_peak_export_kw": max(0.0, float((-p["import"]).max())),
         "feeder_losses_kwh": float(p["loss"].sum() * dt_h),
-        **_ratios(pv_prod, import_kwh, export_kwh),
+        **energy_ratios(pv_prod, import_kwh, export_kwh),
         "vm_min_pu": float(np.nanmin(vm.to_numpy())),
         "vm_max_pu": float(np.nanmax(vm.to_numpy())),
         "hours_outside_voltage_limits": float(v_out.sum() * dt_h),

@@ -9,7 +9,7 @@ import pytest
 
 from tests import REPO
 from twin.report.kpi_defs import KPI_DEFS
-from twin.report.kpis import _ratios, end_of_run_flags
+from twin.report.kpis import end_of_run_flags, energy_ratios
 from twin.scenario.loading import load_scenario
 
 README = REPO / "README.md"
@@ -35,7 +35,7 @@ def test_every_kpi_is_in_the_readme_table_with_its_label():
     (10.0, 0.0, 30.0, 0.0, 0.0),  # batteries exported more than the PV: nothing local
 ])
 def test_ratios_stay_within_0_and_1(pv, imp, exp, consumption, sufficiency):
-    r = _ratios(pv, imp, exp)
+    r = energy_ratios(pv, imp, exp)
     assert 0.0 <= r["self_sufficiency_ratio"] <= 1.0
     assert 0.0 <= r["self_consumption_ratio"] <= 1.0
     assert r["self_sufficiency_ratio"] == pytest.approx(sufficiency)
