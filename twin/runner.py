@@ -14,12 +14,15 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from loguru import logger
 
+from hil.launch import Emulators
 from twin.inputs import inputs_frame
 from twin.provenance import command_wall_time_s, provenance
 from twin.report.html import write_report
 from twin.report.kpis import compute_kpis
+from twin.report.sections import sections_for
 from twin.results import (
     new_run_dir,
     read_events,
@@ -47,23 +50,28 @@ def quiet_mosaik() -> None:
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
 
 
-def run_kpis(scenario: Scenario, run_dir: Path, ts, events) -> tuple[dict, object, object]:
-    """A run's KPIs from what it recorded, for a market run its market record (its
-    results written under ``gsy/`` and ``market/``) and for a HIL run its validation
-    record (``hil/validation.json``); None where the run has none."""
-    kpis = compute_kpis(scenario, ts, events) if len(ts) else {}
-    record = hil = None
-    if scenario.market is not None and len(ts):
-        from twin.report.market.section import finish_market
-
-        record, summary = finish_market(scenario, run_dir, ts)
+def run_records(scenario: Scenario, run_dir: Path, ts: pd.DataFrame, events: pd.DataFrame
+                ) -> tuple[dict, dict[str, object]]:
+    """A run's KPIs from what it recorded, and the record of each of its sections
+    (:func:`twin.report.sections.sections_for`) by the section's name: a market run's
+    market record (its results written under ``gsy/`` and ``market/``), a HIL run's
+    validation record (``hil/validation.json``). No records for a run without steps."""
+    if not len(ts):
+        return {}, {}
+    kpis = compute_kpis(scenario, ts, events)
+    records: dict[str, object] = {}
+    for section in sections_for(scenario):
+        records[section.name], summary = section.finish(scenario, run_dir, ts)
         kpis.update(summary)
-    if scenario.is_hil and len(ts):
-        from twin.report.hil.section import finish_hil
+    return kpis, records
 
-        hil, summary = finish_hil(scenario, run_dir, ts)
-        kpis.update(summary)
-    return kpis, record, hil
+
+def run_kpis(scenario: Scenario, run_dir: Path, ts: pd.DataFrame, events: pd.DataFrame
+             ) -> tuple[dict, object, object]:
+    """:func:`run_records` as (KPIs, market record, HIL validation record), None where the
+    run has none: the shape ``run.py report`` (``twin.cli.main``) unpacks."""
+    kpis, records = run_records(scenario, run_dir, ts, events)
+    return kpis, records.get("market"), records.get("hil")
 
 
 def run_baseline(scenario: Scenario, run_dir: Path, quiet: bool) -> dict:
@@ -95,8 +103,6 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
     world = emulators = None
     try:
         if scenario.is_hil and scenario.hil.emulators:
-            from hil.launch import Emulators
-
             emulators = Emulators(scenario, run_dir)
             emulators.start()
         origin = emulators.origin_file if emulators is not None else None
@@ -124,7 +130,7 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
     wall_s = time.perf_counter() - t0
 
     ts, events = read_timeseries(run_dir), read_events(run_dir)
-    kpis, market, hil = run_kpis(scenario, run_dir, ts, events)
+    kpis, records = run_records(scenario, run_dir, ts, events)
     prov.update(
         status=status, error=error, wall_time_s=wall_s, steps_recorded=len(ts),
         steps_per_s=len(ts) / wall_s if wall_s > 0 else None,
@@ -138,6 +144,6 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
     prov["command_wall_time_s"] = command_wall_time_s()  # since the command started
     if scenario.outputs.report and len(ts):
         write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
-                     baseline, market, hil)
+                     baseline, **records)
     write_json(run_dir / "provenance.json", prov)
     return RunResult(run_dir, status, kpis, error)

@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from twin.report import plots
-from twin.report.hil.realised import realised
 from twin.report.kpi_defs import KPI_DEFS, KPI_LABELS
 from twin.report.kpis import asset_ids, columns, plan_devices, site_powers_kw
 from twin.report.limits import describe
 from twin.report.plan_plots import planned_vs_realised
 from twin.report.render import cell_text, png_bytes
+from twin.report.sections import control_label, realised_series, sections_for
 from twin.report.service import (
     SERVICE_KPIS,
     SERVICE_TOLERANCE_FRACTION,
@@ -30,8 +30,7 @@ from twin.scenario.schema import Scenario
 
 def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
                  inputs: pd.DataFrame) -> dict[str, bytes]:
-    if scenario.is_hil:  # what the devices did, as the KPIs
-        ts, events = realised(scenario, ts, events)
+    ts, events = realised_series(scenario, ts, events)  # what the KPIs count
     ids = asset_ids(scenario)
     ts = ts.copy()  # plot in local wall-clock time
     ts.index = pd.DatetimeIndex(ts.index).tz_convert(scenario.site.timezone).tz_localize(None)
@@ -128,27 +127,31 @@ def comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
             f"{rows}</table></div>")
 
 
+def section_parts(scenario: Scenario, ts: pd.DataFrame, kpis: dict, records: dict
+                  ) -> tuple[dict[str, bytes], str]:
+    """The figures (PNG) and HTML tables of the run's sections that have a record."""
+    figures, tables = {}, ""
+    for section in sections_for(scenario):
+        record = records.get(section.name)
+        if record is None:
+            continue
+        figures = {**{k: png_bytes(f) for k, f in section.figures(scenario, ts, record).items()},
+                   **figures}
+        tables += section.table(scenario, kpis, record, cell_text)
+    return figures, tables
+
+
 def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
                  kpis: dict, provenance: dict, inputs: pd.DataFrame | None = None,
-                 baseline: dict | None = None, market=None, hil: dict | None = None) -> Path:
+                 baseline: dict | None = None, **records) -> Path:
     """Write plots/*.png and report.html into ``run_dir``; returns the report's path.
-    ``market``: a market run's record, ``hil``: a HIL run's validation record
-    (``twin.runner.run_kpis`` makes both)."""
+    ``records``: each section's record by the section's name (``market=``: a market
+    run's record, ``hil=``: a HIL run's validation record; ``twin.runner.run_records``
+    makes them), None or left out for a section the run has not."""
     inputs = inputs if inputs is not None else pd.DataFrame()
     figures = make_figures(scenario, ts, events, inputs) if len(ts) else {}
-    market_html = ""
-    if market is not None:
-        from twin.report.market.section import market_figures, market_table
-
-        figures = {**{k: png_bytes(f) for k, f in market_figures(scenario, market).items()},
-                   **figures}
-        market_html = market_table(scenario, kpis, cell_text)
-    if hil is not None:
-        from twin.report.hil.section import hil_figures, hil_table
-
-        figures = {**{k: png_bytes(f) for k, f in hil_figures(scenario, ts, hil).items()},
-                   **figures}
-        market_html += hil_table(hil)
+    extra, section_html = section_parts(scenario, ts, kpis, records)
+    figures = {**extra, **figures}
     plot_dir = run_dir / "plots"
     plot_dir.mkdir(exist_ok=True)
     for name, data in figures.items():
@@ -165,8 +168,7 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
                    "no voltages or loadings and count as outside limits only where measured.</p>")
     banner += limits_callout(kpis)
     rows = kpi_rows(kpis)
-    strategy = "market " + scenario.market.rule if scenario.market else \
-        scenario.scheduling.strategy
+    strategy = control_label(scenario)
     imgs = "".join(
         f'<figure><img alt="{name}" src="data:image/png;base64,'
         f'{base64.b64encode(data).decode()}"></figure>'
@@ -201,7 +203,7 @@ provenance.get("wall_time_s", 0)):.1f} s (command; co-simulation
 {provenance.get("wall_time_s", 0):.1f} s)</p>
 {banner}
 <div class="cols"><div><h2>Key figures</h2><table>{rows}</table></div>
-{market_html}{comparison(scenario, kpis, baseline)}</div>
+{section_html}{comparison(scenario, kpis, baseline)}</div>
 <h2>Plots</h2>{imgs}
 <h2>Provenance</h2><pre>{html.escape(json.dumps(provenance, indent=2, default=str))}</pre>
 </body></html>"""

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from twin.inputs import import_price_eur_per_kwh
-from twin.report.hil.realised import realised
 from twin.report.limits import limit_episodes
+from twin.report.sections import realised_series
 from twin.report.service import same_service_cost_eur, service_price_eur_per_kwh
 from twin.scenario.assets import resolve_assets
 from twin.scenario.schema import Scenario
@@ -165,9 +165,8 @@ def _service(kpis: dict, price: np.ndarray) -> dict:
 def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict:
     """All KPIs of a run as a flat dict of plain numbers, plus two lists of plain dicts:
     ``limit_episodes`` (:mod:`twin.report.limits`) and ``end_of_run_flags``; a HIL run's
-    devices count with what they did (:func:`twin.report.hil.realised.realised`)."""
-    if scenario.is_hil:
-        ts, events = realised(scenario, ts, events)
+    devices count with what they did (:func:`twin.report.sections.realised_series`)."""
+    ts, events = realised_series(scenario, ts, events)
     dt_h = scenario.step_s / 3600.0
     ids = asset_ids(scenario)
     p = site_powers_kw(scenario, ts)

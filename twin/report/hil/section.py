@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from twin.report.hil.realised import realised  # noqa: E402
 from twin.report.hil.validation import (  # noqa: E402
     LAG_STEPS,
     device_metrics,
@@ -249,3 +250,34 @@ def openadr_table(events: list[dict]) -> str:
             "<th>window</th><th>limit or price</th><th>response</th>"
             "<th>largest import [kW]</th><th>energy over the limit [kWh]</th>"
             f"<th>steps over</th></tr>{body}</table>")
+
+
+class HilSection:
+    """A HIL run's part (:class:`twin.report.sections.Section`); its record is the
+    validation record of ``hil/validation.json``."""
+
+    name = "hil"
+
+    def applies(self, scenario: Scenario) -> bool:
+        return scenario.is_hil
+
+    def realised(self, scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """What the devices did, as the KPIs count it (:func:`realised`)."""
+        return realised(scenario, ts, events)
+
+    def finish(self, scenario: Scenario, run_dir: Path, ts: pd.DataFrame
+               ) -> tuple[dict, dict]:
+        return finish_hil(scenario, run_dir, ts)
+
+    def figures(self, scenario: Scenario, ts: pd.DataFrame, record: dict) -> dict:
+        return hil_figures(scenario, ts, record)
+
+    def table(self, scenario: Scenario, kpis: dict, record: dict, fmt) -> str:
+        return hil_table(record)
+
+    def control(self, scenario: Scenario) -> None:
+        return None
+
+
+HIL = HilSection()
