@@ -10,6 +10,7 @@ import pytest
 from tests import REPO
 from twin.report.kpi_defs import KPI_DEFS
 from twin.report.kpis import end_of_run_flags, energy_ratios
+from twin.runner import run_scenario
 from twin.scenario.loading import load_scenario
 
 README = REPO / "README.md"
@@ -66,8 +67,6 @@ def test_a_peak_from_the_last_hours_recharge_is_flagged():
 
 @pytest.mark.slow
 def test_a_short_run_has_only_defined_kpis_and_non_negative_peaks(tmp_path):
-    from twin.runner import run_scenario
-
     scenario = load_scenario("scenarios/martinique_baseline.yaml",
                              ["duration=PT6H", "outputs.report=false"])
     k = run_scenario(scenario, quiet=True, root=tmp_path).kpis
