@@ -87,19 +87,38 @@ def run_baseline(scenario: Scenario, run_dir: Path, quiet: bool) -> dict:
     return kpis
 
 
-def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
-                 overrides: list[str] | None = None, quiet: bool = False,
-                 root: Path | None = None) -> RunResult:
-    quiet_mosaik()
+def start_run(scenario: Scenario, root: Path | None, scenario_file: str | None,
+              overrides: list[str] | None) -> tuple[Path, dict]:
+    """A new run folder with the scenario, its inputs and the provenance of a run that
+    is ``running``; returns the folder and the provenance."""
     run_dir = new_run_dir(scenario, root)
     write_scenario(run_dir, scenario)
     write_inputs(run_dir, inputs_frame(scenario))
     prov = provenance(scenario.seed, scenario_file, overrides or [])
     prov.update(status="running", started_at=dt.datetime.now(dt.UTC).isoformat())
     write_json(run_dir / "provenance.json", prov)
+    return run_dir, prov
 
+
+def run_world(scenario: Scenario, world, until: int) -> None:
+    """Run the world to ``until`` [s]: in real time at ``hil.rt_factor`` when mosaik paces
+    a HIL run (``hil.pacing: mosaik``), else as fast as it goes (the HIL adapter paces)."""
+    if scenario.is_hil and scenario.hil.pacing == "mosaik":
+        # mosaik warns at every late step, by any margin; the HIL adapter records the
+        # lag each step and warns (at most every 10 s) past hil.lag_warn_s instead
+        warnings.filterwarnings("ignore", message="Simulation too slow for real-time")
+        world.run(until=until, print_progress=False, rt_factor=scenario.hil.rt_factor,
+                  rt_strict=False)
+    else:
+        world.run(until=until, print_progress=False)
+
+
+def cosimulate(scenario: Scenario, run_dir: Path, quiet: bool) -> tuple[str, str]:
+    """The co-simulation, with the HIL emulators the scenario asks for; returns the run's
+    status (completed | failed | interrupted) and error. Whatever happens, the
+    simulators are finalized (the recorder flushes what it holds) and the emulators
+    stopped."""
     status, error = "completed", ""
-    t0 = time.perf_counter()
     world = emulators = None
     try:
         if scenario.is_hil and scenario.hil.emulators:
@@ -108,14 +127,7 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
         origin = emulators.origin_file if emulators is not None else None
         world, until = build_world(scenario, run_dir, progress=not quiet,
                                    hil_origin_file=origin)
-        if scenario.is_hil and scenario.hil.pacing == "mosaik":  # else the HIL adapter paces
-            # mosaik warns at every late step, by any margin; the HIL adapter records the
-            # lag each step and warns (at most every 10 s) past hil.lag_warn_s instead
-            warnings.filterwarnings("ignore", message="Simulation too slow for real-time")
-            world.run(until=until, print_progress=False, rt_factor=scenario.hil.rt_factor,
-                      rt_strict=False)
-        else:
-            world.run(until=until, print_progress=False)
+        run_world(scenario, world, until)
     except KeyboardInterrupt:
         status, error = "interrupted", "stopped by the user"
     except Exception as exc:  # noqa: BLE001 - reported in provenance and on stderr
@@ -127,6 +139,26 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
             pass
     if emulators is not None:
         emulators.stop()
+    return status, error
+
+
+def wants_baseline(scenario: Scenario, status: str) -> bool:
+    """Whether a completed run gets the rule-based baseline beside it: a scheduling
+    strategy other than rule-based, ``outputs.compare_baseline``, and no HIL devices."""
+    return (status == "completed" and scenario.scheduling.strategy != "rule_based"
+            and scenario.outputs.compare_baseline and not scenario.is_hil)
+
+
+def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
+                 overrides: list[str] | None = None, quiet: bool = False,
+                 root: Path | None = None) -> RunResult:
+    """Run one scenario end to end into a new folder under ``root`` (default
+    ``outputs.dir``): co-simulation, KPIs (``kpis.json``), the baseline where asked,
+    the report, and ``provenance.json`` with the run's status."""
+    quiet_mosaik()
+    run_dir, prov = start_run(scenario, root, scenario_file, overrides)
+    t0 = time.perf_counter()
+    status, error = cosimulate(scenario, run_dir, quiet)
     wall_s = time.perf_counter() - t0
 
     ts, events = read_timeseries(run_dir), read_events(run_dir)
@@ -137,10 +169,8 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
         finished_at=dt.datetime.now(dt.UTC).isoformat(),
     )
     write_json(run_dir / "kpis.json", kpis)
-    baseline = None
-    if status == "completed" and scenario.scheduling.strategy != "rule_based" \
-            and scenario.outputs.compare_baseline and not scenario.is_hil:
-        baseline = run_baseline(scenario, run_dir, quiet)
+    baseline = run_baseline(scenario, run_dir, quiet) if wants_baseline(scenario, status) \
+        else None
     prov["command_wall_time_s"] = command_wall_time_s()  # since the command started
     if scenario.outputs.report and len(ts):
         write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
