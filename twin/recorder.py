@@ -75,32 +75,39 @@ class RecorderSim(mosaik_api_v3.Simulator):
         return time - time % self.step_s + self.step_s
 
     def _append_row(self, time: int, data: dict) -> None:
-        cols, names = self.columns, self.names
-        row = self.n_buffered
-        cols.setdefault("t_s", []).append(time)
+        self.columns.setdefault("t_s", []).append(time)
         for attr, by_src in data.items():
             for src, value in by_src.items():
-                key = (src, attr)
-                name = names.get(key)
-                if name is None:
-                    name = names[key] = self._column_names(src, attr, value)
-                if isinstance(name, list):
-                    for n, v in zip(name, value, strict=True):
-                        cols.setdefault(n, [None] * row).append(v)
-                else:
-                    cols.setdefault(name, [None] * row).append(value)
+                self._append_value(src, attr, value)
         self.n_buffered += 1
+        for values in self.columns.values():  # an attribute missing this step is recorded as None
+            if len(values) < self.n_buffered:
+                values.append(None)
+        self._show_progress(time)
+        if (self.n_buffered >= self.flush_every
+                or time_mod.monotonic() - self.last_flush > self.flush_interval_s):
+            self.flush()
+
+    def _append_value(self, src: str, attr: str, value) -> None:
+        """One input of this step into its column(s), padded with None before the step
+        it first came in."""
+        key, row = (src, attr), self.n_buffered
+        name = self.names.get(key)
+        if name is None:
+            name = self.names[key] = self._column_names(src, attr, value)
+        if isinstance(name, list):
+            for n, v in zip(name, value, strict=True):
+                self.columns.setdefault(n, [None] * row).append(v)
+        else:
+            self.columns.setdefault(name, [None] * row).append(value)
+
+    def _show_progress(self, time: int) -> None:
+        """One step on the progress bar, its label the simulated time."""
         self.bar.update(1)
         if self.bar.n == self.bar.total:  # the last step: the bar ends at the run's end
             self.bar.set_postfix_str(str(self.start + pd.Timedelta(seconds=time + self.step_s)))
         elif self.bar.n % 16 == 1:
             self.bar.set_postfix_str(str(self.start + pd.Timedelta(seconds=time)), refresh=False)
-        for values in cols.values():  # an attribute missing this step is recorded as None
-            if len(values) < self.n_buffered:
-                values.append(None)
-        if (self.n_buffered >= self.flush_every
-                or time_mod.monotonic() - self.last_flush > self.flush_interval_s):
-            self.flush()
 
     def _column_names(self, src: str, attr: str, value) -> str | list[str]:
         eid = src.split(".", 1)[-1]

@@ -7,6 +7,8 @@ Layout of ``results/<scenario>/<timestamp>/``::
     provenance.json      package versions, git commit, seed, wall time, status
     timeseries/part-*.parquet   one row per step, one column per entity attribute
     events/part-*.parquet       EV arrivals, plug-ins and departures (with sessions)
+    market/trades/part-*.parquet, market/fees/part-*.parquet   a market run's trades and
+                         the grid fees each market booked (columns :data:`MARKET_TABLES`)
     kpis.json, report.html, plots/*.png
 
 Each part is a complete Parquet file written under a temporary name and renamed, so a
@@ -26,6 +28,17 @@ import pyarrow.parquet as pq
 import yaml
 
 from twin.scenario.schema import Scenario
+
+# a market run's tables: one row per trade (energy [kWh], rates [ct/kWh]; the buyer pays
+# ``buyer_rate``, the seller earns ``seller_rate``) and one per grid fee booked on a trade
+# in a market (``fee_ct`` [ct] on ``energy_kwh`` [kWh])
+TRADE_COLUMNS = [
+    "trade_id", "slot_start", "tick", "market", "bid_id", "offer_id", "buyer", "seller",
+    "buyer_device", "seller_device", "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
+    "seller_rate_ct_per_kwh",
+]
+FEE_COLUMNS = ["trade_id", "slot_start", "market", "energy_kwh", "fee_ct"]
+MARKET_TABLES = {"trades": TRADE_COLUMNS, "fees": FEE_COLUMNS}  # under market/<name>/
 
 
 def new_run_dir(scenario: Scenario, root: Path | None = None) -> Path:
@@ -96,3 +109,10 @@ def read_inputs(run_dir: Path) -> pd.DataFrame:
 
 def read_events(run_dir: Path) -> pd.DataFrame:
     return read_parts(Path(run_dir) / "events")
+
+
+def read_market_table(run_dir: Path, name: str) -> pd.DataFrame:
+    """A market run's table ``name`` (``"trades"`` or ``"fees"``, :data:`MARKET_TABLES`)
+    from ``market/<name>/``; with its columns and no rows when none was written."""
+    frame = read_parts(Path(run_dir) / "market" / name)
+    return frame if not frame.empty else pd.DataFrame(columns=MARKET_TABLES[name])

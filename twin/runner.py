@@ -14,12 +14,15 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from loguru import logger
 
+from hil.launch import Emulators
 from twin.inputs import inputs_frame
 from twin.provenance import command_wall_time_s, provenance
 from twin.report.html import write_report
 from twin.report.kpis import compute_kpis
+from twin.report.sections import sections_for
 from twin.results import (
     new_run_dir,
     read_events,
@@ -47,23 +50,28 @@ def quiet_mosaik() -> None:
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
 
 
-def run_kpis(scenario: Scenario, run_dir: Path, ts, events) -> tuple[dict, object, object]:
-    """A run's KPIs from what it recorded, for a market run its market record (its
-    results written under ``gsy/`` and ``market/``) and for a HIL run its validation
-    record (``hil/validation.json``); None where the run has none."""
-    kpis = compute_kpis(scenario, ts, events) if len(ts) else {}
-    record = hil = None
-    if scenario.market is not None and len(ts):
-        from twin.report.market.section import finish_market
-
-        record, summary = finish_market(scenario, run_dir, ts)
+def run_records(scenario: Scenario, run_dir: Path, ts: pd.DataFrame, events: pd.DataFrame
+                ) -> tuple[dict, dict[str, object]]:
+    """A run's KPIs from what it recorded, and the record of each of its sections
+    (:func:`twin.report.sections.sections_for`) by the section's name: a market run's
+    market record (its results written under ``gsy/`` and ``market/``), a HIL run's
+    validation record (``hil/validation.json``). No records for a run without steps."""
+    if not len(ts):
+        return {}, {}
+    kpis = compute_kpis(scenario, ts, events)
+    records: dict[str, object] = {}
+    for section in sections_for(scenario):
+        records[section.name], summary = section.finish(scenario, run_dir, ts)
         kpis.update(summary)
-    if scenario.is_hil and len(ts):
-        from twin.report.hil.section import finish_hil
+    return kpis, records
 
-        hil, summary = finish_hil(scenario, run_dir, ts)
-        kpis.update(summary)
-    return kpis, record, hil
+
+def run_kpis(scenario: Scenario, run_dir: Path, ts: pd.DataFrame, events: pd.DataFrame
+             ) -> tuple[dict, object, object]:
+    """:func:`run_records` as (KPIs, market record, HIL validation record), None where the
+    run has none: the shape ``run.py report`` (``twin.cli.main``) unpacks."""
+    kpis, records = run_records(scenario, run_dir, ts, events)
+    return kpis, records.get("market"), records.get("hil")
 
 
 def run_baseline(scenario: Scenario, run_dir: Path, quiet: bool) -> dict:
@@ -79,37 +87,47 @@ def run_baseline(scenario: Scenario, run_dir: Path, quiet: bool) -> dict:
     return kpis
 
 
-def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
-                 overrides: list[str] | None = None, quiet: bool = False,
-                 root: Path | None = None) -> RunResult:
-    quiet_mosaik()
+def start_run(scenario: Scenario, root: Path | None, scenario_file: str | None,
+              overrides: list[str] | None) -> tuple[Path, dict]:
+    """A new run folder with the scenario, its inputs and the provenance of a run that
+    is ``running``; returns the folder and the provenance."""
     run_dir = new_run_dir(scenario, root)
     write_scenario(run_dir, scenario)
     write_inputs(run_dir, inputs_frame(scenario))
     prov = provenance(scenario.seed, scenario_file, overrides or [])
     prov.update(status="running", started_at=dt.datetime.now(dt.UTC).isoformat())
     write_json(run_dir / "provenance.json", prov)
+    return run_dir, prov
 
+
+def run_world(scenario: Scenario, world, until: int) -> None:
+    """Run the world to ``until`` [s]: in real time at ``hil.rt_factor`` when mosaik paces
+    a HIL run (``hil.pacing: mosaik``), else as fast as it goes (the HIL adapter paces)."""
+    if scenario.is_hil and scenario.hil.pacing == "mosaik":
+        # mosaik warns at every late step, by any margin; the HIL adapter records the
+        # lag each step and warns (at most every 10 s) past hil.lag_warn_s instead
+        warnings.filterwarnings("ignore", message="Simulation too slow for real-time")
+        world.run(until=until, print_progress=False, rt_factor=scenario.hil.rt_factor,
+                  rt_strict=False)
+    else:
+        world.run(until=until, print_progress=False)
+
+
+def cosimulate(scenario: Scenario, run_dir: Path, quiet: bool) -> tuple[str, str]:
+    """The co-simulation, with the HIL emulators the scenario asks for; returns the run's
+    status (completed | failed | interrupted) and error. Whatever happens, the
+    simulators are finalized (the recorder flushes what it holds) and the emulators
+    stopped."""
     status, error = "completed", ""
-    t0 = time.perf_counter()
     world = emulators = None
     try:
         if scenario.is_hil and scenario.hil.emulators:
-            from hil.launch import Emulators
-
             emulators = Emulators(scenario, run_dir)
             emulators.start()
         origin = emulators.origin_file if emulators is not None else None
         world, until = build_world(scenario, run_dir, progress=not quiet,
                                    hil_origin_file=origin)
-        if scenario.is_hil and scenario.hil.pacing == "mosaik":  # else the HIL adapter paces
-            # mosaik warns at every late step, by any margin; the HIL adapter records the
-            # lag each step and warns (at most every 10 s) past hil.lag_warn_s instead
-            warnings.filterwarnings("ignore", message="Simulation too slow for real-time")
-            world.run(until=until, print_progress=False, rt_factor=scenario.hil.rt_factor,
-                      rt_strict=False)
-        else:
-            world.run(until=until, print_progress=False)
+        run_world(scenario, world, until)
     except KeyboardInterrupt:
         status, error = "interrupted", "stopped by the user"
     except Exception as exc:  # noqa: BLE001 - reported in provenance and on stderr
@@ -121,23 +139,41 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
             pass
     if emulators is not None:
         emulators.stop()
+    return status, error
+
+
+def wants_baseline(scenario: Scenario, status: str) -> bool:
+    """Whether a completed run gets the rule-based baseline beside it: a scheduling
+    strategy other than rule-based, ``outputs.compare_baseline``, and no HIL devices."""
+    return (status == "completed" and scenario.scheduling.strategy != "rule_based"
+            and scenario.outputs.compare_baseline and not scenario.is_hil)
+
+
+def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
+                 overrides: list[str] | None = None, quiet: bool = False,
+                 root: Path | None = None) -> RunResult:
+    """Run one scenario end to end into a new folder under ``root`` (default
+    ``outputs.dir``): co-simulation, KPIs (``kpis.json``), the baseline where asked,
+    the report, and ``provenance.json`` with the run's status."""
+    quiet_mosaik()
+    run_dir, prov = start_run(scenario, root, scenario_file, overrides)
+    t0 = time.perf_counter()
+    status, error = cosimulate(scenario, run_dir, quiet)
     wall_s = time.perf_counter() - t0
 
     ts, events = read_timeseries(run_dir), read_events(run_dir)
-    kpis, market, hil = run_kpis(scenario, run_dir, ts, events)
+    kpis, records = run_records(scenario, run_dir, ts, events)
     prov.update(
         status=status, error=error, wall_time_s=wall_s, steps_recorded=len(ts),
         steps_per_s=len(ts) / wall_s if wall_s > 0 else None,
         finished_at=dt.datetime.now(dt.UTC).isoformat(),
     )
     write_json(run_dir / "kpis.json", kpis)
-    baseline = None
-    if status == "completed" and scenario.scheduling.strategy != "rule_based" \
-            and scenario.outputs.compare_baseline and not scenario.is_hil:
-        baseline = run_baseline(scenario, run_dir, quiet)
+    baseline = run_baseline(scenario, run_dir, quiet) if wants_baseline(scenario, status) \
+        else None
     prov["command_wall_time_s"] = command_wall_time_s()  # since the command started
     if scenario.outputs.report and len(ts):
         write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
-                     baseline, market, hil)
+                     baseline, **records)
     write_json(run_dir / "provenance.json", prov)
     return RunResult(run_dir, status, kpis, error)

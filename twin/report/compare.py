@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from twin.report.compare_peak import explain_peak, own_peaks, peak_html  # noqa: E402
-from twin.report.html import KPI_LABELS, _fmt, _png  # noqa: E402
+from twin.report.kpi_defs import KPI_LABELS  # noqa: E402
 from twin.report.market.bills import (  # noqa: E402
     meter_bills,
     percent_text,
@@ -41,6 +41,7 @@ from twin.report.market.plots import p2p_rate  # noqa: E402
 from twin.report.market.record import market_record  # noqa: E402
 from twin.report.market.section import role_summary  # noqa: E402
 from twin.report.market.summary import MARKET_KPI_LABELS, p2p_trades  # noqa: E402
+from twin.report.render import cell_text, png_bytes  # noqa: E402
 from twin.report.service import (  # noqa: E402
     SERVICE_KPIS,
     SERVICE_TOLERANCE_FRACTION,
@@ -188,7 +189,7 @@ def _service_table(loaded: list[dict]) -> str:
                       k.get(key))) for key, label in SERVICE_KPIS]
     head = "".join(f"<th>{html.escape(r['rule'])}</th>" for r in loaded)
     body = "".join(f"<tr><td>{html.escape(label)}</td>" + "".join(
-        f"<td>{_fmt(get(r['kpis']) if r['kpis'] else '')}</td>" for r in loaded) + "</tr>"
+        f"<td>{cell_text(get(r['kpis']) if r['kpis'] else '')}</td>" for r in loaded) + "</tr>"
         for label, get in rows)
     return f"<table><tr><th></th>{head}</tr>{body}</table>"
 
@@ -233,8 +234,8 @@ def write_comparison(folder: Path, scenario: Scenario, runs: list[dict]) -> Path
     figures = {}
     if ok:
         on_common_base(ok)
-        figures = {"price_volume": _png(_curves(ok, tz)), "surplus_bills": _png(_savings(ok)),
-                   "grid": _png(_grid(ok, scenario, tz))}
+        figures = {"price_volume": png_bytes(_curves(ok, tz)), "surplus_bills": png_bytes(_savings(ok)),
+                   "grid": png_bytes(_grid(ok, scenario, tz))}
     plot_dir = folder / "plots"
     plot_dir.mkdir(exist_ok=True)
     for name, data in figures.items():
@@ -243,7 +244,7 @@ def write_comparison(folder: Path, scenario: Scenario, runs: list[dict]) -> Path
     head = "".join(f"<th>{html.escape(r['rule'])}</th>" for r in loaded)
     rows = "".join(
         f"<tr><td>{label}</td>"
-        + "".join(f"<td>{_fmt(r['kpis'].get(key, ''))}</td>" for r in loaded) + "</tr>"
+        + "".join(f"<td>{cell_text(r['kpis'].get(key, ''))}</td>" for r in loaded) + "</tr>"
         for key, label in labels.items())
     status = "".join(f"<li>{html.escape(r['rule'])}: {html.escape(r['status'])} "
                      f"{html.escape(r.get('error') or '')} — <code>{html.escape(r['run_dir'])}"

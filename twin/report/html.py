@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from twin.report import plots
-from twin.report.hil.realised import realised
-from twin.report.kpi_defs import KPI_DEFS, KPI_LABELS  # KPI_LABELS: re-exported for other reports
+from twin.report.kpi_defs import KPI_DEFS, KPI_LABELS
 from twin.report.kpis import asset_ids, columns, plan_devices, site_powers_kw
 from twin.report.limits import describe
 from twin.report.plan_plots import planned_vs_realised
+from twin.report.render import cell_text, png_bytes
+from twin.report.sections import control_label, realised_series, sections_for
 from twin.report.service import (
     SERVICE_KPIS,
     SERVICE_TOLERANCE_FRACTION,
@@ -29,17 +28,9 @@ from twin.report.service import (
 from twin.scenario.schema import Scenario
 
 
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
                  inputs: pd.DataFrame) -> dict[str, bytes]:
-    if scenario.is_hil:  # what the devices did, as the KPIs
-        ts, events = realised(scenario, ts, events)
+    ts, events = realised_series(scenario, ts, events)  # what the KPIs count
     ids = asset_ids(scenario)
     ts = ts.copy()  # plot in local wall-clock time
     ts.index = pd.DatetimeIndex(ts.index).tz_convert(scenario.site.timezone).tz_localize(None)
@@ -56,28 +47,22 @@ def make_figures(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
         ghi = inputs["ghi_w_per_m2"].reindex(ts.index.tz_localize(scenario.site.timezone))
         ghi.index = ts.index
     return {
-        "power_balance": _png(plots.power_balance(p)),
-        "pv": _png(plots.pv(p["pv"], columns(ts, ids, "pv", "p_avail_kw").sum(axis=1), ghi)),
-        "soc": _png(plots.soc(columns(ts, ids, "battery", "soc_percent"),
+        "power_balance": png_bytes(plots.power_balance(p)),
+        "pv": png_bytes(plots.pv(p["pv"], columns(ts, ids, "pv", "p_avail_kw").sum(axis=1), ghi)),
+        "soc": png_bytes(plots.soc(columns(ts, ids, "battery", "soc_percent"),
                               columns(ts, ids, "ev", "soc_percent"), limits)),
-        "ev_sessions": _png(
+        "ev_sessions": png_bytes(
             plots.ev_daily_energy(columns(ts, ids, "ev_charger", "p_kw"), scenario.step_s / 3600)
             if end - start > pd.Timedelta(days=plots.LONG_RUN_DAYS)
             else plots.ev_sessions(events, ids["ev_charger"], start, end)
         ),
-        "voltage": _png(plots.voltage(vm, g.vm_min_pu, g.vm_max_pu)),
-        "loading": _png(plots.loading(ts["grid.trafo_loading_percent"].astype(float),
+        "voltage": png_bytes(plots.voltage(vm, g.vm_min_pu, g.vm_max_pu)),
+        "loading": png_bytes(plots.loading(ts["grid.trafo_loading_percent"].astype(float),
                                       ts["grid.line_loading_max_percent"].astype(float),
                                       g.loading_max_percent)),
-        **({"plan": _png(planned_vs_realised(ts, plan_devices(ids)))}
+        **({"plan": png_bytes(planned_vs_realised(ts, plan_devices(ids)))}
            if any(c.endswith(".p_plan_kw") for c in ts.columns) else {}),
     }
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
-    return html.escape(str(value))
 
 
 COMPARED = ["grid_import_kwh", "grid_export_kwh", "grid_peak_import_kw",
@@ -93,16 +78,16 @@ def _flag_notes(kpis: dict, key: str) -> str:
     return "".join(f'<div class="note">&#9873; {html.escape(n)}</div>' for n in notes)
 
 
-def _kpi_rows(kpis: dict) -> str:
+def kpi_rows(kpis: dict) -> str:
     """The key figures, each with its definition and any end-of-run note."""
     return "".join(
         f"<tr><td>{html.escape(d.label)}{_flag_notes(kpis, key)}</td>"
-        f'<td class="num">{_fmt(kpis[key])}</td>'
+        f'<td class="num">{cell_text(kpis[key])}</td>'
         f'<td class="def">{html.escape(d.definition)}</td></tr>'
         for key, d in KPI_DEFS.items() if key in kpis)
 
 
-def _limits_callout(kpis: dict) -> str:
+def limits_callout(kpis: dict) -> str:
     """A callout per limit episode: when, which element, how far over, how long, and
     which devices drew most at its worst step."""
     episodes = kpis.get("limit_episodes", [])
@@ -116,7 +101,7 @@ def _limits_callout(kpis: dict) -> str:
             f"<ul>{items}</ul></div>")
 
 
-def _comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
+def comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
     """This run beside the rule-based baseline on the same scenario: first what each side
     delivered and its cost for the same service, then the other key figures; the
     verdict line from :func:`twin.report.service.verdict`."""
@@ -128,8 +113,8 @@ def _comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
                                            "battery_stored_change_kwh", *COMPARED]
     rows = "".join(
         f"<tr><td>{html.escape(KPI_LABELS[k])}{_flag_notes(kpis, k)}</td>"
-        f'<td class="num">{_fmt(kpis[k])}</td><td class="num">{_fmt(baseline[k])}</td>'
-        f'<td class="num">{_fmt(kpis[k] - baseline[k])}</td></tr>'
+        f'<td class="num">{cell_text(kpis[k])}</td><td class="num">{cell_text(baseline[k])}</td>'
+        f'<td class="num">{cell_text(kpis[k] - baseline[k])}</td></tr>'
         for k in dict.fromkeys(keys) if k in kpis and k in baseline)
     line = verdict(name, "the rule-based baseline", kpis, baseline, price)
     return (f"<div><h2>Against the rule-based baseline</h2><p><b>{html.escape(line)}</b></p>"
@@ -142,27 +127,31 @@ def _comparison(scenario: Scenario, kpis: dict, baseline: dict | None) -> str:
             f"{rows}</table></div>")
 
 
+def section_parts(scenario: Scenario, ts: pd.DataFrame, kpis: dict, records: dict
+                  ) -> tuple[dict[str, bytes], str]:
+    """The figures (PNG) and HTML tables of the run's sections that have a record."""
+    figures, tables = {}, ""
+    for section in sections_for(scenario):
+        record = records.get(section.name)
+        if record is None:
+            continue
+        figures = {**{k: png_bytes(f) for k, f in section.figures(scenario, ts, record).items()},
+                   **figures}
+        tables += section.table(scenario, kpis, record, cell_text)
+    return figures, tables
+
+
 def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame,
                  kpis: dict, provenance: dict, inputs: pd.DataFrame | None = None,
-                 baseline: dict | None = None, market=None, hil: dict | None = None) -> Path:
+                 baseline: dict | None = None, **records) -> Path:
     """Write plots/*.png and report.html into ``run_dir``; returns the report's path.
-    ``market``: a market run's record, ``hil``: a HIL run's validation record
-    (``twin.runner.run_kpis`` makes both)."""
+    ``records``: each section's record by the section's name (``market=``: a market
+    run's record, ``hil=``: a HIL run's validation record; ``twin.runner.run_records``
+    makes them), None or left out for a section the run has not."""
     inputs = inputs if inputs is not None else pd.DataFrame()
     figures = make_figures(scenario, ts, events, inputs) if len(ts) else {}
-    market_html = ""
-    if market is not None:
-        from twin.report.market.section import market_figures, market_table
-
-        figures = {**{k: _png(f) for k, f in market_figures(scenario, market).items()},
-                   **figures}
-        market_html = market_table(scenario, kpis, _fmt)
-    if hil is not None:
-        from twin.report.hil.section import hil_figures, hil_table
-
-        figures = {**{k: _png(f) for k, f in hil_figures(scenario, ts, hil).items()},
-                   **figures}
-        market_html += hil_table(hil)
+    extra, section_html = section_parts(scenario, ts, kpis, records)
+    figures = {**extra, **figures}
     plot_dir = run_dir / "plots"
     plot_dir.mkdir(exist_ok=True)
     for name, data in figures.items():
@@ -177,10 +166,9 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
     if n_bad:
         banner += (f'<p class="warn">{n_bad} power flow(s) did not converge; those steps have '
                    "no voltages or loadings and count as outside limits only where measured.</p>")
-    banner += _limits_callout(kpis)
-    rows = _kpi_rows(kpis)
-    strategy = "market " + scenario.market.rule if scenario.market else \
-        scenario.scheduling.strategy
+    banner += limits_callout(kpis)
+    rows = kpi_rows(kpis)
+    strategy = control_label(scenario)
     imgs = "".join(
         f'<figure><img alt="{name}" src="data:image/png;base64,'
         f'{base64.b64encode(data).decode()}"></figure>'
@@ -215,7 +203,7 @@ provenance.get("wall_time_s", 0)):.1f} s (command; co-simulation
 {provenance.get("wall_time_s", 0):.1f} s)</p>
 {banner}
 <div class="cols"><div><h2>Key figures</h2><table>{rows}</table></div>
-{market_html}{_comparison(scenario, kpis, baseline)}</div>
+{section_html}{comparison(scenario, kpis, baseline)}</div>
 <h2>Plots</h2>{imgs}
 <h2>Provenance</h2><pre>{html.escape(json.dumps(provenance, indent=2, default=str))}</pre>
 </body></html>"""

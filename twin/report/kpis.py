@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from twin.inputs import import_price_eur_per_kwh
-from twin.report.hil.realised import realised
 from twin.report.limits import limit_episodes
+from twin.report.sections import realised_series
 from twin.report.service import same_service_cost_eur, service_price_eur_per_kwh
 from twin.scenario.assets import resolve_assets
 from twin.scenario.schema import Scenario
@@ -145,7 +145,7 @@ def _limits(scenario: Scenario, ts: pd.DataFrame, ids: dict) -> dict:
     return {"limit_episodes_count": len(episodes), "limit_episodes": episodes}
 
 
-def _ratios(pv_prod: float, import_kwh: float, export_kwh: float) -> dict:
+def energy_ratios(pv_prod: float, import_kwh: float, export_kwh: float) -> dict:
     """Self-consumption of PV and site self-sufficiency, both within [0, 1]."""
     used = pv_prod + import_kwh - export_kwh  # energy used on site, losses included
     local = pv_prod - export_kwh
@@ -165,9 +165,8 @@ def _service(kpis: dict, price: np.ndarray) -> dict:
 def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> dict:
     """All KPIs of a run as a flat dict of plain numbers, plus two lists of plain dicts:
     ``limit_episodes`` (:mod:`twin.report.limits`) and ``end_of_run_flags``; a HIL run's
-    devices count with what they did (:func:`twin.report.hil.realised.realised`)."""
-    if scenario.is_hil:
-        ts, events = realised(scenario, ts, events)
+    devices count with what they did (:func:`twin.report.sections.realised_series`)."""
+    ts, events = realised_series(scenario, ts, events)
     dt_h = scenario.step_s / 3600.0
     ids = asset_ids(scenario)
     p = site_powers_kw(scenario, ts)
@@ -214,7 +213,7 @@ def compute_kpis(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame) -> 
         "grid_peak_import_kw": max(0.0, float(p["import"].max())),
         "grid_peak_export_kw": max(0.0, float((-p["import"]).max())),
         "feeder_losses_kwh": float(p["loss"].sum() * dt_h),
-        **_ratios(pv_prod, import_kwh, export_kwh),
+        **energy_ratios(pv_prod, import_kwh, export_kwh),
         "vm_min_pu": float(np.nanmin(vm.to_numpy())),
         "vm_max_pu": float(np.nanmax(vm.to_numpy())),
         "hours_outside_voltage_limits": float(v_out.sum() * dt_h),

@@ -16,7 +16,6 @@ from hil.openadr.events import EventsFileError, build_event, parse_events
 from hil.openadr.signals import MalformedEvent, constraints_from_event
 from tests.hil.mutate import Mutator
 from tests.hil.openadr.openadr_testkit import EXAMPLE, make_event
-from tests.hil.openadr.test_openadr_events import EXAMPLE
 
 UTC14 = dt.timezone(dt.timedelta(hours=14))
 ODD = [dt.datetime(2026, 1, 1), dt.datetime.max.replace(tzinfo=dt.UTC),

@@ -9,7 +9,8 @@ import pytest
 
 from tests import REPO
 from twin.report.kpi_defs import KPI_DEFS
-from twin.report.kpis import _ratios, end_of_run_flags
+from twin.report.kpis import end_of_run_flags, energy_ratios
+from twin.runner import run_scenario
 from twin.scenario.loading import load_scenario
 
 README = REPO / "README.md"
@@ -35,7 +36,7 @@ def test_every_kpi_is_in_the_readme_table_with_its_label():
     (10.0, 0.0, 30.0, 0.0, 0.0),  # batteries exported more than the PV: nothing local
 ])
 def test_ratios_stay_within_0_and_1(pv, imp, exp, consumption, sufficiency):
-    r = _ratios(pv, imp, exp)
+    r = energy_ratios(pv, imp, exp)
     assert 0.0 <= r["self_sufficiency_ratio"] <= 1.0
     assert 0.0 <= r["self_consumption_ratio"] <= 1.0
     assert r["self_sufficiency_ratio"] == pytest.approx(sufficiency)
@@ -66,8 +67,6 @@ def test_a_peak_from_the_last_hours_recharge_is_flagged():
 
 @pytest.mark.slow
 def test_a_short_run_has_only_defined_kpis_and_non_negative_peaks(tmp_path):
-    from twin.runner import run_scenario
-
     scenario = load_scenario("scenarios/martinique_baseline.yaml",
                              ["duration=PT6H", "outputs.report=false"])
     k = run_scenario(scenario, quiet=True, root=tmp_path).kpis

@@ -3,7 +3,7 @@ the baseline comparison on the same service, end-of-run notes, the limits callou
 
 import html
 
-from twin.report.html import _comparison, _kpi_rows, _limits_callout
+from twin.report.html import comparison, kpi_rows, limits_callout
 from twin.report.kpi_defs import KPI_DEFS
 from twin.scenario.loading import load_scenario
 
@@ -22,7 +22,7 @@ def test_less_ev_energy_gets_no_bare_cheaper_verdict():
     base = {**SERVICE, "cost_eur": 50.0, "same_service_cost_eur": 50.0}
     fm = {**SERVICE, "cost_eur": 35.0, "ev_charged_kwh": 301.0, "ev_owed_kwh": 79.0,
           "same_service_cost_eur": 50.8, "end_of_run_flags": [FLAG]}
-    page = html.unescape(_comparison(_scenario(), fm, base))
+    page = html.unescape(comparison(_scenario(), fm, base))
     assert "not the same service" in page and "costs 15.00 EUR less" not in page
     assert "50.80 EUR for flexmeasures against 50.00 EUR" in page
     for key in ("ev_charged_kwh", "ev_owed_kwh", "battery_stored_change_kwh",
@@ -33,13 +33,13 @@ def test_less_ev_energy_gets_no_bare_cheaper_verdict():
 
 def test_the_same_service_gets_the_plain_verdict():
     base = {**SERVICE, "cost_eur": 50.0}
-    page = _comparison(_scenario(), {**SERVICE, "cost_eur": 40.0}, base)
+    page = comparison(_scenario(), {**SERVICE, "cost_eur": 40.0}, base)
     assert "flexmeasures costs 10.00 EUR less than the rule-based baseline for the " \
         "same service" in page
 
 
 def test_key_figures_carry_their_definitions():
-    rows = html.unescape(_kpi_rows({"self_sufficiency_ratio": 0.4, "grid_peak_export_kw": 0.0}))
+    rows = html.unescape(kpi_rows({"self_sufficiency_ratio": 0.4, "grid_peak_export_kw": 0.0}))
     assert "Site self-sufficiency" in rows
     assert KPI_DEFS["self_sufficiency_ratio"].definition in rows
     assert KPI_DEFS["grid_peak_export_kw"].definition in rows
@@ -50,8 +50,8 @@ def test_limits_callout_says_when_what_how_far_how_long_and_who():
                "worst": 103.7, "over_by": 3.7, "start": "2026-06-01T23:45:00-04:00",
                "end": "2026-06-02T00:00:00-04:00", "steps": 1, "duration_h": 0.25,
                "top_devices": [["battery_08", 48.2], ["battery_03", 43.3]]}
-    box = html.unescape(_limits_callout({"limit_episodes": [episode]}))
+    box = html.unescape(limits_callout({"limit_episodes": [episode]}))
     for part in ("transformer at 103.7 %", "3.7 over", "2026-06-01 23:45", "0.25 h",
                  "battery_08 48.2 kW"):
         assert part in box
-    assert _limits_callout({"limit_episodes": []}) == ""
+    assert limits_callout({"limit_episodes": []}) == ""

@@ -81,6 +81,46 @@ def station_events(charger_id: str, ev_id: str, ev, ts: pd.DataFrame, step_s: fl
     return out
 
 
+def measured_battery(ts: pd.DataFrame, battery_id: str, step_s: float) -> None:
+    """A battery's state and losses from its readings, in place (see the module)."""
+    i = battery_id
+    ts[f"{i}.soc_percent"] = _carried(ts, f"{i}.soc_meas_percent")
+    e = _carried(ts, f"{i}.e_meas_kwh")
+    ts[f"{i}.e_kwh"] = e
+    ts[f"{i}.e_start_kwh"] = e.bfill().iloc[0] if len(e) else np.nan
+    ts[f"{i}.e_loss_kwh"] = (ts[f"{i}.p_kw"] * step_s / 3600.0 - e.diff()).fillna(0.0)
+
+
+def measured_station(ts: pd.DataFrame, assets, charger_id: str, step_s: float) -> list[dict]:
+    """A station's plugged state and its paired EV from its reported SoC, in place (see
+    the module); returns the events of its measured sessions (none without a paired EV)."""
+    i = charger_id
+    ev = paired_ev_asset(assets, i)
+    soc = ts[f"{i}.soc_meas_percent"].astype(float)
+    ts[f"{i}.plugged"] = soc.notna().astype(float)
+    if ev is None:
+        return []
+    ts[f"{i}.ev_e_kwh"] = soc / 100.0 * ev.spec.capacity_kwh
+    if f"{ev.id}.soc_percent" in ts.columns:  # the EV is where its station says
+        ts[f"{ev.id}.soc_percent"] = soc.ffill().fillna(ev.spec.soc_initial_percent)
+    if f"{ev.id}.on_site" in ts.columns:
+        ts[f"{ev.id}.on_site"] = ts[f"{i}.plugged"]
+    return station_events(i, ev.id, ev.spec, ts, step_s)
+
+
+def station_events_in(events: pd.DataFrame, stations: set[str], new_events: list[dict],
+                      start: pd.Timestamp) -> pd.DataFrame:
+    """The run's events with the simulated EVs' events at the HIL ``stations`` replaced
+    by the stations' measured sessions (``new_events``), in time order."""
+    if not events.empty and "charger" in events:
+        events = events[~events["charger"].isin(stations)]
+    if new_events:
+        hil = events_frame(new_events, start)
+        events = pd.concat([events, hil], ignore_index=True) if not events.empty else hil
+        events = events.sort_values("t_s", kind="stable", ignore_index=True)
+    return events
+
+
 def realised(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The series and events of a run with its HIL devices' measurements in the
@@ -92,33 +132,12 @@ def realised(scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame
     ts = ts.copy()
     new_events, stations = [], set()
     for a in devices:
-        i = a.id
-        ts[f"{i}.p_kw"] = ts[f"{i}.p_meas_kw"].astype(float)
+        ts[f"{a.id}.p_kw"] = ts[f"{a.id}.p_meas_kw"].astype(float)
         if a.kind == "battery":
-            ts[f"{i}.soc_percent"] = _carried(ts, f"{i}.soc_meas_percent")
-            e = _carried(ts, f"{i}.e_meas_kwh")
-            ts[f"{i}.e_kwh"] = e
-            ts[f"{i}.e_start_kwh"] = e.bfill().iloc[0] if len(e) else np.nan
-            ts[f"{i}.e_loss_kwh"] = (ts[f"{i}.p_kw"] * scenario.step_s / 3600.0
-                                     - e.diff()).fillna(0.0)
+            measured_battery(ts, a.id, scenario.step_s)
         elif a.kind == "ev_charger":
-            ev = paired_ev_asset(assets, i)
-            soc = ts[f"{i}.soc_meas_percent"].astype(float)
-            ts[f"{i}.plugged"] = soc.notna().astype(float)
-            stations.add(i)
-            if ev is None:
-                continue
-            ts[f"{i}.ev_e_kwh"] = soc / 100.0 * ev.spec.capacity_kwh
-            if f"{ev.id}.soc_percent" in ts.columns:  # the EV is where its station says
-                ts[f"{ev.id}.soc_percent"] = soc.ffill().fillna(ev.spec.soc_initial_percent)
-            if f"{ev.id}.on_site" in ts.columns:
-                ts[f"{ev.id}.on_site"] = ts[f"{i}.plugged"]
-            new_events += station_events(i, ev.id, ev.spec, ts, scenario.step_s)
+            stations.add(a.id)
+            new_events += measured_station(ts, assets, a.id, scenario.step_s)
     if stations:
-        if not events.empty and "charger" in events:
-            events = events[~events["charger"].isin(stations)]
-        if new_events:
-            hil = events_frame(new_events, pd.Timestamp(ts.index[0]))
-            events = pd.concat([events, hil], ignore_index=True) if not events.empty else hil
-            events = events.sort_values("t_s", kind="stable", ignore_index=True)
+        events = station_events_in(events, stations, new_events, pd.Timestamp(ts.index[0]))
     return ts, events

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from twin.report.hil.realised import realised  # noqa: E402
 from twin.report.hil.validation import (  # noqa: E402
     LAG_STEPS,
     device_metrics,
@@ -127,6 +128,61 @@ def finish_hil(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> tuple[dic
     return record, kpis
 
 
+def _curve(ax, ts: pd.DataFrame, column: str, label: str, style: str = "-", shift: int = 0,
+           lw: float = 1.4, y=None) -> None:
+    """A step curve of ``y`` (else of the column, when the run recorded it), moved back
+    ``shift`` steps."""
+    if y is None and column in ts and ts[column].notna().any():
+        y = ts[column].to_numpy()
+    if y is not None:
+        t = ts.index
+        ax.step(t[:len(t) - shift], y[shift:], style, where="post", label=label, lw=lw)
+
+
+def _frame(ax, ts: pd.DataFrame, settle: pd.Timestamp, ylabel: str) -> None:
+    """The settling time shaded grey, the axis label and the legend."""
+    if settle > ts.index[0]:
+        ax.axvspan(ts.index[0], settle, color="0.85", alpha=0.6, lw=0)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, loc="upper right")
+
+
+def _metered_kw(ts: pd.DataFrame, device: dict, step_s: float):
+    """A station's power from its meter readings [kW], or None (no readings, or no
+    station)."""
+    column = f"{device['asset_id']}.e_meas_kwh"
+    if device["kind"] != "ev_charger" or ts.get(column) is None or not ts[column].notna().any():
+        return None
+    return metered_power_kw(ts[column].to_numpy(), step_s)
+
+
+def _power_axes(ax, scenario: Scenario, ts: pd.DataFrame, device: dict, settle) -> None:
+    """A device's measured power against the prediction and the setpoint, with the
+    steps without a fresh link red and its verdict in the title."""
+    aid = device["asset_id"]
+    metered = _metered_kw(ts, device, scenario.step_s)
+    _curve(ax, ts, f"{aid}.p_meas_kw", "measured" if metered is None else "measured (meter)",
+           shift=LAG_STEPS, lw=1.8, y=metered)
+    pred = f"{aid}.p_pred_kw" if device["kind"] == "ev_charger" else f"{aid}.p_kw"
+    _curve(ax, ts, pred, "predicted (twin)", "--")
+    _curve(ax, ts, f"{aid}.p_req_kw", "setpoint", ":", lw=1.0)
+    state = ts.get(f"{aid}.link_state")
+    if state is not None and (state > 0).any():
+        ax.fill_between(ts.index, 0, 1, where=state.to_numpy() > 0, step="post",
+                        color="tab:red", alpha=0.15, transform=ax.get_xaxis_transform(),
+                        label="link not fresh")
+    verdict = "PASS" if device["pass"] else "FAIL: " + "; ".join(device["failed"])
+    ax.set_title(f"{aid} ({device['kind']}): {verdict}", fontsize=10, loc="left")
+    _frame(ax, ts, settle, "p [kW]")
+
+
+def _soc_axes(ax, ts: pd.DataFrame, aid: str, settle) -> None:
+    """A battery's measured SoC against the prediction."""
+    _curve(ax, ts, f"{aid}.soc_meas_percent", "measured", shift=LAG_STEPS, lw=1.8)
+    _curve(ax, ts, f"{aid}.soc_percent", "predicted (twin)", "--")
+    _frame(ax, ts, settle, "SoC [%]")
+
+
 def hil_figures(scenario: Scenario, ts: pd.DataFrame, record: dict) -> dict:
     """One figure: per HIL device, measured power (moved back the one step it trails)
     against the prediction and the setpoint, with SoC for batteries; the settling time
@@ -137,47 +193,13 @@ def hil_figures(scenario: Scenario, ts: pd.DataFrame, record: dict) -> dict:
     rows = len(devices) + sum(d["kind"] == "battery" for d in devices)
     fig, axes = plt.subplots(rows, 1, figsize=(11, 2.3 * rows + 0.6), sharex=True,
                              squeeze=False)
-    t = ts.index
-    settle = t[0] + pd.Timedelta(seconds=scenario.hil.tolerances.settle_s)
-
-    def curve(ax, column, label, style="-", shift=0, lw=1.4, y=None):
-        if y is None and column in ts and ts[column].notna().any():
-            y = ts[column].to_numpy()
-        if y is not None:
-            ax.step(t[:len(t) - shift], y[shift:], style, where="post", label=label, lw=lw)
-
-    def frame(ax, ylabel):
-        if settle > t[0]:
-            ax.axvspan(t[0], settle, color="0.85", alpha=0.6, lw=0)
-        ax.set_ylabel(ylabel)
-        ax.legend(fontsize=8, loc="upper right")
-
+    settle = ts.index[0] + pd.Timedelta(seconds=scenario.hil.tolerances.settle_s)
     r = 0
     for d in devices:
-        aid, ax = d["asset_id"], axes[r][0]
-        metered = None
-        if d["kind"] == "ev_charger" and ts.get(f"{aid}.e_meas_kwh") is not None \
-                and ts[f"{aid}.e_meas_kwh"].notna().any():
-            metered = metered_power_kw(ts[f"{aid}.e_meas_kwh"].to_numpy(), scenario.step_s)
-        curve(ax, f"{aid}.p_meas_kw", "measured" if metered is None else "measured (meter)",
-              shift=LAG_STEPS, lw=1.8, y=metered)
-        pred = f"{aid}.p_pred_kw" if d["kind"] == "ev_charger" else f"{aid}.p_kw"
-        curve(ax, pred, "predicted (twin)", "--")
-        curve(ax, f"{aid}.p_req_kw", "setpoint", ":", lw=1.0)
-        state = ts.get(f"{aid}.link_state")
-        if state is not None and (state > 0).any():
-            ax.fill_between(t, 0, 1, where=state.to_numpy() > 0, step="post", color="tab:red",
-                            alpha=0.15, transform=ax.get_xaxis_transform(),
-                            label="link not fresh")
-        verdict = "PASS" if d["pass"] else "FAIL: " + "; ".join(d["failed"])
-        ax.set_title(f"{aid} ({d['kind']}): {verdict}", fontsize=10, loc="left")
-        frame(ax, "p [kW]")
+        _power_axes(axes[r][0], scenario, ts, d, settle)
         r += 1
         if d["kind"] == "battery":
-            ax = axes[r][0]
-            curve(ax, f"{aid}.soc_meas_percent", "measured", shift=LAG_STEPS, lw=1.8)
-            curve(ax, f"{aid}.soc_percent", "predicted (twin)", "--")
-            frame(ax, "SoC [%]")
+            _soc_axes(axes[r][0], ts, d["asset_id"], settle)
             r += 1
     axes[-1][0].set_xlabel("time (local)")
     fig.suptitle("HIL validation: measured against predicted for the same setpoints")
@@ -249,3 +271,34 @@ def openadr_table(events: list[dict]) -> str:
             "<th>window</th><th>limit or price</th><th>response</th>"
             "<th>largest import [kW]</th><th>energy over the limit [kWh]</th>"
             f"<th>steps over</th></tr>{body}</table>")
+
+
+class HilSection:
+    """A HIL run's part (:class:`twin.report.sections.Section`); its record is the
+    validation record of ``hil/validation.json``."""
+
+    name = "hil"
+
+    def applies(self, scenario: Scenario) -> bool:
+        return scenario.is_hil
+
+    def realised(self, scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """What the devices did, as the KPIs count it (:func:`realised`)."""
+        return realised(scenario, ts, events)
+
+    def finish(self, scenario: Scenario, run_dir: Path, ts: pd.DataFrame
+               ) -> tuple[dict, dict]:
+        return finish_hil(scenario, run_dir, ts)
+
+    def figures(self, scenario: Scenario, ts: pd.DataFrame, record: dict) -> dict:
+        return hil_figures(scenario, ts, record)
+
+    def table(self, scenario: Scenario, kpis: dict, record: dict, fmt) -> str:
+        return hil_table(record)
+
+    def control(self, scenario: Scenario) -> None:
+        return None
+
+
+HIL = HilSection()

@@ -69,14 +69,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twin.report.market.kpis import (
-    MarketRecord,
-    area_kpis,
-    market_bills,
-    market_legs,
-    price_stats,
-    trade_profile,
-)
+from twin.report.market.kpis import MarketRecord, area_kpis
+from twin.report.market.legs import market_bills, market_legs, price_stats, trade_profile
 
 FILES = ("kpi", "bills", "price_energy_day", "trade_profile")
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",

@@ -8,11 +8,12 @@ Areas form a tree (house -> LV feeder -> MV root). As in gsy-e, a trade is recor
 every market on its path from the seller's area to the buyer's; the inter-area agent
 carrying it across a boundary is named after its area (gsy-framework
 ``area_name_from_area_or_ma_name``): a house is a child in its feeder's market and its
-own link in its house market. ``market_legs`` expands our one-row-per-trade record into
-those legs. A leg's price is what its buyer pays: the seller's net amount plus the fees
-of the markets from the seller's end up to and including that market, so each market
-keeps its own fee (gsy-e's ``fee_price``). "market_maker" and "utility" sit in the root
-like gsy-e's InfiniteBus (sells at the tariff, buys at the feed-in rate).
+own link in its house market. ``market_legs`` (:mod:`twin.report.market.legs`) expands
+our one-row-per-trade record into those legs. A leg's price is what its buyer pays: the
+seller's net amount plus the fees of the markets from the seller's end up to and
+including that market, so each market keeps its own fee (gsy-e's ``fee_price``).
+"market_maker" and "utility" sit in the root like gsy-e's InfiniteBus (sells at the
+tariff, buys at the feed-in rate).
 
 Definitions followed (gridsingularity/gsy-framework, ``gsy_framework/sim_results/``):
 
@@ -78,16 +79,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from twin.report.market.kpis_fast import (
-    AreaTree,
-    group_sums,
-    interleave,
-    leg_lookup,
-    leg_parties,
-    objects,
-    pair_codes,
-    sequential_sums,
-)
+from twin.report.market.kpis_fast import AreaTree, group_sums, objects, pair_codes
 
 EXTERNALS = ("market_maker", "utility")
 IMBALANCE = "imbalance"
@@ -153,7 +145,9 @@ class MarketRecord:
                       | set(self.trades["slot_start"].unique()))
 
 
-def _sorted_trades(record: MarketRecord) -> pd.DataFrame:
+def sorted_trades(record: MarketRecord) -> pd.DataFrame:
+    """The record's trades in time order (slot, tick), each with a ``trade_id`` (its row
+    number where the record has none)."""
     t = record.trades.copy()
     if "trade_id" not in t.columns:
         t["trade_id"] = t.index
@@ -165,7 +159,7 @@ def _origin(device: str, party: str) -> str:
     return device if named else party if party in EXTERNALS else f"{party}/imbalance"
 
 
-def _side_origins(record: MarketRecord, trades: pd.DataFrame, side: str,
+def side_origins(record: MarketRecord, trades: pd.DataFrame, side: str,
                   roles: dict[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One side's origin, its area and its role per trade (object arrays), worked out
     once per distinct (device, party)."""
@@ -186,7 +180,7 @@ def trade_origins(record: MarketRecord, trades: pd.DataFrame,
     out = pd.DataFrame(index=trades.index)
     for side in ("seller", "buyer"):
         for name, values in zip(("origin", "loc", "role"),
-                                _side_origins(record, trades, side, roles), strict=True):
+                                side_origins(record, trades, side, roles), strict=True):
             out[f"{side}_{name}"] = values
     return out
 
@@ -212,10 +206,10 @@ def area_kpis(record: MarketRecord, externals_in_root: bool = True,
               roles: dict[str, str] | None = None) -> pd.DataFrame:
     """gsy-e's KPIs of every area (index: area). Energies [kWh], money [ct]."""
     roles = {**KIND_ROLE, **(roles or {})}
-    t, tree = _sorted_trades(record), record.tree
+    t, tree = sorted_trades(record), record.tree
     loc, role = {}, {}
     for side in ("seller", "buyer"):
-        origin, where, kind = _side_origins(record, t, side, roles)
+        origin, where, kind = side_origins(record, t, side, roles)
         loc[side] = tree.codes(where)
         if not externals_in_root:
             loc[side][pd.Series(origin, dtype=object).isin(EXTERNALS).to_numpy()] = -1
@@ -325,145 +319,3 @@ def participant_bills(record: MarketRecord) -> pd.DataFrame:
     base_ct = out["base_case_cost_ct"].where(out["base_case_cost_ct"] != 0)
     out["saving_percent"] = out["saving_absolute_ct"] / base_ct.abs() * 100
     return out
-
-
-def grid_fees(record: MarketRecord) -> pd.Series:
-    """Grid fees booked per market over the run. [ct]"""
-    return record.fees.groupby("market")["fee_ct"].sum().rename("fee_ct")
-
-
-def _leg_fees(record: MarketRecord, t: pd.DataFrame, trade: np.ndarray, node: np.ndarray,
-              e: np.ndarray) -> np.ndarray:
-    """Each leg's fee in its market [ct]: the fees of its ``trade_id`` there if both tables
-    carry one, else the market's average fee rate in the slot x energy."""
-    f = record.fees
-    if "trade_id" in f.columns and "trade_id" in record.trades.columns:
-        linked = f.groupby(["trade_id", "market"])["fee_ct"].sum()
-        return leg_lookup(linked, t["trade_id"], trade, node, record.tree)
-    g = f.groupby(["slot_start", "market"])[["fee_ct", "energy_kwh"]].sum()
-    rate = g["fee_ct"] / g["energy_kwh"]
-    return leg_lookup(rate, t["slot_start"], trade, node, record.tree) * e[trade]
-
-
-LEG_TYPES = {"energy_kwh": float, "price_ct": float, "fee_ct": float, "imbalance": bool}
-LEG_COLUMNS = ["trade_id", "slot_start", "tick", "market", "seller", "buyer", "seller_origin",
-               "buyer_origin", "energy_kwh", "price_ct", "fee_ct", "rate_ct_per_kwh",
-               "imbalance"]
-
-
-def market_legs(record: MarketRecord) -> pd.DataFrame:
-    """The trades as gsy-e records them, one row per market on each trade's path.
-
-    Columns: trade_id, slot_start, tick, market, seller, buyer (the child, device,
-    external or the market's own link named after it), seller_origin, buyer_origin,
-    energy_kwh, price_ct (what the leg's buyer pays), fee_ct (this market's fee),
-    rate_ct_per_kwh (price / energy, gsy-e's ``energy_rate``), imbalance.
-    """
-    t, tree = _sorted_trades(record), record.tree
-    if t.empty:
-        return pd.DataFrame([], columns=LEG_COLUMNS).astype(LEG_TYPES)
-    s_org, s_loc, _ = _side_origins(record, t, "seller", KIND_ROLE)
-    b_org, b_loc, _ = _side_origins(record, t, "buyer", KIND_ROLE)
-    ends = tree.codes(s_loc), tree.codes(b_loc)
-    lost = set(s_loc[ends[0] < 0]) | set(b_loc[ends[1] < 0])
-    if lost:
-        raise KeyError(f"trades at places that are no area: {sorted(lost, key=str)}")
-    trade, step, node, length = tree.paths(*ends)
-    e, br, sr = (t[c].to_numpy(dtype=float) for c in (
-        "energy_kwh", "buyer_rate_ct_per_kwh", "seller_rate_ct_per_kwh"))
-    imb = (t["market"] == IMBALANCE).to_numpy()
-    fees = np.where(imb[trade], 0.0, _leg_fees(record, t, trade, node, e))
-    # the remainder of the buyer's payment goes to the trade's market if on the path,
-    # else to the root if on it, else to the first leg
-    home = np.full(len(t), -1)
-    here = node == tree.codes(t["market"])[trade]
-    home[trade[here]] = step[here]
-    here = (node == tree.root) & (home[trade] < 0)
-    home[trade[here]] = step[here]
-    home = np.cumsum(length) - length + np.maximum(home, 0)
-    fees[home] += e * (br - sr) - sequential_sums(step, trade, fees, np.zeros(len(t)))
-    price = sequential_sums(step, trade, fees, e * sr, running=True)
-    energy = e[trade]
-    seller, buyer = tree.leg_ends(trade, step, node, length, s_org, b_org)
-    return pd.DataFrame({
-        "trade_id": t["trade_id"].to_numpy()[trade],
-        "slot_start": t["slot_start"].array.take(trade), "tick": t["tick"].to_numpy()[trade],
-        "market": tree.names[node], "seller": seller, "buyer": buyer,
-        "seller_origin": s_org[trade], "buyer_origin": b_org[trade], "energy_kwh": energy,
-        "price_ct": price, "fee_ct": fees,
-        "rate_ct_per_kwh": np.divide(price, energy, out=np.zeros(len(price)),
-                                     where=energy != 0),
-        "imbalance": imb[trade]}).astype(LEG_TYPES)
-
-
-def price_stats(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per market and slot: rates of the legs traded there (imbalance excluded). [ct/kWh]
-
-    ``mean``: plain mean (gsy-e's ``av_price``); ``vwap``: energy-weighted (ours). No
-    trades: count 0, NaN rates."""
-    legs = market_legs(record) if legs is None else legs
-    m = legs[~legs["imbalance"]].groupby(["market", "slot_start"])
-    stats = m["rate_ct_per_kwh"].agg(["min", "max", "mean", "median", "count"])
-    stats["energy_kwh"] = m["energy_kwh"].sum()
-    stats["vwap"] = m["price_ct"].sum() / stats["energy_kwh"]
-    full = pd.MultiIndex.from_product([list(record.parents), record.slots()],
-                                      names=["market", "slot_start"])
-    stats = stats.reindex(full)
-    stats[["count", "energy_kwh"]] = stats[["count", "energy_kwh"]].fillna(0)
-    return stats.astype({"count": int, **dict.fromkeys(["min", "max", "mean", "median"], float)})
-
-
-def trade_profile(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Energy sold from seller to buyer per market and slot (imbalance excluded). [kWh]"""
-    legs = market_legs(record) if legs is None else legs
-    return (legs[~legs["imbalance"]]
-            .groupby(["market", "slot_start", "seller", "buyer"], sort=False)["energy_kwh"]
-            .sum().reset_index())
-
-
-BILL_COLUMNS = ["bought_kwh", "sold_kwh", "spent_ct", "earned_ct", "total_energy_kwh",
-                "total_cost_ct", "market_fee_ct"]
-
-
-def market_children(record: MarketRecord, legs: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """Each market's children and their gsy-e type (sub-areas, devices, externals)."""
-    kids: dict[str, dict[str, str]] = {a: {} for a in record.parents}
-    for a, p in [(a, p) for a, p in record.parents.items() if p is not None]:
-        kids[p][a] = "Area"
-    for d, k, a in zip(record.devices["device"], record.devices["kind"],
-                       record.devices["area"], strict=True):
-        kids[a][d] = ROLE_TYPE[KIND_ROLE[k]]
-    kids[record.root].update(dict.fromkeys(EXTERNALS, "MarketMaker"))
-    _, markets, parties = leg_parties(legs, "seller", "buyer")  # as they come
-    for m, x in zip(markets, parties, strict=True):
-        if x != m and x not in kids[m]:
-            kids[m][x] = "Imbalance"
-    return kids
-
-
-def market_bills(record: MarketRecord, legs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """gsy-e's bills of every market (``MarketEnergyBills._energy_bills``), tidy.
-
-    One row per (market, party): each child, and the market's own link (``external``),
-    whose account is gsy-e's "External Trades" after its swap (it bought what the
-    children sold out of the area). A leg's buyer pays the price incl. the market's fee
-    (``market_fee``), its seller earns price - fee. Energies [kWh], money [ct].
-    """
-    legs = market_legs(record) if legs is None else legs
-    e, p, f = (legs[c].to_numpy(dtype=float) for c in ("energy_kwh", "price_ct", "fee_ct"))
-    code, markets, parties = leg_parties(legs, "buyer", "seller")  # booked in this order
-    zero = np.zeros(len(legs))
-    booked = {"bought_kwh": (e, zero), "sold_kwh": (zero, e), "spent_ct": (p - f, zero),
-              "earned_ct": (zero, p - f), "total_energy_kwh": (e, -e),
-              "total_cost_ct": (p, -(p - f)), "market_fee_ct": (f, zero)}
-    # bincount adds in input order, like booking leg by leg
-    sums = {c: np.append(np.bincount(code, interleave(*booked[c]), len(markets)), 0.0)
-            for c in BILL_COLUMNS}
-    at = {key: i for i, key in enumerate(zip(markets, parties, strict=True))}
-    rows = []
-    for m, kids in market_children(record, legs).items():
-        for party, typ in [*kids.items(), (m, "External")]:
-            i = at.get((m, party), -1)  # -1: nothing booked, the 0.0 appended
-            rows.append({"market": m, "party": party, "type": typ,
-                         "external": party == m, **{c: sums[c][i] for c in BILL_COLUMNS}})
-    return pd.DataFrame(rows)

@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agents.market.mosaik import FEE_COLUMNS, TRADE_COLUMNS
 from twin.inputs import prices_ct_per_kwh
 from twin.report.market.kpis import MarketRecord
-from twin.results import read_parts
+from twin.results import read_market_table
 from twin.scenario.participants import market_tree, resolve_participants
 from twin.scenario.schema import Scenario
 
@@ -109,12 +108,7 @@ def market_record(scenario: Scenario, run_dir: Path, ts: pd.DataFrame) -> Market
     prices = pd.DataFrame({"slot_start": ts.index, "tariff_ct_per_kwh": tariff[:len(ts)],
                            "feed_in_ct_per_kwh": feed_in})
     energy = device_energy(scenario, ts, devices)
-    trades = read_parts(Path(run_dir) / "market" / "trades")
-    fees = read_parts(Path(run_dir) / "market" / "fees")
-    if trades.empty:
-        trades = pd.DataFrame(columns=TRADE_COLUMNS)
-    if fees.empty:
-        fees = pd.DataFrame(columns=FEE_COLUMNS)
+    trades, fees = (read_market_table(run_dir, name) for name in ("trades", "fees"))
     for frame in (trades, fees):  # recorded in the scenario's offset; match the series
         frame["slot_start"] = pd.to_datetime(frame["slot_start"]).dt.tz_convert(ts.index.tz)
     owner = {d: p for d, p, _, _ in devices}

@@ -117,3 +117,34 @@ def market_table(scenario: Scenario, kpis: dict, fmt) -> str:
             "results in <code>gsy/</code></p>"
             f"<table>{rows}</table><p class=\"meta\">{html.escape(WHY_SELF_SUFFICIENCY)}</p>"
             f"{_roles(kpis, fmt)}{_reconciliation(kpis, fmt)}</div>")
+
+
+class MarketSection:
+    """The market's part of a run (:class:`twin.report.sections.Section`); its record is
+    the run's :class:`~twin.report.market.kpis.MarketRecord`."""
+
+    name = "market"
+
+    def applies(self, scenario: Scenario) -> bool:
+        return scenario.market is not None
+
+    def realised(self, scenario: Scenario, ts: pd.DataFrame, events: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return ts, events
+
+    def finish(self, scenario: Scenario, run_dir: Path, ts: pd.DataFrame
+               ) -> tuple[MarketRecord, dict]:
+        return finish_market(scenario, run_dir, ts)
+
+    def figures(self, scenario: Scenario, ts: pd.DataFrame, record: MarketRecord
+                ) -> dict[str, object]:
+        return market_figures(scenario, record)
+
+    def table(self, scenario: Scenario, kpis: dict, record: MarketRecord, fmt) -> str:
+        return market_table(scenario, kpis, fmt)
+
+    def control(self, scenario: Scenario) -> str:
+        return "market " + scenario.market.rule
+
+
+MARKET = MarketSection()

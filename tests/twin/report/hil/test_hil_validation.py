@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.report.hil.validation import device_metrics, lag_metrics, tracking_delays_s
+from twin.report.hil.validation import (
+    device_metrics,
+    lag_metrics,
+    metered_power_kw,
+    tracking_delays_s,
+)
 from twin.scenario.hil import Tolerances
 
 STEP_S = 60.0
@@ -90,7 +95,5 @@ def test_station_compared_by_its_energy_meter():
 
 
 def test_metered_power_restarts_with_a_new_session():
-    from twin.report.hil.validation import metered_power_kw
-
     p = metered_power_kw(np.array([0.0, 0.2, 0.4, 0.0, 0.1]), 60.0)
     np.testing.assert_allclose(p, [np.nan, 12, 12, np.nan, 6])

@@ -27,7 +27,6 @@ slot 3 h1/battery -1, h1/load +1, h1/pv -0.5, h3/load +1.2.
 from __future__ import annotations
 
 from bisect import bisect
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -93,18 +92,30 @@ def community(with_trade_ids: bool = True) -> MarketRecord:
     return MarketRecord(areas, devices, participants, trades, fees, energy, prices)
 
 
-@dataclass
+TRADE_FIELDS = ["trade_id", "slot_start", "tick", "market", "buyer", "seller", "buyer_device",
+                "seller_device", "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
+                "seller_rate_ct_per_kwh"]
+KINDS, ODDS = ["p2p", "home", "mm_sells", "mm_buys", "imbalance"], [.45, .65, .8, .9]
+
+
+def _pick(options: list[str], u: float) -> str:
+    return options[int(u * len(options))]
+
+
 class _Town:
-    """The random community's tree and devices, and how one row of draws makes a trade."""
+    """The random community's tree and devices (``random_community``), and its trades
+    drawn one at a time from a row of uniform draws."""
 
-    parent: dict
-    feeders: list[str]
-    names: list[str]
-    devices: list[tuple]
-    kinds: tuple = ("p2p", "home", "mm_sells", "mm_buys", "imbalance")
-    odds: tuple = (.45, .65, .8, .9)
-
-    def __post_init__(self):
+    def __init__(self, g: np.random.Generator, houses: int):
+        n_feeders = max(2, -(-houses // 100))
+        self.feeders = [f"f{k + 1}" for k in range(n_feeders)]
+        self.names = [f"p{i + 1:04d}" for i in range(houses)]
+        home = {h: self.feeders[i % n_feeders] for i, h in enumerate(self.names)}
+        self.parent = {"mv": None, **dict.fromkeys(self.feeders, "mv"), **home,
+                       "vacant": self.feeders[-1]}
+        self.devices = [(f"{h}/{kind}", h, kind, h) for h in self.names for kind, p in (
+            ("load", 1.0), ("pv", 0.6), ("battery", 0.4), ("ev", 0.3)) if g.random() < p]
+        self.devices.append(("c1/battery", "c1", "battery", "f1"))
         self.owner = {d: (p, a) for d, p, _, a in self.devices}
         self.sellers = [d for d, _, k, _ in self.devices if k in ("pv", "battery")]
         self.buyers = [d for d, _, k, _ in self.devices if k in ("load", "battery", "ev")]
@@ -116,55 +127,64 @@ class _Town:
                        for d, (_, a) in self.owner.items()}
         self.near = {f: [d for d in self.buyers if self.feeder[d] == f] for f in self.feeders}
 
+    def up(self, area: str) -> list[str]:
+        line = [area]
+        while self.parent[line[-1]]:
+            line.append(self.parent[line[-1]])
+        return line
+
     def path(self, a: str, b: str) -> tuple[list[str], str]:
-        up_a, up_b = [a], [b]
-        while self.parent[up_a[-1]]:
-            up_a.append(self.parent[up_a[-1]])
-        while self.parent[up_b[-1]]:
-            up_b.append(self.parent[up_b[-1]])
+        up_a, up_b = self.up(a), self.up(b)
         common = next(x for x in up_a if x in up_b)
         return up_a[:up_a.index(common) + 1] + up_b[:up_b.index(common)][::-1], common
 
-    def draw(self, u: list[float], slot, tariff: float, feed_in: float, trades: list,
-             fees: list) -> None:
-        """Append the trade (and its fees) that one row of eleven draws ``u`` makes."""
-        kind, e, tid = self.kinds[bisect(self.odds, u[0])], 0.01 + 2.99 * u[1], len(trades)
-        if kind == "imbalance":
-            party = _pick([*self.names, "c1"], u[2])
-            dev = _pick([*self.kit[party], ""], u[3])
-            ends = (party, "utility", dev, "") if u[4] < .5 else ("utility", party, "", dev)
-            trades.append((tid, slot, 0, "imbalance", *ends, e, tariff, tariff, tariff))
-            return
+    def imbalance(self, tid: int, slot, u: list[float], e: float, rate: float) -> tuple:
+        party = _pick([*self.names, "c1"], u[2])
+        dev = _pick([*self.kit[party], ""], u[3])
+        ends = (party, "utility", dev, "") if u[4] < .5 else ("utility", party, "", dev)
+        return (tid, slot, 0, "imbalance", *ends, e, rate, rate, rate)
+
+    def ends(self, kind: str, u: list[float]) -> tuple[str, str]:
+        """(seller, buyer) of a market trade of ``kind``."""
+        seller = _pick(self.sellers, u[2]) if kind != "mm_sells" else "market_maker"
+        buyer = _pick(self.near[self.feeder[seller]] if seller in self.feeder and u[4] < .7
+                      else self.buyers, u[3]) if kind != "mm_buys" else "market_maker"
+        if kind == "home":  # between the devices of one participant
+            buyer = _pick([d for d in self.kit[self.owner[seller][0]] if d in self.buyers]
+                          or [seller], u[3])
+        return seller, buyer
+
+    def market_trade(self, tid: int, slot, u: list[float], kind: str, e: float,
+                     prices: dict[str, float]) -> tuple[tuple, list[tuple]] | None:
+        """A market trade and its fee rows, or None (seller and buyer the same)."""
         seller, buyer = self.ends(kind, u)
         if seller == buyer:
-            return
+            return None
         markets, market = self.path(*(self.owner.get(d, (d, "mv"))[1] for d in (seller, buyer)))
         market = "mv" if u[5] < .03 else market  # recorded off the path now and then
         e = 0.0 if len(markets) == 1 and u[6] < .2 else e
-        rate = {"mm_sells": tariff, "mm_buys": feed_in}.get(kind, 8 + 14 * u[7])
+        rate = prices.get(kind, 8 + 14 * u[7])
         per_kwh = sum(self.fee_rate.get(m, 0.0) for m in markets)
         br, sr = (rate + per_kwh, rate) if u[8] < .5 else (rate, rate - per_kwh)
         br += .1 if u[9] < .05 else 0.0  # a remainder not covered by the fees
-        trades.append((tid, slot, int(4 * u[10]), market, self.owner.get(buyer, (buyer,))[0],
-                       self.owner.get(seller, (seller,))[0], buyer if buyer in self.owner else "",
-                       seller if seller in self.owner else "", e, rate, br, sr))
-        fees += [(tid, slot, m, e, e * self.fee_rate[m]) for m in markets
-                 if m in self.fee_rate and e > 0]
-
-    def ends(self, kind: str, u: list[float]) -> tuple[str, str]:
-        """Seller and buyer of a trade that is not an imbalance."""
-        seller = _pick(self.sellers, u[2]) if kind != "mm_sells" else "market_maker"
-        local = seller in self.feeder and u[4] < .7
-        buyer = _pick(self.near[self.feeder[seller]] if local else self.buyers, u[3]) \
-            if kind != "mm_buys" else "market_maker"
-        if kind == "home":  # between the devices of one participant
-            mine = [d for d in self.kit[self.owner[seller][0]] if d in self.buyers]
-            buyer = _pick(mine or [seller], u[3])
-        return seller, buyer
+        row = (tid, slot, int(4 * u[10]), market, self.owner.get(buyer, (buyer,))[0],
+               self.owner.get(seller, (seller,))[0], buyer if buyer in self.owner else "",
+               seller if seller in self.owner else "", e, rate, br, sr)
+        fees = [(tid, slot, m, e, e * self.fee_rate[m]) for m in markets
+                if m in self.fee_rate and e > 0]
+        return row, fees
 
 
-def _pick(options: list[str], u: float) -> str:
-    return options[int(u * len(options))]
+def _delivered(trades: list[tuple], slot_starts, devices) -> pd.DataFrame:
+    """Each device's energy per slot: its trades' net, loads 0.05 kWh more. [kWh]"""
+    net = {}
+    for _, slot, _, _, _, _, bd, sd, e, *_ in trades:
+        for dev, sign in ((bd, 1.0), (sd, -1.0)):
+            if dev:
+                net[(slot, dev)] = net.get((slot, dev), 0.0) + sign * e
+    return pd.DataFrame([(s, d, net.get((s, d), 0.0) + (.05 if d.endswith("load") else 0.0))
+                         for s in slot_starts for d, *_ in devices],
+                        columns=["slot_start", "device", "energy_kwh"])
 
 
 def random_community(houses: int = 12, slots: int = 4, seed: int = 0,
@@ -183,44 +203,35 @@ def random_community(houses: int = 12, slots: int = 4, seed: int = 0,
     and rows come shuffled, so the stable time sort matters.
     """
     g = np.random.default_rng(seed)
-    n_feeders = max(2, -(-houses // 100))
-    feeders = [f"f{k + 1}" for k in range(n_feeders)]
-    names = [f"p{i + 1:04d}" for i in range(houses)]
-    home = {h: feeders[i % n_feeders] for i, h in enumerate(names)}
-    parent = {"mv": None, **dict.fromkeys(feeders, "mv"), **home, "vacant": feeders[-1]}
-    devices = [(f"{h}/{kind}", h, kind, h) for h in names for kind, p in (
-        ("load", 1.0), ("pv", 0.6), ("battery", 0.4), ("ev", 0.3)) if g.random() < p]
-    devices.append(("c1/battery", "c1", "battery", "f1"))
+    town = _Town(g, houses)
     slot_starts = pd.date_range("2024-06-01 00:00", periods=slots, freq="15min", tz=TZ)
     tariff, feed_in = g.uniform(15, 25, slots), g.uniform(5, 10, slots)
-    town = _Town(parent, feeders, names, devices)
     trades, fees = [], []
     for k, slot in enumerate(slot_starts):
+        prices = {"mm_sells": float(tariff[k]), "mm_buys": float(feed_in[k])}
         for u in g.random((round(1.2 * houses) + 2, 11)).tolist():  # one row of draws a trade
-            town.draw(u, slot, float(tariff[k]), float(feed_in[k]), trades, fees)
-    net = {}
-    for _, slot, _, _, _, _, bd, sd, e, *_ in trades:
-        for dev, sign in ((bd, 1.0), (sd, -1.0)):
-            if dev:
-                net[(slot, dev)] = net.get((slot, dev), 0.0) + sign * e
-    energy = pd.DataFrame([(s, d, net.get((s, d), 0.0) + (.05 if d.endswith("load") else 0.0))
-                           for s in slot_starts for d, *_ in devices],
-                          columns=["slot_start", "device", "energy_kwh"])
-    trades = pd.DataFrame([trades[i] for i in g.permutation(len(trades))], columns=[
-        "trade_id", "slot_start", "tick", "market", "buyer", "seller", "buyer_device",
-        "seller_device", "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
-        "seller_rate_ct_per_kwh"])
+            kind, e, tid = KINDS[bisect(ODDS, u[0])], 0.01 + 2.99 * u[1], len(trades)
+            if kind == "imbalance":
+                trades.append(town.imbalance(tid, slot, u, e, float(tariff[k])))
+                continue
+            made = town.market_trade(tid, slot, u, kind, e, prices)
+            if made is not None:
+                trades.append(made[0])
+                fees += made[1]
+    energy = _delivered(trades, slot_starts, town.devices)
+    trades = pd.DataFrame([trades[i] for i in g.permutation(len(trades))], columns=TRADE_FIELDS)
     fees = pd.DataFrame(fees, columns=["trade_id", "slot_start", "market", "energy_kwh",
                                        "fee_ct"])
     if not with_trade_ids:
         trades, fees = trades.drop(columns="trade_id"), fees.drop(columns="trade_id")
     return MarketRecord(
-        pd.DataFrame({"area": list(parent), "parent": list(parent.values()),
-                      "level": ["mv", *["lv_feeder"] * n_feeders, *["house"] * (houses + 1)]}),
-        pd.DataFrame(devices, columns=["device", "participant", "kind", "area"]),
-        pd.DataFrame({"participant": [*names, "c1"],
+        pd.DataFrame({"area": list(town.parent), "parent": list(town.parent.values()),
+                      "level": ["mv", *["lv_feeder"] * len(town.feeders),
+                                *["house"] * (houses + 1)]}),
+        pd.DataFrame(town.devices, columns=["device", "participant", "kind", "area"]),
+        pd.DataFrame({"participant": [*town.names, "c1"],
                       "type": [*["single_family"] * houses, "community"],
-                      "area": [*names, "f1"]}),
+                      "area": [*town.names, "f1"]}),
         trades, fees, energy,
         pd.DataFrame({"slot_start": slot_starts, "tariff_ct_per_kwh": tariff,
                       "feed_in_ct_per_kwh": feed_in}))

@@ -1,4 +1,4 @@
-"""Test oracle for ``twin.report.market.kpis``'s market view: legs, bills per market, prices.
+"""Test oracle for ``twin.report.market.legs``, the market view: legs, bills per market, prices.
 
 Written from ``twin.report.market.kpis``'s module docstring, in plain loops like
 ``market_kpis_oracle`` (whose tree, trade and sum helpers it uses); nothing is imported

@@ -11,15 +11,8 @@ import pytest
 from tests.twin.report.market import market_kpis_oracle as oracle
 from tests.twin.report.market import market_legs_oracle as legs_oracle
 from tests.twin.report.market.market_fixtures import community, random_community
-from twin.report.market.kpis import (
-    area_kpis,
-    grid_fees,
-    market_bills,
-    market_legs,
-    participant_bills,
-    price_stats,
-    trade_profile,
-)
+from twin.report.market.kpis import area_kpis, participant_bills
+from twin.report.market.legs import grid_fees, market_bills, market_legs, price_stats, trade_profile
 
 T0, T1, T2 = pd.date_range("2024-06-01 10:00", periods=3, freq="15min",
                            tz="America/Martinique")
