@@ -9,7 +9,6 @@ agents' ``orders`` of this tick), one ``BatteryAgent`` per battery and one
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from mosaik_api_v3.types import Meta
 
@@ -20,6 +19,7 @@ from agents.market.pricing import Limits, Pricing
 from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import PLUGGED_EV_ATTRS
 from twin import inputs as scenario_inputs
+from twin.rng import stream
 from twin.scenario.assets import resolve_assets
 from twin.scenario.participants import market_tree, resolve_participants
 
@@ -82,7 +82,7 @@ def members(scenario, participants, tariff_ct_per_kwh, feed_in_ct_per_kwh: float
     columns = {kind: {a.id: i for i, a in enumerate(assets[kind])} for kind in ("load", "pv")}
     strategies = {s.strategy: s for s in mk.strategies}
     out = []
-    for i, p in enumerate(participants):
+    for p in participants:
         s = strategies[p.strategy]
         pricing = Pricing(s.strategy, s.update_interval_s, s.fit_to_limit,
                           s.change_per_update_ct_per_kwh)
@@ -94,8 +94,7 @@ def members(scenario, participants, tariff_ct_per_kwh, feed_in_ct_per_kwh: float
                                       feed_in_ct_per_kwh / 100.0) \
             if mk.flex == "scheduler" and (bats or chs) else None
         out.append(Member(p.id, p.type, pricing, load, pv, bats, chs,
-                          np.random.SeedSequence([sc.seed, 11, i]).generate_state(1)[0],
-                          planner))
+                          stream(sc.seed, f"pricing.{p.id}"), planner))
     return out
 
 
@@ -112,8 +111,9 @@ class CommunitySim(ArraySimulator):
         participants = resolve_participants(sc)
         tariff, feed_in = scenario_inputs.prices_ct_per_kwh(sc)
         limits = slot_limits(market_tree(sc, participants), participants, tariff, feed_in)
-        self.model = Community(mk.slot_s, mk.ticks_per_slot, limits, seed=sc.seed,
-                               members=members(sc, participants, tariff, feed_in))
+        self.model = Community(mk.slot_s, mk.ticks_per_slot, limits,
+                               members=members(sc, participants, tariff, feed_in),
+                               rng=stream(sc.seed, "community"))
 
     def advance(self, time, inputs):
         got = inputs.get("community", {})

@@ -9,7 +9,6 @@ under ``market/`` in the run folder as the run goes.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from mosaik_api_v3.types import Meta
 
@@ -17,6 +16,7 @@ from agents.market.engine import SlotBook
 from simulators.base import ArraySimulator, meta
 from twin.inputs import prices_ct_per_kwh
 from twin.results import PartWriter
+from twin.rng import stream
 from twin.scenario.participants import market_tree, resolve_participants
 
 META: Meta = meta("Operator", ["orders", "trades"])
@@ -38,7 +38,7 @@ class MarketSim(ArraySimulator):
         sc, mk = self.scenario, self.scenario.market
         self.step_s = mk.tick_s
         self.tree = market_tree(sc, resolve_participants(sc))
-        self.book = SlotBook(self.tree, mk.rule, np.random.default_rng([sc.seed, 23]),
+        self.book = SlotBook(self.tree, mk.rule, stream(sc.seed, "market"),
                              mk.forward_after_ticks, mk.market_maker)
         self.tariff, self.feed_in = prices_ct_per_kwh(sc)
         self.start = pd.Timestamp(sc.start)
