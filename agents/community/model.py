@@ -1,25 +1,73 @@
 """The prosumer community (Mesa 3 model): one step per market tick.
 
+Sign convention: positive = consumption / charging / import. Energies in kWh per
+delivery slot, powers in kW, rates in ct/kWh.
+
 Market time: delivery slot ``k`` is traded during slot ``k - 1``, in ``ticks`` ticks
 of ``tick_s``. At the first tick of slot ``k`` the agents turn the trades of slot
 ``k`` into set-points (:meth:`Prosumer.deliver`) and open their orders for slot
 ``k + 1``; at every tick they re-price and post their open orders. Slot 0 has no
 market: its batteries and EVs idle and its energy is settled with the utility.
+
+The model builds its agents itself, one :class:`Prosumer` per :class:`Member`
+(Mesa's boltzmann wealth model style); a mosaik adapter only carries the devices'
+measured states in (:meth:`Community.observe`) and the set-points out
+(:meth:`Community.setpoints_kw`).
 """
 
 from __future__ import annotations
 
-import mesa
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from agents.community.agents import Prosumer
+import mesa
+import numpy as np
+
+from agents.community.agents import BatteryUnit, ChargerUnit, Prosumer
 from agents.market.clock import MarketClock
-from agents.market.pricing import Limits
+from agents.market.pricing import Limits, Pricing
+
+
+@dataclass
+class Member:
+    """One participant behind one meter, from which the community builds its agent.
+
+    Attributes
+    ----------
+    pid : str
+        The participant's id (also its house in the market tree).
+    ptype : str
+        Its type (``single_family``, ``producer``, ...).
+    pricing : Pricing
+        Its pricing strategy.
+    load_kwh, pv_kwh : numpy.ndarray
+        Forecast load and PV energy per slot [kWh] (PV <= 0).
+    batteries, chargers : list
+        Its storage devices.
+    rng : numpy.random.Generator or int
+        Its pricing strategy's random generator (or a seed for one).
+    planner : callable, optional
+        ``planner(agent, slot) -> {device: kW}``: a storage plan that sets the batteries
+        and chargers; without one they trade for themselves.
+    """
+
+    pid: str
+    ptype: str
+    pricing: Pricing
+    load_kwh: np.ndarray
+    pv_kwh: np.ndarray
+    batteries: list[BatteryUnit]
+    chargers: list[ChargerUnit]
+    rng: np.random.Generator | int
+    planner: Callable | None = None
 
 
 class Community(mesa.Model):
-    def __init__(self, slot_s: int, ticks: int, limits_by_slot, seed: int):
-        """``limits_by_slot(slot) -> {house: Limits}``: each house's market-maker limits."""
-        super().__init__(seed=seed)
+    def __init__(self, slot_s: int, ticks: int, limits_by_slot, seed: int | None = None,
+                 members: Iterable[Member] = (), rng: np.random.Generator | None = None):
+        """``limits_by_slot(slot) -> {house: Limits}``: each house's market-maker limits.
+        ``seed`` or ``rng``: Mesa's random generators (the agents' shuffle order)."""
+        super().__init__(seed=seed, rng=rng)
         self.clock = MarketClock(slot_s, ticks)
         self.slot_s, self.ticks, self.tick_s = slot_s, ticks, self.clock.tick_s
         self.limits_by_slot = limits_by_slot
@@ -27,9 +75,31 @@ class Community(mesa.Model):
         self.slot = self.tick = 0
         self.order_book: list = []
         self.by_pid: dict[str, Prosumer] = {}
+        for m in members:
+            self.add(Prosumer(self, m.pid, m.ptype, m.pid, m.pricing, m.load_kwh, m.pv_kwh,
+                              m.batteries, m.chargers, seed=m.rng, planner=m.planner))
 
     def add(self, agent: Prosumer) -> None:
         self.by_pid[agent.pid] = agent
+
+    def units(self) -> dict[str, BatteryUnit | ChargerUnit]:
+        """Every agent's batteries and chargers, by device id."""
+        return {u.id: u for agent in self.by_pid.values()
+                for u in (*agent.batteries, *agent.chargers)}
+
+    def observe(self, e_kwh: dict[str, float], ev: dict[str, dict[str, float]]) -> None:
+        """The devices' states at a slot's start: stored energy by battery [kWh], and by
+        charger the plugged EV's view (``departure_s``, ``e_kwh``, ...)."""
+        units = self.units()
+        for device, value in e_kwh.items():
+            units[device].e_kwh = value
+        for device, view in ev.items():
+            units[device].ev = view
+
+    def setpoints_kw(self, devices: list[str]) -> np.ndarray:
+        """The set-point of each device (battery or charger) for the slot in delivery. [kW]"""
+        owner = {u: agent for agent in self.by_pid.values() for u in agent.setpoint_kw}
+        return np.array([owner[d].setpoint_kw[d] for d in devices], dtype=float)
 
     def step_at(self, time_s: int, trades: list) -> list:
         """One tick at ``time_s``: deliver the trades received since the last tick, then

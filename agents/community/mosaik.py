@@ -9,17 +9,17 @@ agents' ``orders`` of this tick), one ``BatteryAgent`` per battery and one
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from mosaik_api_v3.types import Meta
 
-from agents.community.agents import BatteryUnit, ChargerUnit, Prosumer
-from agents.community.model import Community
+from agents.community.agents import BatteryUnit, ChargerUnit
+from agents.community.model import Community, Member
 from agents.community.planning import make_planner, planned_kw
 from agents.market.pricing import Limits, Pricing
 from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import PLUGGED_EV_ATTRS
 from twin import inputs as scenario_inputs
+from twin.rng import stream
 from twin.scenario.assets import resolve_assets
 from twin.scenario.participants import market_tree, resolve_participants
 
@@ -42,6 +42,62 @@ def battery_unit(asset) -> BatteryUnit:
                        s.capacity_kwh * s.soc_initial_percent / 100.0)
 
 
+def slot_limits(tree, participants, tariff_ct_per_kwh, feed_in_ct_per_kwh: float):
+    """``limits(slot) -> {house: Limits}``: each house's market-maker limits in a slot."""
+
+    def limits(slot: int) -> dict[str, Limits]:
+        rate = tariff_ct_per_kwh[min(slot, len(tariff_ct_per_kwh) - 1)]
+        return {p.id: Limits(*tree.limits_at(p.id, rate, feed_in_ct_per_kwh))
+                for p in participants}
+
+    return limits
+
+
+def participant_planner(scenario, p, load_kw, pv_kw, price_eur, feed_in_eur):
+    """The participant's storage plan as ``planner(agent, slot) -> {device: kW}``."""
+    sc = scenario
+    start = pd.Timestamp(sc.start).tz_convert(sc.site.timezone)
+    plan = make_planner(p.assets.get("battery", []), p.assets.get("ev_charger", []),
+                        load_kw, pv_kw, price_eur, feed_in_eur, sc.step_s,
+                        start + pd.Timedelta(seconds=sc.duration_s))
+
+    def planner(agent, slot: int) -> dict[str, float]:
+        k = min(slot, len(load_kw) - 1)
+        when = (start + pd.Timedelta(seconds=slot * sc.step_s)).to_pydatetime()
+        return planned_kw(plan, slot, when, sc.step_s, agent.batteries, agent.chargers,
+                          agent.setpoint_kw, float(load_kw[k]), float(pv_kw[k]),
+                          float(price_eur[k]), feed_in_eur)
+
+    return planner
+
+
+def members(scenario, participants, tariff_ct_per_kwh, feed_in_ct_per_kwh: float) -> list:
+    """Each participant as the community's :class:`Member`: its pricing, its forecast
+    load and PV per slot [kWh] summed over its assets, its devices and its planner."""
+    sc, mk = scenario, scenario.market
+    dt_h = sc.step_s / 3600.0
+    load_kwh = scenario_inputs.household_load_kw(sc) * dt_h
+    pv_kwh = scenario_inputs.pv_available_kw(sc) * dt_h
+    assets = resolve_assets(sc)
+    columns = {kind: {a.id: i for i, a in enumerate(assets[kind])} for kind in ("load", "pv")}
+    strategies = {s.strategy: s for s in mk.strategies}
+    out = []
+    for p in participants:
+        s = strategies[p.strategy]
+        pricing = Pricing(s.strategy, s.update_interval_s, s.fit_to_limit,
+                          s.change_per_update_ct_per_kwh)
+        bats = [battery_unit(a) for a in p.assets.get("battery", [])]
+        chs = [ChargerUnit(a.id, a.spec.p_max_kw) for a in p.assets.get("ev_charger", [])]
+        load = load_kwh[:, [columns["load"][a] for a in p.ids("load")]].sum(axis=1)
+        pv = pv_kwh[:, [columns["pv"][a] for a in p.ids("pv")]].sum(axis=1)
+        planner = participant_planner(sc, p, load / dt_h, pv / dt_h, tariff_ct_per_kwh / 100.0,
+                                      feed_in_ct_per_kwh / 100.0) \
+            if mk.flex == "scheduler" and (bats or chs) else None
+        out.append(Member(p.id, p.type, pricing, load, pv, bats, chs,
+                          stream(sc.seed, f"pricing.{p.id}"), planner))
+    return out
+
+
 class CommunitySim(ArraySimulator):
     kinds = {"BatteryAgent": "battery", "ChargerAgent": "ev_charger"}
 
@@ -52,72 +108,35 @@ class CommunitySim(ArraySimulator):
     def setup(self):
         sc, mk = self.scenario, self.scenario.market
         participants = resolve_participants(sc)
-        tree = market_tree(sc, participants)
         tariff, feed_in = scenario_inputs.prices_ct_per_kwh(sc)
-
-        def limits(slot: int) -> dict[str, Limits]:
-            rate = tariff[min(slot, len(tariff) - 1)]
-            return {p.id: Limits(*tree.limits_at(p.id, rate, feed_in)) for p in participants}
-
-        self.model = Community(mk.slot_s, mk.ticks_per_slot, limits, seed=sc.seed)
+        limits = slot_limits(market_tree(sc, participants), participants, tariff, feed_in)
+        self.model = Community(mk.slot_s, mk.ticks_per_slot, limits,
+                               members=members(sc, participants, tariff, feed_in),
+                               rng=stream(sc.seed, "community"))
         self.step_s = self.model.clock.tick_s
-        dt_h = sc.step_s / 3600.0
-        load_kwh = scenario_inputs.household_load_kw(sc) * dt_h
-        pv_kwh = scenario_inputs.pv_available_kw(sc) * dt_h
-        assets = resolve_assets(sc)
-        columns = {kind: {a.id: i for i, a in enumerate(assets[kind])} for kind in ("load", "pv")}
-        strategies = {s.strategy: s for s in mk.strategies}
-        self.units: dict[str, BatteryUnit | ChargerUnit] = {}
-        for i, p in enumerate(participants):
-            s = strategies[p.strategy]
-            pricing = Pricing(s.strategy, s.update_interval_s, s.fit_to_limit,
-                              s.change_per_update_ct_per_kwh)
-            bats = [battery_unit(a) for a in p.assets.get("battery", [])]
-            chs = [ChargerUnit(a.id, a.spec.p_max_kw) for a in p.assets.get("ev_charger", [])]
-            self.units.update({u.id: u for u in (*bats, *chs)})
-            load = load_kwh[:, [columns["load"][a] for a in p.ids("load")]].sum(axis=1)
-            pv = pv_kwh[:, [columns["pv"][a] for a in p.ids("pv")]].sum(axis=1)
-            planner = self._planner(p, load / dt_h, pv / dt_h, tariff / 100.0, feed_in / 100.0) \
-                if mk.flex == "scheduler" and (bats or chs) else None
-            self.model.add(Prosumer(
-                self.model, p.id, p.type, p.id, pricing, load, pv, bats, chs,
-                seed=np.random.SeedSequence([sc.seed, 11, i]).generate_state(1)[0],
-                planner=planner))
-        self.owner = {u: agent for agent in self.model.by_pid.values()
-                      for u in agent.setpoint_kw}
-
-    def _planner(self, p, load_kw, pv_kw, price_eur, feed_in_eur):
-        """The participant's storage plan as ``planner(agent, slot) -> {device: kW}``."""
-        sc = self.scenario
-        start = pd.Timestamp(sc.start).tz_convert(sc.site.timezone)
-        plan = make_planner(p.assets.get("battery", []), p.assets.get("ev_charger", []),
-                            load_kw, pv_kw, price_eur, feed_in_eur, sc.step_s,
-                            start + pd.Timedelta(seconds=sc.duration_s))
-
-        def planner(agent, slot: int) -> dict[str, float]:
-            k = min(slot, len(load_kw) - 1)
-            when = (start + pd.Timedelta(seconds=slot * sc.step_s)).to_pydatetime()
-            return planned_kw(plan, slot, when, sc.step_s, agent.batteries, agent.chargers,
-                              agent.setpoint_kw, float(load_kw[k]), float(pv_kw[k]),
-                              float(price_eur[k]), feed_in_eur)
-
-        return planner
 
     def advance(self, time, inputs):
         got = inputs.get("community", {})
         if self.model.clock.is_slot_start(time):  # device states matter at slot starts
-            if "e_kwh" in got:
-                (e,) = got["e_kwh"].values()  # one source: the battery set, in asset order
-                for a, value in zip(self.assets.get("BatteryAgent", []), e, strict=True):
-                    self.units[a.id].e_kwh = float(value)
-            views = {a[3:]: next(iter(got[a].values())) for a in PLUGGED_EV_ATTRS if a in got}
-            for j, a in enumerate(self.assets.get("ChargerAgent", []) if views else []):
-                self.units[a.id].ev = {k: float(v[j]) for k, v in views.items()}
+            self.model.observe(self._e_kwh(got), self._ev_views(got))
         trades = [t for v in got.get("trades", {}).values() for t in (v or [])]
         self.orders = self.model.step_at(time, trades)
+
+    def _e_kwh(self, got: dict) -> dict[str, float]:
+        """Every battery's stored energy [kWh] from the battery set's list (asset order)."""
+        if "e_kwh" not in got:
+            return {}
+        (e,) = got["e_kwh"].values()  # one source: the battery set, in asset order
+        return {a.id: float(value)
+                for a, value in zip(self.assets.get("BatteryAgent", []), e, strict=True)}
+
+    def _ev_views(self, got: dict) -> dict[str, dict[str, float]]:
+        """Every charger's plugged-EV view from the charger set's lists (asset order)."""
+        views = {a[3:]: next(iter(got[a].values())) for a in PLUGGED_EV_ATTRS if a in got}
+        return {a.id: {k: float(v[j]) for k, v in views.items()}
+                for j, a in enumerate(self.assets.get("ChargerAgent", []) if views else [])}
 
     def outputs(self, model, attr):
         if model == "Community":
             return [self.orders if attr == "orders" else []]
-        ids = [a.id for a in self.assets[model]]
-        return np.array([self.owner[i].setpoint_kw[i] for i in ids], dtype=float)
+        return self.model.setpoints_kw([a.id for a in self.assets[model]])

@@ -16,6 +16,7 @@ from agents.control.forecasts import oracle_forecast, persistence_forecast
 from agents.control.rule_based import RuleBasedStrategy
 from agents.control.scheduling import SchedulingStrategy
 from agents.control.strategy import SiteState, Strategy
+from agents.scheduling.fm_server import ServerConfig
 from agents.scheduling.live_request import SiteModel
 from simulators.base import ArraySimulator, meta
 from simulators.ev.mosaik import PLUGGED_EV_ATTRS
@@ -77,11 +78,7 @@ def make_strategy(scenario: Scenario, batteries: list, chargers: list) -> Strate
         flex_model=s.flex_model, flex_context=s.flex_context,
         import_to_device_kw=feeder_losses(scenario, batteries, chargers).device_limit_kw,
     )
-    server = None
-    if s.backend == "server":
-        from agents.scheduling.fm_server import ServerConfig
-
-        server = ServerConfig.from_env()
+    server = ServerConfig.from_env() if s.backend == "server" else None
     day_ahead = None
     if s.day_ahead_at is not None:
         t = s.day_ahead_at

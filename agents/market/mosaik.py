@@ -9,7 +9,6 @@ under ``market/`` in the run folder as the run goes.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from mosaik_api_v3.types import Meta
 
@@ -18,6 +17,7 @@ from agents.market.engine import SlotBook
 from simulators.base import ArraySimulator, meta
 from twin.inputs import prices_ct_per_kwh
 from twin.results import PartWriter
+from twin.rng import stream
 from twin.scenario.participants import market_tree, resolve_participants
 
 META: Meta = meta("Operator", ["orders", "trades"])
@@ -40,7 +40,7 @@ class MarketSim(ArraySimulator):
         self.clock = MarketClock(mk.slot_s, mk.ticks_per_slot)
         self.step_s = self.clock.tick_s
         self.tree = market_tree(sc, resolve_participants(sc))
-        self.book = SlotBook(self.tree, mk.rule, np.random.default_rng([sc.seed, 23]),
+        self.book = SlotBook(self.tree, mk.rule, stream(sc.seed, "market"),
                              mk.forward_after_ticks, mk.market_maker)
         self.tariff, self.feed_in = prices_ct_per_kwh(sc)
         self.start = pd.Timestamp(sc.start)
