@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
-RULES = ("pay_as_offer", "pay_as_bid", "pay_as_clear", "pda_uniform")
+from twin.cli.options import RULES, error
 
 HELP = """\
 Clear one order book with one rule and print the trades as JSON:
@@ -41,7 +40,7 @@ clears.
 """
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def add_clear_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``clear`` command to the CLI's subparsers."""
     p = subparsers.add_parser("clear", help="clear an order book with one market rule",
                               description=HELP, formatter_class=argparse.RawTextHelpFormatter)
@@ -52,14 +51,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
-
-
 def clear(bids, offers, rule: str, seed: int = 0) -> dict:
     """The printed result of clearing ``bids`` and ``offers`` with ``rule``."""
-    import numpy as np
+    import numpy as np  # numpy with the clearing rules: only when a book is cleared
 
     from agents.market import clearing
 
@@ -78,18 +72,19 @@ def clear(bids, offers, rule: str, seed: int = 0) -> dict:
             "trades": [asdict(t) for t in trades]}
 
 
-def run(args) -> int:
+def cmd_clear(args) -> int:
     """Run ``clear``: read, validate and clear the book, print JSON; the exit code."""
+    # the book's reader (with the clearing rules: numpy) and the JSON reader: only now
     from agents.market.book import BookError, parse_book
     from twin.scenario.reading import InputProblem, read_json_file
 
     try:
         raw = read_json_file(args.book)
     except InputProblem as exc:
-        return _error(exc.message)
+        return error(exc.message)
     try:
         bids, offers = parse_book(raw)
     except BookError as exc:
-        return _error(f"{args.book}: {exc}")
+        return error(f"{args.book}: {exc}")
     print(json.dumps(clear(bids, offers, args.rule, args.seed), indent=2))
     return 0

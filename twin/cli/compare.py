@@ -8,6 +8,7 @@ process, as many at once as there are cores (``--jobs``), into
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import sys
@@ -15,13 +16,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from agents.market.engine import RULES
-from twin.scenario.errors import ScenarioError
-from twin.scenario.loading import load_scenario
+from twin.cli.options import RULES
 
 
 def _run_one(scenario_file: str, overrides: list[str], rule: str, root: str) -> dict:
     from twin.runner import run_scenario  # in the worker process
+    from twin.scenario.loading import load_scenario
 
     scenario = load_scenario(scenario_file, [*overrides, f"market.rule={rule}"])
     t0 = time.perf_counter()
@@ -35,6 +35,10 @@ def _run_one(scenario_file: str, overrides: list[str], rule: str, root: str) -> 
 def compare(scenario_file: str, rules: list[str], overrides: list[str], out: Path | None,
             jobs: int | None, quiet: bool) -> tuple[Path, list[dict]]:
     """Run every rule and write the comparison; returns its folder and the runs."""
+    # the scenario schema (pydantic): only when a comparison starts
+    from twin.scenario.errors import ScenarioError
+    from twin.scenario.loading import load_scenario
+
     scenario = load_scenario(scenario_file, overrides)
     if scenario.market is None:
         raise ScenarioError(scenario_file, [("market", "compare needs a scenario with a "
@@ -60,13 +64,14 @@ def compare(scenario_file: str, rules: list[str], overrides: list[str], out: Pat
                 print(f"  {run['rule']}: {run['status']} in {run['wall_time_s']:.1f} s",
                       file=sys.stderr)
     runs.sort(key=lambda r: rules.index(r["rule"]))
-    from twin.report.compare import write_comparison
+    from twin.report.compare import write_comparison  # the report stack: once runs are done
 
     write_comparison(folder, scenario, runs)
     return folder, runs
 
 
-def add_parser(sub) -> None:
+def add_compare_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``compare`` command to the CLI's subparsers."""
     p = sub.add_parser("compare", help="run a market scenario under several clearing rules")
     p.add_argument("scenario", help="scenario YAML with a market section")
     p.add_argument("--rules", nargs="+", default=list(RULES), metavar="RULE", choices=RULES,
@@ -78,9 +83,11 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="results root folder (default: outputs.dir of the scenario)")
     p.add_argument("--quiet", action="store_true", help="print only errors")
+    return p
 
 
-def run(args) -> int:
+def cmd_compare(args) -> int:
+    """Run ``compare``: every rule, then the comparison; 1 when a run failed."""
     folder, runs = compare(args.scenario, args.rules, args.overrides, args.out, args.jobs,
                            args.quiet)
     failed = [r for r in runs if r["status"] != "completed"]

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+
+from twin.cli.options import scenario_args
 
 EMULATE_HELP = """\
 serve a scenario asset as a device a real controller can talk to:
@@ -16,7 +19,8 @@ serve a scenario asset as a device a real controller can talk to:
 The device's physics is the twin's own model; --speed compresses its time."""
 
 
-def add_parsers(sub, scenario_args) -> None:
+def add_emulate_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``emulate`` command to the CLI's subparsers."""
     em = sub.add_parser("emulate", help="serve a scenario asset as a real device",
                         description=EMULATE_HELP,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,40 +48,39 @@ def add_parsers(sub, scenario_args) -> None:
                     help="OCPP: how long the EV stays plugged in [simulated s]")
     em.add_argument("--meter-interval", type=float, default=1.0,
                     help="OCPP: wall seconds between meter values (default 1)")
-    from hil.ocpp import csms
-    from hil.openadr import vtn
+    return em
 
-    csms.add_arguments(sub.add_parser(
+
+def add_csms_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``csms`` command, without its options (:func:`add_csms_options`)."""
+    return sub.add_parser(
         "csms", help="run the twin's OCPP 2.0.1 CSMS with its smart-charging policy",
         description="The twin's OCPP 2.0.1 CSMS on its own: stations that connect get a "
         "charging profile when they start a transaction (the scenario's site capacity "
         "shared among sessions with --scenario, else each EV's request spread to its "
-        "departure)."))
-    vtn.add_arguments(sub.add_parser(
+        "departure).")
+
+
+def add_csms_options(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``csms``, which the CSMS defines (``hil.ocpp``)."""
+    from hil.ocpp import csms  # websockets and ocpp: only when csms is parsed
+
+    csms.add_arguments(p)
+
+
+def add_vtn_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``vtn`` command, without its options (:func:`add_vtn_options`)."""
+    return sub.add_parser(
         "vtn", help="run an OpenADR 2.0b VTN that sends events from a YAML file",
         description="An OpenADR 2.0b VTN for tests and demos (plain HTTP); events from "
-        "--events FILE (see examples/vtn_events.yaml)."))
+        "--events FILE (see examples/vtn_events.yaml).")
 
 
-def describe_hil(scenario, assets: dict) -> list[str]:
-    """One line per HIL asset and for the VEN, for ``validate``."""
-    h = scenario.hil
-    lines = [f"hardware in the loop at rt_factor {h.rt_factor:g}"
-             + (", emulators started here" if h.emulators else "")]
-    for kind in ("pv", "battery", "ev_charger", "load"):
-        for a in assets[kind]:
-            b = a.spec.backend
-            if b.type == "modbus":
-                lines.append(f"  {a.id}: SunSpec over Modbus TCP {b.host}:{b.port} unit {b.unit_id}")
-            elif b.type == "ocpp":
-                lines.append(f"  {a.id}: OCPP 2.0.1 station {b.station_id or a.id} -> CSMS "
-                             f"{h.csms.host}:{h.csms.port}")
-            elif b.type == "mqtt":
-                lines.append(f"  {a.id}: MQTT cariflex/sensors/{b.asset_type or kind}/{a.id}/power"
-                             f" on {h.mqtt.host}:{h.mqtt.port}")
-    if h.openadr is not None:
-        lines.append(f"  OpenADR VEN {h.openadr.ven_name} -> {h.openadr.vtn_url}")
-    return lines
+def add_vtn_options(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``vtn``, which the VTN defines (``hil.openadr``)."""
+    from hil.openadr import vtn  # openleadr: only when vtn is parsed
+
+    vtn.add_arguments(p)
 
 
 def _endpoint(text: str) -> tuple[str, int]:
@@ -87,7 +90,30 @@ def _endpoint(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def run_emulate(args) -> int:
+def _serve_modbus(scenario, args) -> None:
+    from hil.sunspec.serve import serve  # pymodbus: only for a Modbus device
+
+    host, port = _endpoint(args.modbus)
+    serve(scenario, args.asset, host, port, speed=args.speed, origin_unix_s=args.origin,
+          origin_file=args.origin_file)
+
+
+def _serve_ocpp(scenario, args) -> None:
+    from hil.ocpp.station import run_station  # websockets and ocpp: only for a station
+
+    if not args.ocpp.startswith(("ws://", "wss://")):
+        raise ValueError(f"--ocpp: expected a ws:// or wss:// URL, got {args.ocpp!r}")
+    plug_in_after_s = 0.0 if args.origin is None else max(0.0, args.origin - time.time())
+    run_station(scenario, args.asset, args.ocpp, speed=args.speed,
+                password=args.password, cafile=args.cafile, dwell_s=args.dwell,
+                meter_interval_s=args.meter_interval, plug_in_after_s=plug_in_after_s,
+                origin_file=args.origin_file, plug_in_at_s=args.plug_in_at)
+
+
+def cmd_emulate(args) -> int:
+    """Run ``emulate``: serve the asset until stopped; 0, or 2 on bad input."""
+    # the scenario schema and the device emulators: only when a device is served
+    from hil.origin import read_origin
     from twin.scenario.loading import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
@@ -96,27 +122,8 @@ def run_emulate(args) -> int:
         return 2
     try:
         if args.origin_file is not None:
-            from hil.origin import read_origin
-
             read_origin(args.origin_file)  # a file already there must hold a wall time
-        if args.modbus:
-            from hil.sunspec.serve import serve
-
-            host, port = _endpoint(args.modbus)
-            serve(scenario, args.asset, host, port, speed=args.speed, origin_unix_s=args.origin,
-                  origin_file=args.origin_file)
-        else:
-            from hil.ocpp.station import run_station
-
-            if not args.ocpp.startswith(("ws://", "wss://")):
-                raise ValueError(f"--ocpp: expected a ws:// or wss:// URL, got {args.ocpp!r}")
-            import time
-
-            plug_in_after_s = 0.0 if args.origin is None else max(0.0, args.origin - time.time())
-            run_station(scenario, args.asset, args.ocpp, speed=args.speed,
-                        password=args.password, cafile=args.cafile, dwell_s=args.dwell,
-                        meter_interval_s=args.meter_interval, plug_in_after_s=plug_in_after_s,
-                        origin_file=args.origin_file, plug_in_at_s=args.plug_in_at)
+        (_serve_modbus if args.modbus else _serve_ocpp)(scenario, args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -125,13 +132,15 @@ def run_emulate(args) -> int:
     return 0
 
 
-def run_csms(args) -> int:
-    from hil.ocpp import csms
+def cmd_csms(args) -> int:
+    """Run ``csms`` (:func:`hil.ocpp.csms.main`)."""
+    from hil.ocpp import csms  # the protocol stack: only when the CSMS runs
 
     return csms.main(args)
 
 
-def run_vtn(args) -> int:
-    from hil.openadr import vtn
+def cmd_vtn(args) -> int:
+    """Run ``vtn`` (:func:`hil.openadr.vtn.main`)."""
+    from hil.openadr import vtn  # openleadr: only when the VTN runs
 
     return vtn.main(args)

@@ -1,4 +1,9 @@
-"""Command line of Cariflex Twin (``python run.py ...``).
+"""Command line of Cariflex Twin (``python run.py ...``): the parser and the dispatch.
+
+One module per command group holds each command's options and its run: ``run`` (run,
+report), ``scenario`` (validate, schema), ``schedule``, ``clear``, ``compare`` and ``hil``
+(emulate, csms, vtn); they import their heavy packages (pandas, pydantic, mosaik ...) only
+when their command runs, so that ``--help`` and a quick command start at once.
 
 Exit codes: 0 success, 1 the run failed or was interrupted (partial results kept),
 2 bad input (scenario, override or command line), 3 a HIL run completed but a device
@@ -11,12 +16,10 @@ convention: positive = consumption, as everywhere in the twin).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 import warnings
-from pathlib import Path
 
 COMMAND_T0 = time.perf_counter()
 
@@ -34,16 +37,26 @@ def quiet_third_party_warnings() -> None:
 
 quiet_third_party_warnings()  # before the imports that pull in the TLS stack
 
-from twin.cli import clear as clear_cmd  # noqa: E402
-from twin.cli import compare  # noqa: E402
-from twin.cli import hil as hil_cli  # noqa: E402
+from twin.cli import clear, compare, hil, run, scenario, schedule  # noqa: E402
+from twin.cli.options import error  # noqa: E402
 from twin.provenance import mark_command_start  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SCENARIO = ROOT / "scenarios" / "martinique_baseline.yaml"
-SCHEMA_PATH = ROOT / "scenarios" / "scenario.schema.json"
-COMMANDS = ("run", "validate", "schema", "report", "schedule", "clear", "compare", "emulate",
-            "csms", "vtn")
+# every command: (add its parser, run it), in the order of --help
+COMMANDS = {
+    "run": (run.add_run_parser, run.cmd_run),
+    "validate": (scenario.add_validate_parser, scenario.cmd_validate),
+    "schema": (scenario.add_schema_parser, scenario.cmd_schema),
+    "report": (run.add_report_parser, run.cmd_report),
+    "schedule": (schedule.add_schedule_parser, schedule.cmd_schedule),
+    "clear": (clear.add_clear_parser, clear.cmd_clear),
+    "compare": (compare.add_compare_parser, compare.cmd_compare),
+    "emulate": (hil.add_emulate_parser, hil.cmd_emulate),
+    "csms": (hil.add_csms_parser, hil.cmd_csms),
+    "vtn": (hil.add_vtn_parser, hil.cmd_vtn),
+}
+# options that their protocol modules define (importing websockets, ocpp, openleadr):
+# added only to the parser of the command being parsed
+LATE_OPTIONS = {"csms": hil.add_csms_options, "vtn": hil.add_vtn_options}
 
 DESCRIPTION = """\
 Cariflex Twin: co-simulation of the Cariflex site on a Martinique LV feeder
@@ -95,193 +108,17 @@ exit codes: 0 ok, 1 run failed or interrupted, 2 bad input, 3 HIL validation fai
 """
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; the options in ``LATE_OPTIONS`` only for ``command``."""
     parser = argparse.ArgumentParser(
         prog="run.py", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    def scenario_args(p: argparse.ArgumentParser, optional: bool) -> None:
-        p.add_argument("scenario", nargs="?" if optional else None,
-                       default=str(DEFAULT_SCENARIO) if optional else None,
-                       help="scenario YAML file" + (" (default: the baseline)" if optional else ""))
-        p.add_argument("--set", dest="overrides", action="append", default=[],
-                       metavar="PATH=VALUE",
-                       help="override a field, e.g. --set duration=P7D "
-                            "--set assets.battery.defaults.capacity_kwh=50 (repeatable)")
-
-    run = sub.add_parser("run", help="run a scenario (default)",
-                         formatter_class=argparse.RawTextHelpFormatter)
-    scenario_args(run, optional=True)
-    run.add_argument("--quiet", action="store_true", help="no progress bar, print only errors")
-    run.add_argument("--out", type=Path, default=None,
-                     help="results root folder (default: outputs.dir of the scenario)")
-    val = sub.add_parser("validate", help="check a scenario (default: the baseline)")
-    scenario_args(val, optional=True)
-    sch = sub.add_parser("schema", help="write the scenario JSON Schema")
-    sch.add_argument("--out", type=Path, default=SCHEMA_PATH, help=f"default: {SCHEMA_PATH}")
-    rep = sub.add_parser("report", help="rebuild KPIs and report of a run folder")
-    rep.add_argument("run_dir", type=Path)
-    sched = sub.add_parser("schedule", help="schedule devices from a FlexMeasures trigger body")
-    sched.add_argument("request", type=Path, help="JSON file: start, duration, resolution, "
-                       "flex-model (list), flex-context")
-    sched.add_argument("--backend", choices=("builtin", "flexmeasures", "server"),
-                       default="builtin", help="builtin (default): HiGHS; flexmeasures: "
-                       "FlexMeasures' device_scheduler in process; server: a FlexMeasures "
-                       "server (FLEXMEASURES_URL, FLEXMEASURES_EMAIL, FLEXMEASURES_PASSWORD)")
-    sched.add_argument("--asset", type=int, default=None,
-                       help="server backend: the asset to trigger on (else the request's)")
-    sched.add_argument("--out", type=Path, default=None, help="also write the JSON here")
-    clear_cmd.add_parser(sub)
-    compare.add_parser(sub)
-    hil_cli.add_parsers(sub, scenario_args)
+    for name, (add_parser, _) in COMMANDS.items():
+        p = add_parser(sub)
+        if name == command and name in LATE_OPTIONS:
+            LATE_OPTIONS[name](p)
     return parser
-
-
-def _error(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
-
-
-def cmd_run(args) -> int:
-    from twin.runner import run_scenario
-    from twin.scenario.loading import load_scenario
-
-    scenario = load_scenario(args.scenario, args.overrides)
-    if not args.quiet:
-        print(f"running {scenario.name}: {scenario.n_steps} steps of {scenario.step} "
-              f"from {scenario.start.isoformat()}", file=sys.stderr)
-    result = run_scenario(scenario, scenario_file=args.scenario, overrides=args.overrides,
-                          quiet=args.quiet, root=args.out)
-    if result.status != "completed":
-        return _error(f"run {result.status}: {result.error}\npartial results in {result.run_dir}", 1)
-    k = result.kpis
-    if k.get("power_flow_nonconverged_steps"):
-        print(f"warning: {k['power_flow_nonconverged_steps']} power flow(s) did not converge "
-              "(see report)", file=sys.stderr)
-    if k.get("limit_episodes"):
-        from twin.report.limits import warning_line
-
-        print(warning_line(k["limit_episodes"]), file=sys.stderr)
-    if not args.quiet:
-        print(f"done in {result.run_dir}\n"
-              f"  PV {k['pv_production_kwh']:.0f} kWh, import {k['grid_import_kwh']:.0f} kWh, "
-              f"export {k['grid_export_kwh']:.0f} kWh, voltage {k['vm_min_pu']:.3f}-"
-              f"{k['vm_max_pu']:.3f} pu, cost {k['cost_eur']:.2f} EUR\n"
-              + (f"  market: {k['market_p2p_traded_kwh']:.0f} kWh peer to peer at "
-                 f"{k['market_p2p_rate_mean_ct_per_kwh']:.1f} ct/kWh on average, savings "
-                 f"{k['market_savings_eur']:.2f} EUR against the utility only (stored-energy "
-                 f"neutral); {k.get('market_self_supplied_kwh', 0.0):.0f} kWh own "
-                 "consumption behind the meters\n"
-                 if "market_p2p_traded_kwh" in k else "") +
-              f"  report: {result.run_dir / 'report.html'}")
-    if scenario.is_hil:  # 3 when a device failed its validation
-        from twin.report.hil.section import print_verdict
-
-        return print_verdict(result.run_dir, args.quiet)
-    return 0
-
-
-def cmd_validate(args) -> int:
-    from twin.scenario.assets import resolve_assets
-    from twin.scenario.loading import load_scenario
-
-    scenario = load_scenario(args.scenario, args.overrides)
-    assets = resolve_assets(scenario)
-    print(f"{args.scenario}: valid — {scenario.name}, {scenario.n_steps} steps of "
-          f"{scenario.step}, seed {scenario.seed}")
-    for kind, items in assets.items():
-        where = sorted({a.bus for a in items if a.bus})
-        print(f"  {kind:<10} {len(items):>3}" + (f"  on {', '.join(where)}" if where else ""))
-    if scenario.market is not None:
-        from collections import Counter
-
-        from twin.scenario.participants import resolve_participants
-
-        people = resolve_participants(scenario)
-        types = Counter(p.type for p in people)
-        mix = Counter(p.strategy for p in people)
-        print(f"  market: {scenario.market.rule}, {len(people)} participants ("
-              + ", ".join(f"{n} {t}" for t, n in types.items()) + "); strategies "
-              + ", ".join(f"{n} {s}" for s, n in mix.items()))
-    if scenario.is_hil:
-        from twin.cli.hil import describe_hil
-
-        for line in describe_hil(scenario, assets):
-            print(f"  {line}")
-    return 0
-
-
-def cmd_schema(args) -> int:
-    from twin.scenario.reference import reference_markdown
-    from twin.scenario.schema import Scenario
-
-    schema = Scenario.model_json_schema()
-    args.out.write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
-    reference = args.out.with_name("REFERENCE.md")
-    reference.write_text(reference_markdown(), encoding="utf-8")
-    print(f"wrote {args.out} and {reference}")
-    return 0
-
-
-def cmd_report(args) -> int:
-    from twin.report.html import write_report
-    from twin.results import read_events, read_inputs, read_timeseries, write_json
-    from twin.runner import run_kpis
-    from twin.scenario.loading import load_scenario
-
-    run_dir = args.run_dir
-    if not (run_dir / "scenario.yaml").is_file():
-        return _error(f"{run_dir} is not a run folder (no scenario.yaml)")
-    scenario = load_scenario(run_dir / "scenario.yaml")
-    ts, events = read_timeseries(run_dir), read_events(run_dir)
-    if not len(ts):
-        return _error(f"{run_dir} holds no recorded steps", 1)
-    prov_path = run_dir / "provenance.json"
-    prov = json.loads(prov_path.read_text()) if prov_path.is_file() else {}
-    base_path = run_dir / "baseline_kpis.json"  # a strategy run's rule-based baseline
-    baseline = json.loads(base_path.read_text()) if base_path.is_file() else None
-    kpis, market, hil = run_kpis(scenario, run_dir, ts, events)
-    write_json(run_dir / "kpis.json", kpis)
-    path = write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
-                        baseline, market=market, hil=hil)
-    print(f"wrote {path} ({len(ts)} steps)")
-    if scenario.is_hil:  # the rebuilt validation gates as the run's own: 3 on a FAIL
-        from twin.report.hil.section import print_verdict
-
-        return print_verdict(run_dir)
-    return 0
-
-
-def cmd_schedule(args) -> int:
-    from agents.scheduling.backends import InfeasibleError, solve, to_response
-    from agents.scheduling.flex_model import RequestError, parse_request
-    from twin.scenario.reading import InputProblem, read_json_file
-
-    try:
-        body = read_json_file(args.request)
-    except InputProblem as exc:
-        return _error(exc.message)
-    try:
-        request = parse_request(body)
-        if args.asset is not None:
-            request.asset = args.asset
-        result = solve(request, args.backend)
-    except RequestError as exc:
-        return _error(f"{args.request}: {exc}")
-    except InfeasibleError as exc:
-        return _error(f"{args.request}: {exc}", 1)
-    response = to_response(result)
-    text = json.dumps(response, indent=2)
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    c = result.costs
-    print(f"{len(result.names)} device(s), {request.n_steps} steps, backend {args.backend} "
-          f"({result.solve_s:.3f} s): total {c['total_eur']:.2f} EUR (energy "
-          f"{c['energy_eur']:.2f}, breaches {c['breach_eur']:.2f}, peak {c['peak_eur']:.2f}), "
-          f"{len(result.breaches)} breach step(s)", file=sys.stderr)
-    return 0
 
 
 def parse_command(argv: list[str]) -> argparse.Namespace:
@@ -290,7 +127,20 @@ def parse_command(argv: list[str]) -> argparse.Namespace:
     argv = list(argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "run")
-    return _parser().parse_args(argv)
+    return build_parser(argv[0]).parse_args(argv)
+
+
+def failed(exc: Exception) -> int:
+    """The exit code of a command that raised ``exc``: 2 with the problems of an invalid
+    scenario, else 1 with the exception on one line (re-raised with ``CARIFLEX_DEBUG``)."""
+    # pydantic comes with the scenario errors: imported only once a command has failed
+    from twin.scenario.errors import ScenarioError
+
+    if isinstance(exc, ScenarioError):
+        return error(str(exc))
+    if os.environ.get("CARIFLEX_DEBUG"):
+        raise exc
+    return error(f"{type(exc).__name__}: {exc}\n(set CARIFLEX_DEBUG=1 for the traceback)", 1)
 
 
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
@@ -301,18 +151,9 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         args = parse_command(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from twin.scenario.errors import ScenarioError
-
     try:
-        return {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema,
-                "report": cmd_report, "schedule": cmd_schedule,
-                "clear": clear_cmd.run, "compare": compare.run, "emulate": hil_cli.run_emulate,
-                "csms": hil_cli.run_csms, "vtn": hil_cli.run_vtn}[args.command](args)
-    except ScenarioError as exc:
-        return _error(str(exc))
+        return COMMANDS[args.command][1](args)
     except KeyboardInterrupt:
-        return _error("interrupted", 1)
+        return error("interrupted", 1)
     except Exception as exc:  # noqa: BLE001 - no traceback for users unless asked
-        if os.environ.get("CARIFLEX_DEBUG"):
-            raise
-        return _error(f"{type(exc).__name__}: {exc}\n(set CARIFLEX_DEBUG=1 for the traceback)", 1)
+        return failed(exc)
