@@ -16,17 +16,11 @@ from agents.market.clock import MarketClock
 from agents.market.engine import SlotBook
 from simulators.base import ArraySimulator, meta
 from twin.inputs import prices_ct_per_kwh
-from twin.results import PartWriter
+from twin.results import FEE_COLUMNS, TRADE_COLUMNS, PartWriter
 from twin.rng import stream
 from twin.scenario.participants import market_tree, resolve_participants
 
 META: Meta = meta("Operator", ["orders", "trades"])
-TRADE_COLUMNS = [
-    "trade_id", "slot_start", "tick", "market", "bid_id", "offer_id", "buyer", "seller",
-    "buyer_device", "seller_device", "energy_kwh", "rate_ct_per_kwh", "buyer_rate_ct_per_kwh",
-    "seller_rate_ct_per_kwh",
-]
-FEE_COLUMNS = ["trade_id", "slot_start", "market", "energy_kwh", "fee_ct"]
 FLUSH_EVERY_SLOTS = 16
 
 

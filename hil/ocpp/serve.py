@@ -38,6 +38,9 @@ from hil.ocpp.csms import Csms, StationNotConnected, server_ssl_context
 from hil.ocpp.policy import Session, plan_kw
 from hil.ocpp.rpc import LOG, iso_utc
 from hil.ocpp.scheduled import scheduled_kw
+from twin.scenario.assets import resolve_assets
+from twin.scenario.errors import ScenarioError
+from twin.scenario.loading import load_scenario
 
 DEFAULT_P_MAX_KW = 22.0
 
@@ -116,8 +119,6 @@ def _fmt(value: Any) -> str:
 def _site(scenario) -> tuple[float | None, dict[str, float]]:
     if scenario is None:
         return None, {}
-    from twin.scenario.assets import resolve_assets
-
     chargers = resolve_assets(scenario)["ev_charger"]
     return float(scenario.grid.trafo_sn_kva), {a.id: a.spec.p_max_kw for a in chargers}
 
@@ -201,9 +202,6 @@ def main(args: argparse.Namespace) -> int:
     problems = check_args(args)
     scenario = None
     if not problems and args.scenario:
-        from twin.scenario.errors import ScenarioError
-        from twin.scenario.loading import load_scenario
-
         try:
             scenario = load_scenario(args.scenario)
         except (ScenarioError, ImportError) as exc:

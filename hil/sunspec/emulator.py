@@ -52,9 +52,11 @@ from hil.origin import read_origin
 from hil.sunspec import models as sm
 from hil.sunspec.codec import decode_raw, sunspec_w, twin_p_kw
 from hil.sunspec.image import BASE_ADDRESS, RegisterImage
-from simulators.battery.model import BatteryFleet
-from simulators.battery.mosaik import battery_params
+from simulators.battery.model import BatteryFleet, BatteryParams
 from simulators.pv.model import curtail
+from twin.inputs import pv_available_kw
+from twin.scenario.assets import params_from, resolve_assets
+from twin.scenario.loading import load_scenario
 
 NOMINAL_V = 230.0  # line to neutral [V]
 NOMINAL_HZ = 50.0  # Martinique (EDF SEI) grid frequency [Hz]
@@ -74,8 +76,6 @@ def _sf_for(max_abs: float, limit: int = 32767) -> int:
 
 
 def _find_asset(scenario, asset_id: str):
-    from twin.scenario.assets import resolve_assets
-
     assets = resolve_assets(scenario)
     allowed = [a.id for k in ("pv", "battery") for a in assets.get(k, [])]
     for kind in ("pv", "battery"):
@@ -120,8 +120,6 @@ class SunSpecEmulator:
             if not ok:
                 raise ValueError(f"SunSpecEmulator {name}={locals()[name]!r}: must be {allowed}")
         if isinstance(scenario, str | Path):
-            from twin.scenario.loading import load_scenario
-
             scenario = load_scenario(scenario)
         self.scenario, self.asset_id = scenario, asset_id
         self.kind, index, self.asset = _find_asset(scenario, asset_id)
@@ -131,13 +129,11 @@ class SunSpecEmulator:
         self.step_s, self.duration_s = scenario.step_s, scenario.duration_s
         spec = self.asset.spec
         if self.kind == "pv":
-            from twin.inputs import pv_available_kw
-
             self._p_avail_kw = np.asarray(pv_available_kw(scenario))[:, index]
             self.w_rtg = spec.p_ac_kw * 1000.0
             self.phases, models = 1, PV_MODELS
         else:
-            self.params = battery_params(spec)
+            self.params = params_from(BatteryParams, spec)
             self.fleet = BatteryFleet([self.params], dt_s=tick_s * self.speed)
             self.w_cha_max = self.params.p_charge_max_kw * 1000.0
             self.w_dis_max = self.params.p_discharge_max_kw * 1000.0

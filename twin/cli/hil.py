@@ -63,9 +63,9 @@ def add_csms_parser(sub) -> argparse.ArgumentParser:
 
 def add_csms_options(p: argparse.ArgumentParser) -> None:
     """Add the options of ``csms``, which the CSMS defines (``hil.ocpp``)."""
-    from hil.ocpp import csms  # websockets and ocpp: only when csms is parsed
+    from hil.ocpp.serve import add_arguments  # websockets and ocpp: only when csms is parsed
 
-    csms.add_arguments(p)
+    add_arguments(p)
 
 
 def add_vtn_parser(sub) -> argparse.ArgumentParser:
@@ -133,10 +133,10 @@ def cmd_emulate(args) -> int:
 
 
 def cmd_csms(args) -> int:
-    """Run ``csms`` (:func:`hil.ocpp.csms.main`)."""
-    from hil.ocpp import csms  # the protocol stack: only when the CSMS runs
+    """Run ``csms`` (:func:`hil.ocpp.serve.main`)."""
+    from hil.ocpp.serve import main  # the protocol stack: only when the CSMS runs
 
-    return csms.main(args)
+    return main(args)
 
 
 def cmd_vtn(args) -> int:

@@ -9,9 +9,8 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from hil.sunspec.client import SunSpecClient, SunSpecException
 from hil.sunspec.emulator import SunSpecEmulator
-from simulators.battery.model import BatteryFleet
-from simulators.battery.mosaik import battery_params
-from twin.scenario.assets import resolve_assets
+from simulators.battery.model import BatteryFleet, BatteryParams
+from twin.scenario.assets import params_from, resolve_assets
 from twin.scenario.loading import load_scenario
 
 SCENARIO = "scenarios/martinique_baseline.yaml"
@@ -149,7 +148,7 @@ def test_emulator_battery_soc_matches_battery_fleet(scenario):
     assert p_set == 20.0
 
     def reference(t_s):
-        fleet = BatteryFleet([battery_params(spec)], dt_s=60)
+        fleet = BatteryFleet([params_from(BatteryParams, spec)], dt_s=60)
         if t_set > 0:
             fleet.step([0.0], t_set)
         fleet.step([20.0], t_s - t_set)
