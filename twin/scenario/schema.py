@@ -28,6 +28,7 @@ from pydantic import (
 
 from twin.scenario.base import Strict
 from twin.scenario.hil import HIL_KINDS, Hil
+from twin.scenario.line_types import LINE_STD_TYPES
 from twin.scenario.market import Market
 from twin.scenario.specs import Assets
 from twin.timeparse import parse_duration_s
@@ -89,9 +90,7 @@ class Grid(Strict):
     @field_validator("line_std_type")
     @classmethod
     def _known_line_type(cls, v: str) -> str:
-        from pandapower.std_types import basic_line_std_types
-
-        known = sorted(basic_line_std_types())
+        known = list(LINE_STD_TYPES)
         if v not in known:
             close = difflib.get_close_matches(v, known, n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""

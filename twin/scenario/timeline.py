@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from simulators.weather.model import read_weather_csv
 from twin.scenario.schema import Scenario
 
 
@@ -26,6 +25,9 @@ def step_midpoints(scenario: Scenario) -> pd.DatetimeIndex:
 def read_csv_weather(scenario: Scenario) -> pd.DataFrame:
     """The measured weather file a scenario names, on its step midpoints (``weather.source:
     csv``); raises what the reader raises on a bad file."""
+    # CLI start-up: the reader brings pvlib and scipy (~0.5 s), only for a CSV weather file
+    from simulators.weather.model import read_weather_csv
+
     site, w = scenario.site, scenario.weather
     return read_weather_csv(w.path, step_midpoints(scenario), site.latitude, site.longitude,
                             site.altitude_m, naive_tz=w.timezone)

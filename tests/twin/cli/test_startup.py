@@ -1,4 +1,5 @@
-"""Start-up of the command line: ``--help`` and ``clear`` import only what they use
+"""Start-up of the command line: ``--help``, ``validate``, ``clear`` and ``schedule`` import
+only what they use
 (checked in ``sys.modules`` of a fresh interpreter, not by timing)."""
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ def test_help_imports_no_heavy_package():
 def test_clear_imports_no_simulation_stack():
     loaded = _top_modules("clear", "examples/order_book.json", "--rule", "pay_as_clear")
     assert not loaded & {"mosaik", "pandapower", "matplotlib"}
+
+
+def test_validate_imports_no_simulation_stack():
+    loaded = _top_modules("validate")
+    assert "pydantic" in loaded  # the probe sees what validate loaded
+    assert not loaded & {"mosaik", "pandapower", "lightsim2grid", "matplotlib", "pvlib",
+                         "ocpp", "openleadr", "pymodbus", "paho"}
+
+
+def test_schedule_imports_no_scenario_or_simulation_stack():
+    loaded = _top_modules("schedule", "examples/schedule_request.json")
+    assert "highspy" in loaded
+    assert not loaded & {"mosaik", "pandapower", "matplotlib", "pydantic", "pvlib"}
 
 
 def test_cli_rules_are_the_engine_rules():
