@@ -11,16 +11,9 @@ import pytest
 from hil.base import BackgroundLoop, FaultLog, FaultPolicy, Watchdog
 from hil.sunspec.bridge import SunSpecBatteryBridge, SunSpecPvBridge
 from hil.sunspec.emulator import SunSpecEmulator
-from twin.scenario.loading import load_scenario
 
 POLICY = FaultPolicy(timeout_s=0.3, stale_after_s=0.4, hold_s=0.3, backoff_initial_s=0.05,
                      backoff_max_s=0.2)
-
-
-@pytest.fixture(scope="module")
-def scenario():
-    return load_scenario("scenarios/martinique_baseline.yaml",
-                         ["start=2026-06-01T11:00:00-04:00"])
 
 
 @pytest.fixture

@@ -11,15 +11,8 @@ from hil.sunspec.client import SunSpecClient, SunSpecException
 from hil.sunspec.emulator import SunSpecEmulator
 from simulators.battery.model import BatteryFleet, BatteryParams
 from twin.scenario.assets import params_from, resolve_assets
-from twin.scenario.loading import load_scenario
 
 SCENARIO = "scenarios/martinique_baseline.yaml"
-
-
-@pytest.fixture(scope="module")
-def scenario():
-    # 11:00 local: the PV systems produce (~3 kW of 4.6 kW) from the first step
-    return load_scenario(SCENARIO, ["start=2026-06-01T11:00:00-04:00"])
 
 
 def run(coro, timeout_s=10.0):

@@ -19,7 +19,6 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from hil.sunspec.emulator import SunSpecEmulator
 from tests.hil.ocpp.test_ocpp_mutations import tracebacks
-from twin.scenario.loading import load_scenario
 
 JSON_DIR = Path(sunspec2.__file__).parent / "models" / "json"
 SENTINEL = {"int16": 0x8000, "uint16": 0xFFFF, "enum16": 0xFFFF, "bitfield16": 0xFFFF,
@@ -77,12 +76,6 @@ def _values(rng, owner, address, count, regs):
                                regs.get(a, 0), (regs.get(a, 0) + 1) & 0xFFFF,
                                *(symbols[:3] if c and c[2]["size"] == 1 else [])]))
     return out
-
-
-@pytest.fixture(scope="module")
-def scenario():
-    return load_scenario("scenarios/martinique_baseline.yaml",
-                         ["start=2026-06-01T11:00:00-04:00"])
 
 
 @pytest.mark.parametrize(("asset", "seed"), [("battery_00", 502), ("pv_00", 1502)])

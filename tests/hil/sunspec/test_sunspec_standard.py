@@ -17,7 +17,6 @@ from sunspec2.modbus.client import SunSpecModbusClientDeviceTCP
 
 from hil.sunspec import models as sm
 from hil.sunspec.emulator import SunSpecEmulator
-from twin.scenario.loading import load_scenario
 
 JSON_DIR = Path(sunspec2.__file__).parent / "models" / "json"
 SERVED = (1, 101, 102, 103, 120, 123, 124, 701, 704, 713, 802)
@@ -68,12 +67,6 @@ def test_enumerations_match_official_symbols(model_id):
             assert sorted(p.symbols) == values, p.name
         elif p.writable and p.type.startswith(("enum", "bitfield")):
             pytest.fail(f"{model_id} {p.name} is writable but not validated: {values}")
-
-
-@pytest.fixture(scope="module")
-def scenario():
-    return load_scenario("scenarios/martinique_baseline.yaml",
-                         ["start=2026-06-01T11:00:00-04:00"])
 
 
 def _frozen(scenario, asset, tmp_path):
