@@ -26,6 +26,7 @@ import pandas as pd
 from agents.scheduling.device_scheduler import Device, schedule_devices
 from agents.scheduling.evaluate import cost_summary, find_breaches, simulate_stock
 from agents.scheduling.flex_model import RequestError, ScheduleRequest
+from agents.scheduling.fm_server import ServerConfig, schedule_on_server
 from agents.scheduling.lp import SolveError
 from agents.scheduling.storage_problem import Problem, build_problem
 from twin.timeparse import iso_duration
@@ -209,8 +210,6 @@ def to_flexmeasures(devices: list[Device], commitments: list, ems_min, ems_max,
 
 
 def _solve_on_server(req: ScheduleRequest, server) -> np.ndarray:
-    from agents.scheduling.fm_server import ServerConfig, schedule_on_server
-
     if req.asset is None:
         raise RequestError("asset: the server backend needs the asset to trigger the schedule "
                            "on (\"asset\": id in the request, or --asset)")

@@ -9,6 +9,7 @@ so the sign convention (positive = consumption) does not apply.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -120,8 +121,6 @@ MAX_JSON_BYTES = 20_000_000
 def read_json_file(path: Path) -> Any:
     """A JSON input file (schedule request, order book), or InputProblem naming what is
     wrong with it: unreadable, too large, not UTF-8, not JSON, nested too deeply."""
-    import json
-
     text = read_utf8_file(path, MAX_JSON_BYTES, "a JSON input")
     try:
         return json.loads(text)
@@ -163,6 +162,8 @@ def parse_path(path: str) -> list[str | int]:
 
 
 def _discriminated() -> dict[tuple[str, ...], dict[str, type]]:
+    # CLI start-up: only --set on a variant switch needs the schema (pydantic); clear and
+    # schedule read their JSON files through this module without it
     from twin.scenario.schema import CsvWeather, FlexMeasuresScheduling, RuleBased, SyntheticWeather
 
     return {("weather", "source"): {"synthetic": SyntheticWeather, "csv": CsvWeather},

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,8 +44,6 @@ MAX_STEPS = 2_000_000
 
 
 def _known_zone(v: str) -> str:
-    import zoneinfo
-
     try:
         zoneinfo.ZoneInfo(v)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
