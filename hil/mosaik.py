@@ -9,7 +9,10 @@ Sign convention: positive = consumption / charging / import.
 
 Models: ``PvBridge``, ``BatteryBridge``, ``ChargerBridge``, ``LoadBridge`` (one entity
 per HIL asset, same attributes as the PV, battery, charger and household simulators);
-``HilSet`` (per HIL device, for the recorder: ``p_meas_kw``, ``p_req_kw`` (setpoint
+``HilSet`` (lists over the HIL devices in ``hil_assets`` order: what the world connects.
+In: ``battery_p_set_kw`` and ``charger_p_set_kw``, the control's set-points over every
+battery and charger; out: the simulator attributes the devices stand in for
+(:data:`STAND_IN_ATTRS`, NaN where a device has none) and, for the recorder: ``p_meas_kw``, ``p_req_kw`` (setpoint
 sent), ``p_pred_kw`` (for chargers, the power the twin expects for that setpoint),
 ``soc_meas_percent``, ``e_meas_kwh`` (a battery's stored energy, a station's session
 energy meter), ``age_s`` (of the measurement, wall s) and ``link_state``
@@ -17,8 +20,9 @@ energy meter), ``age_s`` (of the measurement, wall s) and ``link_state``
 wall clock); ``Ven`` (the OpenADR VEN: site power in, ``grid_signals`` out: the
 constraint windows ``[start_s, end_s, site_limit_kw, price_eur_per_kwh]`` in simulated
 seconds, and the ``site_limit_kw`` and ``price_eur_per_kwh`` in force, for the record);
-``Publisher`` (device outputs to MQTT). At the end it writes ``hil/samples.csv`` (every
-device sample with its simulated time) and ``hil/openadr_events.json`` (every event
+``Publisher`` (device outputs to MQTT, each step's at the next step, stamped with its
+start). At the end it writes ``hil/samples.csv`` (every device sample with its simulated
+time) and ``hil/openadr_events.json`` (every event
 interval, opted in or out) for the validation.
 """
 
@@ -38,11 +42,15 @@ from hil.base import Watchdog
 from hil.origin import publish_origin
 from hil.session import HilSession
 from simulators.base import ArraySimulator, meta
-from simulators.ev.mosaik import CHARGER_ATTRS, PLUGGED_EV_ATTRS
+from simulators.ev.part import CHARGER_ATTRS, PLUGGED_EV_ATTRS
 from twin.scenario.assets import resolve_assets
 
 HIL_ATTRS = ["p_meas_kw", "p_req_kw", "p_pred_kw", "soc_meas_percent", "e_meas_kwh", "age_s",
              "link_state"]
+# what the HIL devices stand in for, in the power flow and before the control
+STAND_IN_ATTRS = ["p_kw", "q_kvar", "p_avail_kw", "p_charge_avail_kw", "p_discharge_avail_kw",
+                  "soc_percent", "e_kwh", *PLUGGED_EV_ATTRS]
+SETPOINT_INPUTS = {"battery": "battery_p_set_kw", "ev_charger": "charger_p_set_kw"}
 PUBLISHED = {"pv_p_kw": "pv", "load_p_kw": "load", "battery_p_kw": "battery",
              "ev_charger_p_kw": "ev_charger"}
 _ENTITY = {"public": True, "params": ["ids"], "trigger": []}
@@ -51,7 +59,8 @@ META: Meta = meta("PvBridge", ["p_kw", "p_avail_kw", "p_limit_kw"], extra={
                                            "p_charge_avail_kw", "p_discharge_avail_kw"]},
     "ChargerBridge": {**_ENTITY, "attrs": [*CHARGER_ATTRS, *PLUGGED_EV_ATTRS]},
     "LoadBridge": {**_ENTITY, "attrs": ["p_kw", "q_kvar"]},
-    "HilSet": {**_ENTITY, "params": [], "attrs": HIL_ATTRS},
+    "HilSet": {**_ENTITY, "params": [],
+               "attrs": [*HIL_ATTRS, *STAND_IN_ATTRS, *SETPOINT_INPUTS.values()]},
     "Clock": {**_ENTITY, "params": [], "attrs": ["lag_s"]},
     "Ven": {**_ENTITY, "params": [], "attrs": [
         "site_p_kw", "battery_p_kw", "battery_discharge_kw", "charger_p_kw",  # in
@@ -150,8 +159,7 @@ class HilSim(ArraySimulator):
         else:
             row = views.load_view(values, state, asset.spec)
         if asset.kind in ("battery", "ev_charger"):
-            p_in = inputs.get(asset.id, {}).get("p_set_kw")
-            wanted = sum(p_in.values()) if p_in else 0.0
+            wanted = self._setpoint_kw(inputs, asset)
             row["p_set_kw"] = views.held_setpoint(state, wanted, self.last_safe_kw[asset.id])
             if state == "fresh":
                 self.last_safe_kw[asset.id] = wanted
@@ -166,6 +174,14 @@ class HilSim(ArraySimulator):
         else:
             row["_e"] = views.value(values, "e_kwh")
         return row
+
+    def _setpoint_kw(self, inputs: dict, asset) -> float:
+        """The control's set-point for ``asset`` this step (0 where none is connected)."""
+        lists = inputs.get("hilset", {}).get(SETPOINT_INPUTS[asset.kind])
+        if not lists:
+            return 0.0
+        i = self.set_ids[asset.kind].index(asset.id)
+        return float(sum(values[i] for values in lists.values()))
 
     def _ven_step(self, time, inputs):
         ven_in = inputs.get("ven", {})
@@ -191,8 +207,11 @@ class HilSim(ArraySimulator):
         self.signals = out
 
     def _publish(self, time, inputs):
-        """Each device's power this step on its sensor topic (the seed's format)."""
-        stamp = self.scenario.start + dt.timedelta(seconds=time)
+        """Each device's power over the last step on its sensor topic (the seed's
+        format), stamped with that step's start: a step's power is known at its end."""
+        if time < self.step_s:
+            return
+        stamp = self.scenario.start + dt.timedelta(seconds=time - self.step_s)
         values = {}
         for attr, kind in PUBLISHED.items():
             for series in inputs.get("publisher", {}).get(attr, {}).values():
@@ -210,7 +229,7 @@ class HilSim(ArraySimulator):
         if model == "HilSet":
             key = {"p_meas_kw": "p_kw", "p_req_kw": "p_set_kw", "p_pred_kw": "_pred",
                    "soc_meas_percent": "_soc", "e_meas_kwh": "_e",
-                   "age_s": "_age", "link_state": "_state"}[attr]
+                   "age_s": "_age", "link_state": "_state"}.get(attr, attr)
             return [self.rows.get(a.id, {}).get(key, float("nan")) for a in self.devices]
         if model == "Publisher":
             return [float("nan")]

@@ -47,6 +47,30 @@ def inputs_array(inputs: dict, eids: list[str], attr: str, default: float) -> np
     return out
 
 
+def set_input(inputs: dict, eid: str, attr: str, n: int) -> np.ndarray | None:
+    """A list-valued input of entity ``eid`` as an array of ``n`` (the element-wise sum
+    over its sources), None where nothing is connected."""
+    sources = inputs.get(eid, {}).get(attr)
+    if not sources:
+        return None
+    out = np.zeros(n)
+    for values in sources.values():
+        out += np.asarray(values, dtype=float)
+    return out
+
+
+def overlay(values: np.ndarray, positions: list[tuple[str, int]], kind: str,
+            replacements) -> np.ndarray:
+    """``values`` of the assets of ``kind`` with the entries at ``positions`` (``(kind,
+    index)``, one per replacement, as :func:`twin.scenario.assets.hil_positions` gives)
+    replaced: what a HIL device measured, in place of its simulated twin's value."""
+    out = np.array(values, dtype=float)
+    for (k, i), value in zip(positions, replacements, strict=True):
+        if k == kind:
+            out[i] = value
+    return out
+
+
 class ArraySimulator(mosaik_api_v3.Simulator):
     """Entities whose outputs are arrays, one array per (model, attribute).
 
@@ -124,6 +148,12 @@ class ArraySimulator(mosaik_api_v3.Simulator):
         return [order[a.id] for a in self.assets[model]]
 
     def input_array(self, inputs: dict, model: str, attr: str, default: float) -> np.ndarray:
+        """One input over the entities of ``model``: from its set entity where lists are
+        connected there, else from the entities one by one."""
+        n = len(self.eids.get(model, []))
+        from_set = set_input(inputs, f"{model.lower()}_set", attr, n)
+        if from_set is not None:
+            return from_set
         return inputs_array(inputs, self.eids.get(model, []), attr, default)
 
     # -- to implement -------------------------------------------------------------------

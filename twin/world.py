@@ -4,11 +4,16 @@ Sign convention: positive = consumption / charging / import, on every connection
 
 Data flow of one step ``[t, t + step)``::
 
-    PV (available power), Household loads ──> Controller (strategy)
-    Battery / EV state (end of the previous step, time-shifted) ──> Controller
-    Controller ──p_set_kw──> Battery, EV chargers
-    PV, loads, batteries, chargers ──p_kw──> Feeder buses ──> AC power flow
+    Battery / EV state (end of the previous step, time-shifted) ──> Controller (strategy)
+    Controller ──p_set_kw──> Site: PV, loads, batteries, EV fleet ──p_kw──> AC power flow
     everything ──> Recorder (Parquet parts)
+
+The site (every simulated device and the feeder) is one simulator, and every connection
+carries lists over a device class (set entities): mosaik's cost per step grows with the
+number of simulators and connections, not with the size of the lists. The controller
+reads the PV's and the loads' power of the step from the exogenous series; a HIL
+device's measured values replace its simulated twin's, in the power flow and before
+the control (lists over the HIL devices, ``hil_*`` attributes).
 
 With a market the prosumer agents (Mesa) trading on the market take the controller's
 place: both are a :class:`Control`, picked once for a scenario by :func:`control_for`.
@@ -28,23 +33,19 @@ from typing import Any, Protocol
 
 import mosaik
 
-from agents.control.mosaik import PLAN_ATTRS
+from agents.control.mosaik import BATTERY_STATE_ATTRS, CHARGER_STATE_ATTRS, PLAN_ATTRS
 from hil.mosaik import HIL_ATTRS
 from hil.mosaik import MODELS as HIL_MODELS
-from simulators.battery.mosaik import ATTRS as BATTERY_ATTRS
-from simulators.battery.mosaik import initial_outputs as battery_initial
-from simulators.ev.mosaik import CHARGER_ATTRS, EV_ATTRS, PLUGGED_EV_ATTRS
-from simulators.ev.mosaik import initial_outputs as ev_initial_outputs
-from simulators.feeder.mosaik import GRID_ATTRS
+from simulators.battery.part import ATTRS as BATTERY_ATTRS
+from simulators.battery.part import initial_outputs as battery_initial
+from simulators.ev.part import CHARGER_ATTRS, EV_ATTRS, PLUGGED_EV_ATTRS
+from simulators.ev.part import initial_outputs as ev_initial_outputs
+from simulators.feeder.part import GRID_ATTRS
 from twin.scenario.assets import hil_assets, resolve_assets
 from twin.scenario.schema import Scenario
 
 SIM_CONFIG = {
-    "PV": {"python": "simulators.pv.mosaik:PvSim"},
-    "Load": {"python": "simulators.load.mosaik:LoadSim"},
-    "Battery": {"python": "simulators.battery.mosaik:BatterySim"},
-    "EV": {"python": "simulators.ev.mosaik:EvSim"},
-    "Feeder": {"python": "simulators.feeder.mosaik:FeederSim"},
+    "Site": {"python": "simulators.site.mosaik:SiteSim"},
     "Controller": {"python": "agents.control.mosaik:ControllerSim"},
     "Community": {"python": "agents.community.mosaik:CommunitySim"},
     "Market": {"python": "agents.market.mosaik:MarketSim"},
@@ -70,34 +71,27 @@ RECORDED = {
         "ev": EV_ATTRS,
     },
 }
-# the battery state a controller reads, end of the previous step (time-shifted)
-BATTERY_STATE_ATTRS = ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh"]
-CHARGER_STATE_ATTRS = ["p_charge_avail_kw", "p_discharge_avail_kw", *PLUGGED_EV_ATTRS]
+# the site simulator's set entity of each asset kind
+SITE_SETS = {"pv": "PVSet", "load": "HouseholdSet", "battery": "BatterySet",
+             "ev_charger": "ChargerSet", "ev": "EVSet"}
 
 
 @dataclass
-class Devices:
-    """The simulated device entities: one list per asset kind (``pv``, ``load``,
-    ``battery``, ``ev_charger``) in the scenario's resolve order, one set entity per
-    device class (its attributes are lists over the class), and the EV fleet."""
+class Site:
+    """The site simulator's entities: one set entity per device class (its attributes
+    are lists over the class's assets in resolve order), the EV fleet and the feeder's
+    ``grid``."""
 
-    entities: dict[str, list]
     sets: dict[str, Any]
     fleet: Any
-
-
-@dataclass
-class Grid:
-    """The feeder's entities: one per LV bus (by bus name) and the feeder-wide ``grid``."""
-
-    buses: dict[str, Any]
     grid: Any
 
 
 @dataclass
 class Hil:
     """The HIL bridges (by asset id), the OpenADR VEN and MQTT publisher where the
-    scenario has them, and the entities the recorder takes the HIL series from.
+    scenario has them, and ``hil_set``, whose lists over the HIL devices are what the
+    world connects (measured values in, set-points out, the HIL series recorded).
     Empty for a scenario without HIL."""
 
     bridges: dict[str, Any] = field(default_factory=dict)
@@ -106,19 +100,16 @@ class Hil:
     hil_set: Any = None
     clock: Any = None
 
-    def device(self, asset, sim_entity):
-        """Who stands for the asset in the power flow and before the control."""
-        return self.bridges.get(asset.id, sim_entity)
-
 
 @dataclass
 class ControlEntities:
-    """What a :class:`Control` created: one set-point source (``p_set_kw`` [kW]) per
-    battery and per charger in asset order, the entity that takes the grid signals
-    (None: the control takes none) and what the recorder takes from it."""
+    """What a :class:`Control` created: the set entities whose ``p_set_kw`` [kW] lists
+    are the set-points of every battery and every charger (asset order), the entity that
+    takes the grid signals (None: the control takes none) and what the recorder takes
+    from it."""
 
-    batteries: list
-    chargers: list
+    batteries: Any
+    chargers: Any
     site: Any = None
     recorded: list[tuple[Any, list[str]]] = field(default_factory=list)
 
@@ -136,7 +127,7 @@ class Control(Protocol):
         ...
 
     def connect(self, world: mosaik.World, scenario: Scenario, assets: dict,
-                devices: Devices, hil: Hil, ctl: ControlEntities) -> None:
+                site: Site, hil: Hil, ctl: ControlEntities) -> None:
         """Connect what the control reads (device states, its own simulators)."""
         ...
 
@@ -163,43 +154,58 @@ def initial_states(scenario: Scenario, assets: dict) -> tuple[list[dict], list[d
     return batteries, chargers
 
 
+def as_lists(rows: list[dict], attrs: list[str]) -> dict[str, list]:
+    """Per-device initial values as one list per attribute (a set entity's initial data)."""
+    return {a: [row.get(a, float("nan")) for row in rows] for a in attrs}
+
+
+def hil_initial(scenario: Scenario, assets: dict) -> list[dict]:
+    """Each HIL device's start-of-run values before its first measurement: its simulated
+    twin's initial state (a battery's, a charger's), 0 kW for PV and loads."""
+    bat, ch = initial_states(scenario, assets)
+    by_id = {**{a.id: row for a, row in zip(assets["battery"], bat, strict=True)},
+             **{a.id: row for a, row in zip(assets["ev_charger"], ch, strict=True)}}
+    return [by_id.get(a.id, {"p_avail_kw": 0.0, "p_kw": 0.0}) for a in hil_assets(assets)]
+
+
 class SiteControl:
-    """The site controller: one strategy over every battery and charger, reading the PV,
-    the loads and the devices' feasible windows; it records its plan where it has one."""
+    """The site controller: one strategy over every battery and charger, reading the
+    devices' feasible windows (the PV and loads it reads from the exogenous series, HIL
+    devices as last measured); it records its plan where it has one."""
 
     kind = "controller"
 
     def start(self, world, scenario, assets, run_dir) -> ControlEntities:
         ctl = start_sim(world, scenario, "Controller")
         site = ctl.Site.create(1)[0]
-        bat_ctl = create(ctl.BatteryCtl, asset_ids(assets, "battery"))
-        ch_ctl = create(ctl.ChargerCtl, asset_ids(assets, "ev_charger"))
+        create(ctl.BatteryCtl, asset_ids(assets, "battery"))
+        create(ctl.ChargerCtl, asset_ids(assets, "ev_charger"))
+        batteries, chargers = ctl.BatteryCtlSet.create(1)[0], ctl.ChargerCtlSet.create(1)[0]
         recorded = [(site, ["inflexible_forecast_kw"])]
         if scenario.scheduling.strategy != "rule_based":  # the plan in force, per device
-            recorded += [(entity, PLAN_ATTRS) for entity in [*bat_ctl, *ch_ctl]]
-        return ControlEntities(bat_ctl, ch_ctl, site, recorded)
+            recorded += [(batteries, PLAN_ATTRS), (chargers, PLAN_ATTRS)]
+        return ControlEntities(batteries, chargers, site, recorded)
 
-    def connect(self, world, scenario, assets, devices, hil, ctl) -> None:
-        """A simulated device's power of the step; a real one's as last measured (the
-        controller cannot know a real device's power before the step happens)."""
-        for kind, attr, site_attr in (("pv", "p_avail_kw", "pv_p_kw"),
-                                      ("load", "p_kw", "load_p_kw")):
-            for asset, entity in zip(assets[kind], devices.entities[kind], strict=True):
-                if asset.id in hil.bridges:
-                    world.connect(hil.bridges[asset.id], ctl.site, (attr, site_attr),
-                                  time_shifted=True, initial_data={attr: 0.0})
-                else:
-                    world.connect(entity, ctl.site, (attr, site_attr))
+    def connect(self, world, scenario, assets, site, hil, ctl) -> None:
+        """The devices' states at the end of the previous step (time-shifted); a HIL
+        device's as last measured (the controller cannot know a real device's power
+        before the step happens)."""
         bat_initial, ev_initial = initial_states(scenario, assets)
-        for kind, attrs, initials, sources in (
+        for kind, attrs, initials, target in (
             ("battery", BATTERY_STATE_ATTRS, bat_initial, ctl.batteries),
             ("ev_charger", CHARGER_STATE_ATTRS, ev_initial, ctl.chargers),
         ):
-            for asset, entity, source, initial in zip(
-                assets[kind], devices.entities[kind], sources, initials, strict=True
-            ):
-                world.connect(hil.device(asset, entity), source, *attrs, time_shifted=True,
-                              initial_data={a: initial[a] for a in attrs})
+            world.connect(site.sets[kind], target, *attrs, time_shifted=True,
+                          initial_data=as_lists(initials, attrs))
+            if hil.hil_set is not None:
+                world.connect(hil.hil_set, target, *((a, f"hil_{a}") for a in attrs),
+                              time_shifted=True, initial_data=as_lists(
+                                  hil_initial(scenario, assets), attrs))
+        if hil.hil_set is not None:
+            attrs = ["p_avail_kw", "p_kw"]
+            world.connect(hil.hil_set, ctl.site, *((a, f"hil_{a}") for a in attrs),
+                          time_shifted=True,
+                          initial_data=as_lists(hil_initial(scenario, assets), attrs))
 
 
 class MarketControl:
@@ -212,24 +218,24 @@ class MarketControl:
     def start(self, world, scenario, assets, run_dir) -> ControlEntities:
         community_sim = start_sim(world, scenario, "Community")
         self.community = community_sim.Community.create(1)[0]
-        bat_ctl = create(community_sim.BatteryAgent, asset_ids(assets, "battery"))
-        ch_ctl = create(community_sim.ChargerAgent, asset_ids(assets, "ev_charger"))
+        create(community_sim.BatteryAgent, asset_ids(assets, "battery"))
+        create(community_sim.ChargerAgent, asset_ids(assets, "ev_charger"))
         self.operator = start_sim(world, scenario, "Market",
                                   run_dir=str(run_dir)).Operator.create(1)[0]
-        return ControlEntities(bat_ctl, ch_ctl)
+        return ControlEntities(community_sim.BatteryAgentSet.create(1)[0],
+                               community_sim.ChargerAgentSet.create(1)[0])
 
-    def connect(self, world, scenario, assets, devices, hil, ctl) -> None:
+    def connect(self, world, scenario, assets, site, hil, ctl) -> None:
         world.connect(self.community, self.operator, "orders")
         world.connect(self.operator, self.community, "trades", time_shifted=True,
                       initial_data={"trades": []})
         bat_initial, ev_initial = initial_states(scenario, assets)
         if bat_initial:
-            world.connect(devices.sets["battery"], self.community, "e_kwh", time_shifted=True,
-                          initial_data={"e_kwh": [i["e_kwh"] for i in bat_initial]})
+            world.connect(site.sets["battery"], self.community, "e_kwh", time_shifted=True,
+                          initial_data=as_lists(bat_initial, ["e_kwh"]))
         if ev_initial:
-            world.connect(devices.sets["ev_charger"], self.community, *PLUGGED_EV_ATTRS,
-                          time_shifted=True,
-                          initial_data={a: [i[a] for i in ev_initial] for a in PLUGGED_EV_ATTRS})
+            world.connect(site.sets["ev_charger"], self.community, *PLUGGED_EV_ATTRS,
+                          time_shifted=True, initial_data=as_lists(ev_initial, PLUGGED_EV_ATTRS))
 
 
 def control_for(scenario: Scenario) -> Control:
@@ -239,33 +245,12 @@ def control_for(scenario: Scenario) -> Control:
 
 
 # -- start --------------------------------------------------------------------------------
-def start_devices(world: mosaik.World, scenario: Scenario, assets: dict) -> Devices:
-    """PV, household loads, batteries, EV chargers and EVs, one entity per asset; one set
-    entity per device class carries every device's outputs to the recorder."""
-    pv_sim, load_sim = start_sim(world, scenario, "PV"), start_sim(world, scenario, "Load")
-    bat_sim, ev_sim = start_sim(world, scenario, "Battery"), start_sim(world, scenario, "EV")
-    entities = {
-        "pv": create(pv_sim.PV, asset_ids(assets, "pv")),
-        "load": create(load_sim.Household, asset_ids(assets, "load")),
-        "battery": create(bat_sim.Battery, asset_ids(assets, "battery")),
-        "ev_charger": create(ev_sim.Charger, asset_ids(assets, "ev_charger")),
-    }
-    create(ev_sim.EV, asset_ids(assets, "ev"))  # recorded through their set
-    fleet = ev_sim.Fleet.create(1)[0]
-    sets = {
-        "pv": pv_sim.PVSet.create(1)[0], "load": load_sim.HouseholdSet.create(1)[0],
-        "battery": bat_sim.BatterySet.create(1)[0],
-        "ev_charger": ev_sim.ChargerSet.create(1)[0], "ev": ev_sim.EVSet.create(1)[0],
-    }
-    return Devices(entities, sets, fleet)
-
-
-def start_feeder(world: mosaik.World, scenario: Scenario) -> Grid:
-    """The feeder's power flow: one entity per LV bus and the feeder-wide results."""
-    feeder_sim = start_sim(world, scenario, "Feeder")
-    bus_names = scenario.grid.lv_bus_names()
-    buses = dict(zip(bus_names, feeder_sim.Bus.create(len(bus_names)), strict=True))
-    return Grid(buses, feeder_sim.Grid.create(1)[0])
+def start_site(world: mosaik.World, scenario: Scenario) -> Site:
+    """The site simulator: PV, household loads, batteries, the EV fleet and the feeder's
+    power flow, one set entity per device class."""
+    sim = start_sim(world, scenario, "Site")
+    sets = {kind: getattr(sim, model).create(1)[0] for kind, model in SITE_SETS.items()}
+    return Site(sets, sim.Fleet.create(1)[0], sim.Grid.create(1)[0])
 
 
 def start_hil(world: mosaik.World, scenario: Scenario, assets: dict, run_dir: Path,
@@ -291,8 +276,12 @@ def start_hil(world: mosaik.World, scenario: Scenario, assets: dict, run_dir: Pa
 
 
 def start_recorder(world: mosaik.World, scenario: Scenario, assets: dict, run_dir: Path,
-                   devices: Devices, progress: bool = False):
+                   site: Site, ctl: ControlEntities, progress: bool = False):
     """The recorder, with the labels that turn list-valued attributes into columns."""
+    set_labels = {entity.eid: asset_ids(assets, kind) for kind, entity in site.sets.items()}
+    set_labels.update({ctl.batteries.eid: asset_ids(assets, "battery"),
+                       ctl.chargers.eid: asset_ids(assets, "ev_charger"),
+                       "hilset": hil_device_ids(assets)})
     return world.start(
         "Recorder", run_dir=str(run_dir), start=scenario.start.isoformat(),
         step_s=scenario.step_s, flush_every_steps=scenario.outputs.flush_every_steps,
@@ -300,60 +289,65 @@ def start_recorder(world: mosaik.World, scenario: Scenario, assets: dict, run_di
         progress=progress, n_steps=scenario.n_steps, label=scenario.name,
         labels={"vm_pu_bus": scenario.grid.lv_bus_names(),
                 "line_loading_percent": line_names(scenario)},
-        set_labels={**{entity.eid: asset_ids(assets, kind)
-                       for kind, entity in devices.sets.items()},
-                    "hilset": hil_device_ids(assets)},
+        set_labels=set_labels,
     ).Recorder.create(1)[0]
 
 
 # -- connect ------------------------------------------------------------------------------
-def connect_power_flow(world: mosaik.World, assets: dict, devices: Devices, grid: Grid,
-                       hil: Hil) -> None:
-    """Every device's power into its bus (a HIL device's as measured)."""
-    for kind in ("pv", "load", "battery", "ev_charger"):
-        attrs = ("p_kw", "q_kvar") if kind == "load" else ("p_kw",)
-        for asset, entity in zip(assets[kind], devices.entities[kind], strict=True):
-            world.connect(hil.device(asset, entity), grid.buses[asset.bus], *attrs)
+def connect_power_flow(world: mosaik.World, site: Site, hil: Hil) -> None:
+    """The HIL devices' measured power into the power flow, in place of their twins'."""
+    if hil.hil_set is not None:
+        world.connect(hil.hil_set, site.grid, ("p_kw", "hil_p_kw"), ("q_kvar", "hil_q_kvar"))
 
 
-def connect_setpoints(world: mosaik.World, assets: dict, devices: Devices, hil: Hil,
-                      ctl: ControlEntities) -> None:
+def connect_setpoints(world: mosaik.World, site: Site, hil: Hil, ctl: ControlEntities) -> None:
     """The control's set-points into the simulated devices and the HIL bridges (a HIL
     device's twin follows the same set-points)."""
-    for kind, sources in (("battery", ctl.batteries), ("ev_charger", ctl.chargers)):
-        for asset, entity, source in zip(assets[kind], devices.entities[kind], sources,
-                                         strict=True):
-            world.connect(source, entity, "p_set_kw")
-            if asset.id in hil.bridges:
-                world.connect(source, hil.bridges[asset.id], "p_set_kw")
+    world.connect(ctl.batteries, site.sets["battery"], "p_set_kw")
+    world.connect(ctl.chargers, site.sets["ev_charger"], "p_set_kw")
+    if hil.hil_set is not None:
+        world.connect(ctl.batteries, hil.hil_set, ("p_set_kw", "battery_p_set_kw"))
+        world.connect(ctl.chargers, hil.hil_set, ("p_set_kw", "charger_p_set_kw"))
 
 
-def connect_grid_signals(world: mosaik.World, devices: Devices, grid: Grid, hil: Hil,
-                         ctl: ControlEntities) -> None:
+def connect_grid_signals(world: mosaik.World, scenario: Scenario, assets: dict, site: Site,
+                         hil: Hil, ctl: ControlEntities) -> None:
     """The OpenADR VEN's grid signals into the control's site, and what the VEN needs
-    for its opt-in decisions (the site's import and what it could shed)."""
+    for its opt-in decisions: the site's import, the batteries' and chargers' power over
+    the last step and what the batteries can discharge over the next (time-shifted: the
+    HIL devices' measurements go into the site's power flow, so the site's outputs reach
+    the HIL simulator one step later)."""
     if hil.ven is None:
         return
-    world.connect(grid.grid, hil.ven, ("p_import_kw", "site_p_kw"), time_shifted=True,
+    bat_initial, _ = initial_states(scenario, assets)
+    n_bat, n_ch = len(assets["battery"]), len(assets["ev_charger"])
+    world.connect(site.grid, hil.ven, ("p_import_kw", "site_p_kw"), time_shifted=True,
                   initial_data={"p_import_kw": 0.0})
     world.connect(hil.ven, ctl.site, "grid_signals", time_shifted=True,
                   initial_data={"grid_signals": []})
-    world.connect(devices.sets["battery"], hil.ven, ("p_kw", "battery_p_kw"),
-                  ("p_discharge_avail_kw", "battery_discharge_kw"))
-    world.connect(devices.sets["ev_charger"], hil.ven, ("p_kw", "charger_p_kw"))
+    world.connect(site.sets["battery"], hil.ven, ("p_kw", "battery_p_kw"),
+                  ("p_discharge_avail_kw", "battery_discharge_kw"), time_shifted=True,
+                  initial_data={"p_kw": [0.0] * n_bat, "p_discharge_avail_kw":
+                                as_lists(bat_initial, ["p_discharge_avail_kw"])[
+                                    "p_discharge_avail_kw"]})
+    world.connect(site.sets["ev_charger"], hil.ven, ("p_kw", "charger_p_kw"),
+                  time_shifted=True, initial_data={"p_kw": [0.0] * n_ch})
 
 
-def connect_telemetry(world: mosaik.World, devices: Devices, hil: Hil) -> None:
-    """Each device class's power to the MQTT publisher, where the scenario publishes."""
+def connect_telemetry(world: mosaik.World, assets: dict, site: Site, hil: Hil) -> None:
+    """Each device class's power to the MQTT publisher, where the scenario publishes; a
+    step's power is known at its end: it reaches the publisher at the next step
+    (time-shifted), which publishes it stamped with the step's start."""
     if hil.publisher is None:
         return
     for kind, attr in (("pv", "pv_p_kw"), ("load", "load_p_kw"),
                        ("battery", "battery_p_kw"), ("ev_charger", "ev_charger_p_kw")):
-        world.connect(devices.sets[kind], hil.publisher, ("p_kw", attr))
+        world.connect(site.sets[kind], hil.publisher, ("p_kw", attr), time_shifted=True,
+                      initial_data={"p_kw": [0.0] * len(assets[kind])})
 
 
-def connect_recording(world: mosaik.World, scenario: Scenario, devices: Devices, grid: Grid,
-                      hil: Hil, ctl: ControlEntities, recorder) -> None:
+def connect_recording(world: mosaik.World, scenario: Scenario, site: Site, hil: Hil,
+                      ctl: ControlEntities, recorder) -> None:
     """Everything the run records: the HIL series and lag, every device class at the
     scenario's ``outputs.detail``, the EV fleet, the feeder and the control's own."""
     if hil.hil_set is not None:
@@ -362,10 +356,10 @@ def connect_recording(world: mosaik.World, scenario: Scenario, devices: Devices,
     if hil.ven is not None:
         world.connect(hil.ven, recorder, "site_limit_kw", "price_eur_per_kwh")
     rec = RECORDED[scenario.outputs.detail]
-    for kind, entity in devices.sets.items():
+    for kind, entity in site.sets.items():
         world.connect(entity, recorder, *rec[kind])
-    world.connect(devices.fleet, recorder, "n_plugged", "n_waiting", "events")
-    world.connect(grid.grid, recorder, *GRID_ATTRS)
+    world.connect(site.fleet, recorder, "n_plugged", "n_waiting", "events")
+    world.connect(site.grid, recorder, *GRID_ATTRS)
     for entity, attrs in ctl.recorded:
         world.connect(entity, recorder, *attrs)
 
@@ -382,18 +376,17 @@ def build_world(
     assets = resolve_assets(scenario)
     control = control_for(scenario)
 
-    devices = start_devices(world, scenario, assets)
-    grid = start_feeder(world, scenario)
+    site = start_site(world, scenario)
     hil = start_hil(world, scenario, assets, run_dir, hil_origin_file)
     ctl = control.start(world, scenario, assets, run_dir)
-    recorder = start_recorder(world, scenario, assets, run_dir, devices, progress)
+    recorder = start_recorder(world, scenario, assets, run_dir, site, ctl, progress)
 
-    connect_power_flow(world, assets, devices, grid, hil)
-    control.connect(world, scenario, assets, devices, hil, ctl)
-    connect_setpoints(world, assets, devices, hil, ctl)
-    connect_grid_signals(world, devices, grid, hil, ctl)
-    connect_telemetry(world, devices, hil)
-    connect_recording(world, scenario, devices, grid, hil, ctl, recorder)
+    connect_power_flow(world, site, hil)
+    control.connect(world, scenario, assets, site, hil, ctl)
+    connect_setpoints(world, site, hil, ctl)
+    connect_grid_signals(world, scenario, assets, site, hil, ctl)
+    connect_telemetry(world, assets, site, hil)
+    connect_recording(world, scenario, site, hil, ctl, recorder)
     return world, scenario.duration_s
 
 

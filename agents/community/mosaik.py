@@ -17,7 +17,7 @@ from agents.community.model import Community, Member
 from agents.community.planning import make_planner, planned_kw
 from agents.market.pricing import Limits, Pricing
 from simulators.base import ArraySimulator, meta
-from simulators.ev.mosaik import PLUGGED_EV_ATTRS
+from simulators.ev.part import PLUGGED_EV_ATTRS
 from twin import inputs as scenario_inputs
 from twin.rng import stream
 from twin.scenario.assets import resolve_assets
@@ -31,6 +31,7 @@ META: Meta = meta(
         "ChargerAgent": {"public": True, "params": ["ids"], "trigger": [],
                          "attrs": ["p_set_kw"]},
     },
+    sets=("BatteryAgent", "ChargerAgent"),
 )
 
 

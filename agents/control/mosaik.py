@@ -1,9 +1,14 @@
 """mosaik adapter that runs a control strategy over the site. No strategy logic here.
 
-Entities: one ``Site`` (inputs: PV ``p_avail_kw`` and household ``p_kw`` of the step),
-one ``BatteryCtl`` per battery and one ``ChargerCtl`` per EV charger (inputs: the
-device's feasible power window, time-shifted from the end of the previous step;
-output: ``p_set_kw`` for the step). Which strategy runs comes from ``scheduling``.
+Entities: one ``Site``, one ``BatteryCtl`` per battery and one ``ChargerCtl`` per EV
+charger, and the sets ``BatteryCtlSet`` / ``ChargerCtlSet`` whose attributes are lists
+over them (the world connects those). Inputs: each device's state and feasible power
+window, time-shifted from the end of the previous step; output: ``p_set_kw`` for the
+step. The PV's available power and the household loads of the step are exogenous
+series known for the horizon (``twin.inputs``), read here. A HIL device's values, as
+last measured, replace its simulated twin's: ``hil_<attr>`` inputs, lists over the HIL
+devices in ``hil_assets`` order (the PV's ``hil_p_avail_kw`` and the loads'
+``hil_p_kw`` on ``Site``). Which strategy runs comes from ``scheduling``.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from agents.control.scheduling import SchedulingStrategy
 from agents.control.strategy import SiteState, Strategy
 from agents.scheduling.fm_server import ServerConfig
 from agents.scheduling.live_request import SiteModel
-from simulators.base import ArraySimulator, meta
-from simulators.ev.mosaik import PLUGGED_EV_ATTRS
+from simulators.base import ArraySimulator, meta, overlay, set_input
+from simulators.ev.part import PLUGGED_EV_ATTRS
 from simulators.feeder.model import (
     Feeder,
     FeederParams,
@@ -28,26 +33,30 @@ from simulators.feeder.model import (
     loss_estimate,
 )
 from twin import inputs as scenario_inputs
-from twin.scenario.assets import params_from
+from twin.scenario.assets import hil_positions, params_from, resolve_assets
 from twin.scenario.schema import Scenario
 from twin.timeparse import parse_duration_s
 
 # the plan in force: planned power [kW] and stored energy at the step's end [kWh]
 PLAN_ATTRS = ["p_plan_kw", "e_plan_kwh"]
+# the device states a control reads, end of the previous step (time-shifted)
+BATTERY_STATE_ATTRS = ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh"]
+CHARGER_STATE_ATTRS = ["p_charge_avail_kw", "p_discharge_avail_kw", *PLUGGED_EV_ATTRS]
 META: Meta = meta(
-    "Site", ["pv_p_kw", "load_p_kw", "inflexible_forecast_kw", "grid_signals"],
+    "Site", ["inflexible_forecast_kw", "grid_signals", "hil_p_avail_kw", "hil_p_kw"],
     extra={
         "BatteryCtl": {
             "public": True, "params": ["ids"], "trigger": [],
-            "attrs": ["p_charge_avail_kw", "p_discharge_avail_kw", "soc_percent", "e_kwh",
+            "attrs": [*BATTERY_STATE_ATTRS, *(f"hil_{a}" for a in BATTERY_STATE_ATTRS),
                       "p_set_kw", *PLAN_ATTRS],
         },
         "ChargerCtl": {
             "public": True, "params": ["ids"], "trigger": [],
-            "attrs": ["p_charge_avail_kw", "p_discharge_avail_kw", "p_set_kw",
-                      *PLUGGED_EV_ATTRS, *PLAN_ATTRS],
+            "attrs": [*CHARGER_STATE_ATTRS, *(f"hil_{a}" for a in CHARGER_STATE_ATTRS),
+                      "p_set_kw", *PLAN_ATTRS],
         },
     },
+    sets=("BatteryCtl", "ChargerCtl"),
 )
 
 
@@ -104,6 +113,9 @@ class ControllerSim(ArraySimulator):
         self.strategy = make_strategy(sc, self.assets.get("BatteryCtl", []),
                                       self.assets.get("ChargerCtl", []))
         times = scenario_inputs.step_starts(sc)
+        self.pv_series_kw = scenario_inputs.pv_available_kw(sc)
+        self.load_series_kw = scenario_inputs.household_load_kw(sc)
+        self.hil_pos = hil_positions(resolve_assets(sc))
         self.times = times.to_pydatetime()
         self.price = scenario_inputs.import_price_eur_per_kwh(times, sc.tariff)
         self.setpoints = {"BatteryCtl": np.zeros(0), "ChargerCtl": np.zeros(0)}
@@ -112,9 +124,21 @@ class ControllerSim(ArraySimulator):
             [a.spec.p_max_kw for a in self.assets.get("ChargerCtl", [])], dtype=float
         )
 
-    def _sources(self, inputs: dict, attr: str) -> np.ndarray:
-        values = inputs.get("site", {}).get(attr, {})
-        return np.array([values[k] for k in sorted(values)], dtype=float)
+    def _hil(self, values: np.ndarray, kind: str, inputs: dict, eid: str,
+             attr: str) -> np.ndarray:
+        """``values`` over the assets of ``kind`` with the HIL devices' as measured."""
+        if not self.hil_pos:
+            return values
+        measured = set_input(inputs, eid, f"hil_{attr}", len(self.hil_pos))
+        if measured is None:
+            return values
+        return overlay(values, self.hil_pos, kind, measured)
+
+    def _state(self, inputs: dict, model: str, attr: str, default: float) -> np.ndarray:
+        """A device state over the batteries or chargers, HIL devices as measured."""
+        kind = self.kinds[model]
+        values = self.input_array(inputs, model, attr, default)
+        return self._hil(values, kind, inputs, f"{model.lower()}_set", attr)
 
     @staticmethod
     def _signals(inputs: dict) -> tuple:
@@ -124,12 +148,12 @@ class ControllerSim(ArraySimulator):
 
     def advance(self, time, inputs):
         k = time // self.step_s
-        arr = self.input_array
+        arr = self._state
         state = SiteState(
             time=self.times[k],
             dt_s=self.step_s,
-            pv_p_kw=self._sources(inputs, "pv_p_kw"),
-            load_p_kw=self._sources(inputs, "load_p_kw"),
+            pv_p_kw=self._hil(self.pv_series_kw[k], "pv", inputs, "site", "p_avail_kw"),
+            load_p_kw=self._hil(self.load_series_kw[k], "load", inputs, "site", "p_kw"),
             battery_p_min_kw=-arr(inputs, "BatteryCtl", "p_discharge_avail_kw", 0.0),
             battery_p_max_kw=arr(inputs, "BatteryCtl", "p_charge_avail_kw", 0.0),
             battery_soc_percent=arr(inputs, "BatteryCtl", "soc_percent", np.nan),

@@ -1,34 +1,39 @@
-"""The mosaik adapters in small worlds: inputs reach the models, outputs come back."""
+"""The site simulator in small worlds: inputs reach the device parts, outputs come back
+as lists over each device class."""
 
 from __future__ import annotations
 
 import mosaik
+import numpy as np
 import pytest
 
+from simulators.feeder.part import FeederPart
+from twin.scenario.assets import resolve_assets
 from twin.scenario.loading import validate
 
 STEP_S = 900
 SIM_CONFIG = {
     "Input": {"python": "mosaik.basic_simulators:InputSimulator"},
     "Output": {"python": "mosaik.basic_simulators:OutputSimulator"},
-    "Battery": {"python": "simulators.battery.mosaik:BatterySim"},
-    "PV": {"python": "simulators.pv.mosaik:PvSim"},
-    "EV": {"python": "simulators.ev.mosaik:EvSim"},
-    "Feeder": {"python": "simulators.feeder.mosaik:FeederSim"},
+    "Site": {"python": "simulators.site.mosaik:SiteSim"},
 }
 
 
-def small_scenario(**assets) -> dict:
+def small_scenario(**assets):
     data = {"name": "small", "start": "2026-06-01T00:00:00-04:00", "duration": "P1D",
             "assets": {"pv": [], "battery": [], "ev_charger": [], "ev": [], "load": [],
                        **assets}}
-    return validate(data).model_dump(mode="json")
+    return validate(data)
 
 
 @pytest.fixture
 def world():
     """A small world; each test runs it with ``shutdown=False``, reads, then shuts it down."""
     return mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False)
+
+
+def start_site(world, scenario):
+    return world.start("Site", scenario=scenario.model_dump(mode="json"))
 
 
 def collect(world, entity, *attrs):
@@ -38,16 +43,21 @@ def collect(world, entity, *attrs):
     return out_sim, sink
 
 
-def test_battery_adapter_delivers_what_it_can(world):
+def first_device(data: dict, t: int) -> dict:
+    """Each attribute's value for the first device of a set entity at time ``t``."""
+    return {k: next(iter(v.values()))[0] for k, v in data[t].items()}
+
+
+def test_site_battery_delivers_what_it_can(world):
     sc = small_scenario(battery=[{"capacity_kwh": 100, "p_charge_max_kw": 50}])
-    bat = world.start("Battery", scenario=sc).Battery.create(1, ids=["battery_00"])[0]
+    bat = start_site(world, sc).BatterySet.create(1)[0]
     setpoint = world.start("Input", step_size=STEP_S).Constant.create(1, constant=80.0)[0]
     world.connect(setpoint, bat, ("value", "p_set_kw"))
     out_sim, sink = collect(world, bat, "p_kw", "p_deviation_kw", "soc_percent")
     world.run(until=4 * STEP_S, print_progress=False, shutdown=False)
     data = out_sim.get_dict(sink.eid)
     assert sorted(data) == [0, 900, 1800, 2700]
-    first = {k: next(iter(v.values())) for k, v in data[0].items()}
+    first = first_device(data, 0)
     assert first["p_kw"] == pytest.approx(50.0)
     assert first["p_deviation_kw"] == pytest.approx(30.0)
     # 50 kWh stored, 0.1 %/day self-discharge over 15 min, then 50 kW x 0.25 h x 0.95
@@ -56,28 +66,26 @@ def test_battery_adapter_delivers_what_it_can(world):
     world.shutdown()
 
 
-def test_pv_adapter_applies_active_power_limit(world):
+def test_site_pv_applies_active_power_limit(world):
     sc = small_scenario(pv=[{"p_dc_kwp": 5.0}])
-    pv = world.start("PV", scenario=sc).PV.create(1, ids=["pv_00"])[0]
+    pv = start_site(world, sc).PVSet.create(1)[0]
     limit = world.start("Input", step_size=STEP_S).Constant.create(1, constant=1.0)[0]
     world.connect(limit, pv, ("value", "p_limit_kw"))
     out_sim, sink = collect(world, pv, "p_kw", "p_avail_kw")
     world.run(until=96 * STEP_S, print_progress=False, shutdown=False)
     data = out_sim.get_dict(sink.eid)
-    p = [next(iter(row["p_kw"].values())) for row in data.values()]
-    avail = [next(iter(row["p_avail_kw"].values())) for row in data.values()]
+    p = [first_device(data, t)["p_kw"] for t in data]
+    avail = [first_device(data, t)["p_avail_kw"] for t in data]
     assert min(avail) < -2.0  # the sun was up
     assert min(p) == pytest.approx(-1.0)
     assert all(pk >= ak for pk, ak in zip(p, avail, strict=True))
     world.shutdown()
 
 
-def test_ev_adapter_publishes_events_at_their_instants(world):
+def test_site_publishes_ev_events_at_their_instants(world):
     sc = small_scenario(ev_charger=[{"p_max_kw": 22}], ev=[{"pattern": "home"}])
-    ev_sim = world.start("EV", scenario=sc)
-    charger = ev_sim.Charger.create(1, ids=["ev_charger_00"])[0]
-    ev_sim.EV.create(1, ids=["ev_00"])
-    fleet = ev_sim.Fleet.create(1)[0]
+    site = start_site(world, sc)
+    charger, fleet = site.ChargerSet.create(1)[0], site.Fleet.create(1)[0]
     setpoint = world.start("Input", step_size=STEP_S).Constant.create(1, constant=22.0)[0]
     world.connect(setpoint, charger, ("value", "p_set_kw"))
     out_sim, sink = collect(world, fleet, "events")
@@ -93,19 +101,33 @@ def test_ev_adapter_publishes_events_at_their_instants(world):
     world.shutdown()
 
 
-def test_feeder_adapter_sums_devices_per_bus(world):
-    sc = small_scenario()
-    feeder = world.start("Feeder", scenario=sc)
-    buses = {b.eid: b for b in feeder.Bus.create(25)}
-    grid = feeder.Grid.create(1)[0]
-    inputs = world.start("Input", step_size=STEP_S)
-    for value in (10.0, 5.0):  # two devices on one bus
-        src = inputs.Constant.create(1, constant=value)[0]
-        world.connect(src, buses["f2_b8"], ("value", "p_kw"))
+def test_site_power_flow_sees_every_device(world):
+    sc = small_scenario(battery=[{"capacity_kwh": 100, "p_charge_max_kw": 20, "bus": "f2_b8"}],
+                        load=[{"bus": "f2_b8"}])
+    site = start_site(world, sc)
+    bat, grid = site.BatterySet.create(1)[0], site.Grid.create(1)[0]
+    load = site.HouseholdSet.create(1)[0]
+    setpoint = world.start("Input", step_size=STEP_S).Constant.create(1, constant=10.0)[0]
+    world.connect(setpoint, bat, ("value", "p_set_kw"))
     out_sim, sink = collect(world, grid, "p_import_kw", "p_loss_kw", "p_load_kw", "converged")
+    load_sim, load_sink = collect(world, load, "p_kw")
     world.run(until=STEP_S, print_progress=False, shutdown=False)
     row = {k: next(iter(v.values())) for k, v in out_sim.get_dict(sink.eid)[0].items()}
-    assert row["converged"] == 1 and row["p_load_kw"] == pytest.approx(15.0)
-    assert row["p_import_kw"] == pytest.approx(15.0 + row["p_loss_kw"], abs=1e-9)
-    assert 0.36 < row["p_loss_kw"] < 1.0  # transformer no-load losses plus some copper
+    load_kw = first_device(load_sim.get_dict(load_sink.eid), 0)["p_kw"]
+    assert load_kw > 0.0
+    assert row["converged"] == 1 and row["p_load_kw"] == pytest.approx(10.0 + load_kw)
+    assert row["p_import_kw"] == pytest.approx(row["p_load_kw"] + row["p_loss_kw"], abs=1e-9)
     world.shutdown()
+
+
+def test_feeder_part_sums_devices_per_bus():
+    sc = small_scenario(battery=[{"bus": "f2_b8"}, {"bus": "f2_b8"}, {"bus": "f1_b1"}])
+    part = FeederPart(sc, {"battery": resolve_assets(sc)["battery"]})
+    p = part.injections({"battery": np.array([10.0, 5.0, 1.0])})
+    assert p[part.feeder.load_index("f2_b8")] == 15.0
+    assert p[part.feeder.load_index("f1_b1")] == 1.0 and p.sum() == 16.0
+    part.advance({"battery": np.array([10.0, 5.0, 1.0])}, {})
+    grid = part.grid
+    assert grid["converged"] == 1 and grid["p_load_kw"] == pytest.approx(16.0)
+    assert grid["p_import_kw"] == pytest.approx(16.0 + grid["p_loss_kw"], abs=1e-9)
+    assert 0.36 < grid["p_loss_kw"] < 1.0  # transformer no-load losses plus some copper

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from simulators.battery.mosaik import BatterySim
+from simulators.battery.part import BatteryPart
 from twin.results import read_parts, read_timeseries
 from twin.runner import run_scenario
 from twin.scenario.loading import load_scenario
@@ -18,14 +18,16 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("scenario_file", ["scenarios/martinique_baseline.yaml",
                                            "scenarios/martinique_p2p.yaml"])
 def test_failed_run_keeps_its_results(scenario_file, tmp_path, monkeypatch):
-    original = BatterySim.advance
+    original = BatteryPart.advance
+    steps = []
 
-    def broken(self, time, inputs):
-        if time >= 6 * 3600:
+    def broken(self, p_set_kw):
+        steps.append(1)
+        if len(steps) > 24:  # six hours of 15-min steps went well
             raise RuntimeError("battery inverter lost")
-        return original(self, time, inputs)
+        return original(self, p_set_kw)
 
-    monkeypatch.setattr(BatterySim, "advance", broken)
+    monkeypatch.setattr(BatteryPart, "advance", broken)
     scenario = load_scenario(scenario_file, ["outputs.flush_every_steps=4"])
     result = run_scenario(scenario, quiet=True, root=tmp_path)
     assert result.status == "failed"

@@ -67,6 +67,13 @@ def hil_assets(assets: dict[str, list[Asset]]) -> list[Asset]:
     return [a for kind in HIL_KINDS for a in assets[kind] if a.spec.backend.type != "sim"]
 
 
+def hil_positions(assets: dict[str, list[Asset]]) -> list[tuple[str, int]]:
+    """Each HIL asset's ``(kind, index among the assets of its kind)``, in
+    :func:`hil_assets` order: where its measured values replace the simulated ones."""
+    index = {a.id: (kind, i) for kind, items in assets.items() for i, a in enumerate(items)}
+    return [index[a.id] for a in hil_assets(assets)]
+
+
 def params_from(cls, spec):
     """A model's parameter dataclass from a scenario spec (fields the model knows)."""
     fields = cls.__dataclass_fields__

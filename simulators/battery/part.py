@@ -1,4 +1,4 @@
-"""mosaik adapter of the battery fleet model: one entity per battery. No physics here.
+"""The batteries' part of the site simulator: the fleet model stepped. No physics here.
 
 Sign convention: positive = charging. ``p_set_kw`` is the requested AC power for the
 step ``[t, t + step)``; ``p_kw`` is what the battery delivered, ``p_deviation_kw`` the
@@ -9,39 +9,35 @@ values: connect them to a controller with ``time_shifted=True``.
 
 from __future__ import annotations
 
-from mosaik_api_v3.types import Meta
+import numpy as np
 
-from simulators.base import ArraySimulator, meta
 from simulators.battery.model import BatteryFleet, BatteryParams
-from twin.scenario.assets import params_from
+from twin.scenario.assets import Asset, params_from
 
 ATTRS = [
     "p_set_kw", "p_kw", "p_deviation_kw", "soc_percent", "e_kwh", "e_loss_kwh",
     "p_charge_avail_kw", "p_discharge_avail_kw", "capacity_kwh",
 ]
-META: Meta = meta("Battery", ATTRS, sets=("Battery",))
 
 
 def battery_params(spec) -> BatteryParams:
     return params_from(BatteryParams, spec)
 
 
-class BatterySim(ArraySimulator):
-    kinds = {"Battery": "battery"}
+class BatteryPart:
+    """Every battery of ``assets``, in their order."""
 
-    def __init__(self):
-        super().__init__(META)
+    attrs = ATTRS
 
-    def setup(self):
-        params = [battery_params(a.spec) for a in self.assets["Battery"]]
-        self.fleet = BatteryFleet(params, dt_s=self.step_s)
+    def __init__(self, assets: list[Asset], step_s: int):
+        self.step_s = step_s
+        self.fleet = BatteryFleet([battery_params(a.spec) for a in assets], dt_s=step_s)
 
-    def advance(self, time, inputs):
-        self.fleet.step(self.input_array(inputs, "Battery", "p_set_kw", 0.0), self.step_s)
+    def advance(self, p_set_kw: np.ndarray) -> None:
+        self.fleet.step(p_set_kw, self.step_s)
 
-    def outputs(self, model, attr):
+    def output(self, attr: str) -> np.ndarray:
         return getattr(self.fleet, attr)
-
 
 
 def initial_outputs(spec, step_s: int) -> dict[str, float]:
