@@ -7,6 +7,10 @@ loadings) one column per element ``<attr>.<label>`` (``labels``). EV ``events`` 
 their own instants (the recorder is hybrid, triggered by them) and go to the events
 table. Rows are buffered and written as a Parquet part every ``flush_every_steps``
 or every ``flush_interval_s`` of wall time, whichever comes first.
+
+The buffer keeps each input (source, attribute) as it came, one entry per step (a
+set entity's list as one entry), and spreads lists into their columns only when a
+part is written: a step costs one append per input, not one per column.
 """
 
 from __future__ import annotations
@@ -34,10 +38,35 @@ META = {
 }
 
 
+class Buffer:
+    """One input's values since the last part: ``rows`` (buffer row of each value) and
+    ``values`` (a scalar, or a list spread over ``names`` at :meth:`columns`)."""
+
+    def __init__(self, names: str | list[str]):
+        self.names = names
+        self.rows: list[int] = []
+        self.values: list = []
+
+    def columns(self, n_rows: int) -> dict[str, list]:
+        """The buffered values as columns of ``n_rows``, None where a step had none."""
+        values = self.values
+        if len(self.rows) != n_rows:  # missing from some steps
+            full: list = [None] * n_rows
+            for row, value in zip(self.rows, values, strict=True):
+                full[row] = value
+            values = full
+        if not isinstance(self.names, list):
+            return {self.names: values}
+        empty = [None] * len(self.names)
+        spread = zip(*(empty if v is None else v for v in values), strict=True)
+        return dict(zip(self.names, map(list, spread), strict=True))
+
+
 class RecorderSim(mosaik_api_v3.Simulator):
     def __init__(self):
         super().__init__(META)
-        self.columns: dict[str, list] = {}
+        self.t_s: list[int] = []
+        self.buffers: dict[tuple[str, str], Buffer] = {}
         self.names: dict[tuple[str, str], str | list[str]] = {}
         self.n_buffered = 0
         self.events: list[dict] = []
@@ -75,31 +104,27 @@ class RecorderSim(mosaik_api_v3.Simulator):
         return time - time % self.step_s + self.step_s
 
     def _append_row(self, time: int, data: dict) -> None:
-        self.columns.setdefault("t_s", []).append(time)
+        row = self.n_buffered
+        self.t_s.append(time)
         for attr, by_src in data.items():
             for src, value in by_src.items():
-                self._append_value(src, attr, value)
+                buffer = self.buffers.get((src, attr))
+                if buffer is None:
+                    buffer = self.buffers[(src, attr)] = Buffer(self._names(src, attr, value))
+                buffer.rows.append(row)
+                buffer.values.append(value)
         self.n_buffered += 1
-        for values in self.columns.values():  # an attribute missing this step is recorded as None
-            if len(values) < self.n_buffered:
-                values.append(None)
         self._show_progress(time)
         if (self.n_buffered >= self.flush_every
                 or time_mod.monotonic() - self.last_flush > self.flush_interval_s):
             self.flush()
 
-    def _append_value(self, src: str, attr: str, value) -> None:
-        """One input of this step into its column(s), padded with None before the step
-        it first came in."""
-        key, row = (src, attr), self.n_buffered
-        name = self.names.get(key)
-        if name is None:
-            name = self.names[key] = self._column_names(src, attr, value)
-        if isinstance(name, list):
-            for n, v in zip(name, value, strict=True):
-                self.columns.setdefault(n, [None] * row).append(v)
-        else:
-            self.columns.setdefault(name, [None] * row).append(value)
+    def _names(self, src: str, attr: str, value) -> str | list[str]:
+        """The column name(s) of an input, fixed at its first value."""
+        key = (src, attr)
+        if key not in self.names:
+            self.names[key] = self._column_names(src, attr, value)
+        return self.names[key]
 
     def _show_progress(self, time: int) -> None:
         """One step on the progress bar, its label the simulated time."""
@@ -121,11 +146,14 @@ class RecorderSim(mosaik_api_v3.Simulator):
     def flush(self) -> None:
         self.last_flush = time_mod.monotonic()
         if self.n_buffered:
-            frame = pd.DataFrame(self.columns)
+            columns = {"t_s": self.t_s}
+            for key in sorted(self.buffers):  # the same column order in every run
+                columns.update(self.buffers[key].columns(self.n_buffered))
+            frame = pd.DataFrame(columns)
             frame.insert(0, "time", self.start + pd.to_timedelta(frame["t_s"], unit="s"))
             self.series.write(frame)
             self.n_rows += self.n_buffered
-            self.columns = {}
+            self.t_s, self.buffers = [], {}
             self.n_buffered = 0
         if self.events:
             self.event_parts.write(events_frame(self.events, self.start))

@@ -150,6 +150,7 @@ class BatteryFleet:
         self.p_deviation_kw = zeros.copy()
         self.e_loss_kwh = zeros.copy()
         self.e_self_discharge_kwh = zeros.copy()
+        self._factors: dict[float, np.ndarray] = {}
         self._update_availability(dt_s)
 
     def __len__(self) -> int:
@@ -176,7 +177,7 @@ class BatteryFleet:
             Most positive (charging) power, >= 0. [kW]
         """
         dt_h = dt_s / 3600.0
-        e_kept_kwh = self.e_kwh * self_discharge_factor(self.self_discharge_percent_per_day, dt_s)
+        e_kept_kwh = self.e_kwh * self._factor(dt_s)
         p_hi_kw = (self.e_max_kwh - e_kept_kwh) / (self.eta_charge * dt_h)
         p_lo_kw = (self.e_min_kwh - e_kept_kwh) * self.eta_discharge / dt_h
         p_max_kw = np.clip(p_hi_kw, 0.0, self.p_charge_max_kw)
@@ -195,8 +196,11 @@ class BatteryFleet:
         """
         p_set_kw = np.broadcast_to(np.asarray(p_set_kw, dtype=float), self.e_kwh.shape).copy()
         dt_h = dt_s / 3600.0
-        a = self_discharge_factor(self.self_discharge_percent_per_day, dt_s)
-        p_min_kw, p_max_kw = self.available_p_kw(dt_s)
+        a = self._factor(dt_s)
+        if dt_s == self._avail_dt_s:  # the window computed at the end of the last step
+            p_min_kw, p_max_kw = -self.p_discharge_avail_kw, self.p_charge_avail_kw
+        else:
+            p_min_kw, p_max_kw = self.available_p_kw(dt_s)
         p_kw = np.clip(p_set_kw, p_min_kw, p_max_kw)
 
         e_old_kwh = self.e_kwh
@@ -219,7 +223,16 @@ class BatteryFleet:
         self.e_kwh = e_new_kwh
         self._update_availability(dt_s)
 
+    def _factor(self, dt_s: float) -> np.ndarray:
+        """Self-discharge factor over ``dt_s``, computed once per step length."""
+        factor = self._factors.get(dt_s)
+        if factor is None:
+            factor = self._factors[dt_s] = self_discharge_factor(
+                self.self_discharge_percent_per_day, dt_s)
+        return factor
+
     def _update_availability(self, dt_s: float) -> None:
+        self._avail_dt_s = dt_s
         self.e_charge_max_kwh = self.e_max_kwh - self.e_kwh
         self.e_discharge_max_kwh = self.e_kwh - self.e_min_kwh
         p_min_kw, p_max_kw = self.available_p_kw(dt_s)

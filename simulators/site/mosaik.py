@@ -95,6 +95,7 @@ class SiteSim(mosaik_api_v3.Simulator):
         self.n = {kind: len(assets[kind]) for kind in KINDS}
         self.hil_pos = hil_positions(assets)
         self.k = 0
+        self._lists: dict[tuple[str, str], object] = {}  # outputs of the step, as sent
 
     def step(self, time, inputs, max_advance):
         if not self._ready:
@@ -109,6 +110,7 @@ class SiteSim(mosaik_api_v3.Simulator):
 
     def _advance(self, time: int, inputs: dict) -> None:
         self.k = k = time // self.step_s
+        self._lists = {}
         n = self.n
         zeros = np.zeros
         self.pv.advance(k, set_input(inputs, "pv_set", "p_limit_kw", n["pv"]))
@@ -150,13 +152,20 @@ class SiteSim(mosaik_api_v3.Simulator):
         return self.feeder.output(attr)
 
     def get_data(self, outputs):
-        data = {}
+        """The outputs asked, each converted once a step (also asked again at the EV
+        event instants inside the step, where only the events change)."""
+        data, lists = {}, self._lists
         for eid, attrs in outputs.items():
             model = self.created[eid]
             row = data[eid] = {}
             for attr in attrs:
-                value = self._output(model, attr)
-                row[attr] = value.tolist() if isinstance(value, np.ndarray) else value
-            if model == "Fleet" and "events" in row and not row["events"]:
-                del row["events"]  # events are published once, at their own time
+                key = (model, attr)
+                if key not in lists:
+                    value = self._output(model, attr)
+                    lists[key] = value.tolist() if isinstance(value, np.ndarray) else value
+                row[attr] = lists[key]
+            if model == "Fleet" and "events" in attrs:
+                row["events"] = self.ev.published
+                if not row["events"]:
+                    del row["events"]  # events are published once, at their own time
         return data
