@@ -53,6 +53,9 @@ def set_input(inputs: dict, eid: str, attr: str, n: int) -> np.ndarray | None:
     sources = inputs.get(eid, {}).get(attr)
     if not sources:
         return None
+    if len(sources) == 1:
+        (values,) = sources.values()
+        return np.array(values, dtype=float) if n else np.zeros(0)
     out = np.zeros(n)
     for values in sources.values():
         out += np.asarray(values, dtype=float)

@@ -20,7 +20,6 @@ from loguru import logger
 from hil.launch import Emulators
 from twin.inputs import inputs_frame
 from twin.provenance import command_wall_time_s, provenance
-from twin.report.html import write_report
 from twin.report.kpis import compute_kpis
 from twin.report.sections import sections_for
 from twin.results import (
@@ -173,6 +172,9 @@ def run_scenario(scenario: Scenario, *, scenario_file: str | None = None,
         else None
     prov["command_wall_time_s"] = command_wall_time_s()  # since the command started
     if scenario.outputs.report and len(ts):
+        # matplotlib is imported only for a report: a run without one (a study's) starts faster
+        from twin.report.html import write_report
+
         write_report(run_dir, scenario, ts, events, kpis, prov, read_inputs(run_dir),
                      baseline, **records)
     write_json(run_dir / "provenance.json", prov)
