@@ -89,13 +89,20 @@ def read_parts(folder: Path) -> pd.DataFrame:
     parts = sorted(Path(folder).glob("part-*.parquet"))
     if not parts:
         return pd.DataFrame()
-    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    try:  # one Arrow table, converted once: a year's series in a third of the memory
+        table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column changed type between parts
+        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    return table.to_pandas(self_destruct=True)
 
 
 def read_timeseries(run_dir: Path) -> pd.DataFrame:
     """Time series of a run indexed by local step start."""
     frame = read_parts(Path(run_dir) / "timeseries")
-    return frame.set_index("time") if not frame.empty else frame
+    if frame.empty:
+        return frame
+    frame.index = pd.Index(frame.pop("time"), name="time")  # no copy of the frame
+    return frame
 
 
 def write_inputs(run_dir: Path, frame: pd.DataFrame) -> None:
