@@ -1,0 +1,95 @@
+"""Report speed: rebuilding kpis.json and report.html of existing run folders in-process.
+
+Does what ``python run.py report RUN_DIR`` does (``twin.cli.run.cmd_report``): read the
+run's series, compute its KPIs (with its sections' records, e.g. the market's) and write
+``kpis.json``, then draw the figures and write ``plots/*.png`` and ``report.html``. The
+reading of the Parquet files is timed apart and not counted in the report's time.
+
+Figures (wall seconds, one process, after the imports):
+
+- ``kpis_s``: KPIs and section records, kpis.json written (``twin.runner.run_kpis``);
+- ``plots_s``: figures, PNGs and the HTML page (``twin.report.html.write_report``);
+- ``report_s``: the two together, the figure the targets of issue 14 are about
+  (a year under 5 s, a day under 1 s); printed with its ratio to the target.
+
+The naive way it is compared with is the code before the report work: run this same
+script with ``PYTHONPATH`` on a copy of that code (``git archive <commit>``), paired
+with ``farm-bench --vs``.
+
+    python benchmarks/bench_report.py RUN_DIR [RUN_DIR ...] [--repeat 1]
+
+The rebuild writes into each run folder (kpis.json, report.html, plots/, and a market
+run's gsy/ and market/ files), as ``run.py report`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+TARGET_S = {1: 1.0, 365: 5.0}  # issue 14: report of a day under 1 s, of a year under 5 s
+
+
+def _read_json(path: Path, missing=None):
+    return json.loads(path.read_text()) if path.is_file() else missing
+
+
+def report_figures(run_dir: Path) -> dict:
+    """Rebuild the report of ``run_dir`` in-process as ``run.py report`` does; returns
+    ``{"report_s", "kpis_s", "plots_s", "read_s", "steps", "days"}`` [s]."""
+    from twin.report.html import write_report
+    from twin.results import read_events, read_inputs, read_timeseries, write_json
+    from twin.runner import run_kpis
+    from twin.scenario.loading import load_scenario
+
+    run_dir = Path(run_dir)
+    t0 = time.perf_counter()
+    scenario = load_scenario(run_dir / "scenario.yaml")
+    ts, events, inputs = read_timeseries(run_dir), read_events(run_dir), read_inputs(run_dir)
+    prov = _read_json(run_dir / "provenance.json", {})
+    baseline = _read_json(run_dir / "baseline_kpis.json")
+    t1 = time.perf_counter()
+    kpis, market, hil = run_kpis(scenario, run_dir, ts, events)
+    write_json(run_dir / "kpis.json", kpis)
+    t2 = time.perf_counter()
+    write_report(run_dir, scenario, ts, events, kpis, prov, inputs, baseline,
+                 market=market, hil=hil)
+    t3 = time.perf_counter()
+    return {"report_s": t3 - t1, "kpis_s": t2 - t1, "plots_s": t3 - t2, "read_s": t1 - t0,
+            "steps": len(ts), "days": len(ts) * scenario.step_s / 86400.0}
+
+
+def _target(days: float) -> float | None:
+    """The issue's target for a run of ``days`` (the nearest of a day or a year), or None."""
+    near = [d for d in TARGET_S if abs(days - d) <= 0.05 * d]
+    return TARGET_S[near[0]] if near else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_dirs", nargs="+", type=Path)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rebuild each folder this many times; the minimum is printed")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    import twin.report.html  # noqa: F401  the imports, timed apart
+    import twin.runner  # noqa: F401
+    print(f"imports {time.perf_counter() - t0:.2f} s")
+    print(f"{'run':<40} {'days':>6} {'read_s':>7} {'kpis_s':>7} {'plots_s':>8} "
+          f"{'report_s':>9}  target")
+    for run_dir in args.run_dirs:
+        runs = [report_figures(run_dir) for _ in range(max(1, args.repeat))]
+        f = min(runs, key=lambda r: r["report_s"])
+        target = _target(f["days"])
+        verdict = (f"{target:g} s: {f['report_s'] / target:.2f}x of it "
+                   f"({'met' if f['report_s'] < target else 'NOT met'})") if target else "-"
+        print(f"{str(run_dir)[-40:]:<40} {f['days']:>6.1f} {f['read_s']:>7.2f} "
+              f"{f['kpis_s']:>7.2f} {f['plots_s']:>8.2f} {f['report_s']:>9.2f}  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
