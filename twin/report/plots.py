@@ -165,7 +165,7 @@ def ev_sessions(events: pd.DataFrame, charger_ids: list[str], start, end) -> Fig
     fig.colorbar(sm, ax=ax, label="delivered [kWh]", pad=0.01)
     return _finish(fig, ax, "charger",
                    "EV charging sessions (hatched: still plugged at the end; x: unmet energy)",
-                   right_in=0.3, left_in=1.2)
+                   right_in=0.3, left_in=1.4)
 
 
 def ev_daily_energy(charger_p_kw: pd.DataFrame, step_h: float) -> Figure:
@@ -180,7 +180,7 @@ def ev_daily_energy(charger_p_kw: pd.DataFrame, step_h: float) -> Figure:
     ax.set_yticks(range(daily.shape[1]), list(daily.columns.str.split(".").str[0]), fontsize=7)
     fig.colorbar(img, ax=ax, label="charged per day [kWh]", pad=0.01)
     return _finish(fig, ax, "charger", "EV charging per charger and day", right_in=0.3,
-                   left_in=1.2)
+                   left_in=1.4)
 
 
 def voltage(vm: pd.DataFrame, vm_min: float, vm_max: float) -> Figure:

@@ -81,13 +81,37 @@ def _rates(ax, trades: pd.DataFrame, p: pd.DataFrame, t: pd.DatetimeIndex, end, 
     feed = _daily(p["feed_in_ct_per_kwh"], tz, "mean")
     ax.step(feed.index, feed.to_numpy(), where="post", color="#555", lw=1.2,
             label="feed-in, daily mean")
+    band = _daily(r, tz, ["min", "max"])
+    ax.fill_between(band.index, band["min"], band["max"], color="#264653", alpha=0.25, lw=0)
+    day = daily_p2p_rate(trades, tz)
+    ax.plot(day.index, day.to_numpy(), color="#264653", lw=1.2,
+            label="peer-to-peer, daily energy-weighted mean (band: range of slot means)")
+
+
+def daily_p2p_rate(trades: pd.DataFrame, tz: str) -> pd.Series:
+    """Energy-weighted mean rate of the trades between participants per local day
+    (NaN on a day without any). [ct/kWh]"""
     p2p = p2p_trades(trades)
     day = _daily(p2p.set_index("slot_start")[["energy_kwh"]].assign(
         x=p2p["energy_kwh"].to_numpy() * p2p["rate_ct_per_kwh"].to_numpy()), tz, "sum")
-    band = _daily(r, tz, ["min", "max"])
-    ax.fill_between(band.index, band["min"], band["max"], color="#264653", alpha=0.25, lw=0)
-    ax.plot(day.index, (day["x"] / day["energy_kwh"]).to_numpy(), color="#264653", lw=1.2,
-            label="peer-to-peer, daily energy-weighted mean (band: range of slot means)")
+    return day["x"] / day["energy_kwh"].where(day["energy_kwh"] > 0)
+
+
+def is_long(slot_starts: pd.DatetimeIndex, end) -> bool:
+    """True when a run from ``slot_starts[0]`` to ``end`` is drawn per day."""
+    return end - slot_starts[0] > pd.Timedelta(days=LONG_RUN_DAYS)
+
+
+def volume_shown(trades: pd.DataFrame, levels: dict[str, str], prices: pd.DataFrame,
+                 tz: str) -> pd.DataFrame:
+    """The traded energy the figure stacks, by source (:func:`volume_by_source`): per
+    slot (every slot of ``prices``, 0 without trades), or for a long run summed per
+    local day; indexed by local wall-clock time. [kWh per slot or per day]"""
+    slots = pd.DatetimeIndex(prices["slot_start"])
+    v = volume_by_source(trades, levels).reindex(slots, fill_value=0.0)
+    t = _local(slots, tz)
+    slot = (t[1] - t[0]) if len(t) > 1 else pd.Timedelta(minutes=15)
+    return _daily(v, tz, "sum") if is_long(t, t[-1] + slot) else v.set_axis(t)
 
 
 def price_volume(trades: pd.DataFrame, levels: dict[str, str], prices: pd.DataFrame,
@@ -101,18 +125,14 @@ def price_volume(trades: pd.DataFrame, levels: dict[str, str], prices: pd.DataFr
     t = _local(p.index, tz)
     slot = (t[1] - t[0]) if len(t) > 1 else pd.Timedelta(minutes=15)
     end = t[-1] + slot
-    long = end - t[0] > pd.Timedelta(days=LONG_RUN_DAYS)
+    long = is_long(t, end)
     _rates(ax1, trades, p, t, end, tz, long)
     ax1.set_ylabel("rate [ct/kWh]")
     ax1.legend(loc="upper left", fontsize=8, ncol=3)
     ax1.set_title("Prices and traded energy per " + ("day (daily sums and means)" if long
                                                      else "delivery slot"), y=1.0)
-    v = volume_by_source(trades, levels).reindex(p.index, fill_value=0.0)
-    if long:
-        v = _daily(v, tz, "sum")
-        _stacked_steps(ax2, v.index, v.index[-1] + pd.Timedelta(days=1), v)
-    else:
-        _stacked_steps(ax2, t, end, v)
+    v = volume_shown(trades, levels, prices, tz)
+    _stacked_steps(ax2, v.index, v.index[-1] + pd.Timedelta(days=1) if long else end, v)
     ax2.set_ylabel(f"energy [kWh per {'day' if long else 'slot'}]")
     ax2.legend(loc="upper left", fontsize=8, ncol=6)
     locator = mdates.AutoDateLocator()
