@@ -7,7 +7,7 @@ reading of the Parquet files is timed apart and not counted in the report's time
 
 Figures (wall seconds, one process, after the imports):
 
-- ``kpis_s``: KPIs and section records, kpis.json written (``twin.runner.run_kpis``);
+- ``kpis_s``: KPIs and section records, kpis.json written (``twin.report.records.run_kpis``);
 - ``plots_s``: figures, PNGs and the HTML page (``twin.report.html.write_report``);
 - ``report_s``: the two together, the figure the targets of issue 14 are about
   (a year under 5 s, a day under 1 s); printed with its ratio to the target;
@@ -44,8 +44,8 @@ def report_figures(run_dir: Path) -> dict:
     "days"}`` [s]; the ``cpu`` figures are this process's CPU time (less noisy than wall
     time on a shared machine)."""
     from twin.report.html import write_report
+    from twin.report.records import run_kpis
     from twin.results import read_events, read_inputs, read_timeseries, write_json
-    from twin.runner import run_kpis
     from twin.scenario.loading import load_scenario
 
     run_dir = Path(run_dir)
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     import twin.report.html  # noqa: F401  the imports, timed apart
-    import twin.runner  # noqa: F401
+    import twin.report.records  # noqa: F401
     print(f"imports {time.perf_counter() - t0:.2f} s")
     print(f"{'run':<40} {'days':>6} {'read_s':>7} {'kpis_s':>7} {'plots_s':>8} "
           f"{'report_s':>9} {'cpu_s':>6}  target")
