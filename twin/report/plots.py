@@ -186,10 +186,11 @@ def ev_daily_energy(charger_p_kw: pd.DataFrame, step_h: float) -> Figure:
 def voltage(vm: pd.DataFrame, vm_min: float, vm_max: float) -> Figure:
     fig, ax = plt.subplots(figsize=(11, 3.6))
     lo, hi = vm.min(axis=1), vm.max(axis=1)
+    label = "all LV buses: min-max"
     if _long(vm.index):
         lo, hi = lo.resample("1D").min(), hi.resample("1D").max()
-    ax.fill_between(lo.index, lo, hi, color="#1f77b4", alpha=0.35, lw=0,
-                    label="all LV buses: min-max")
+        label = "all LV buses: daily min-max"
+    ax.fill_between(lo.index, lo, hi, color="#1f77b4", alpha=0.35, lw=0, label=label)
     ax.plot(lo.index, lo, color="#1f77b4", lw=0.8)
     ax.plot(hi.index, hi, color="#1f77b4", lw=0.8)
     for y in (vm_min, vm_max):
