@@ -90,8 +90,8 @@ def cmd_report(args) -> int:
     """Run ``report``: rebuild ``kpis.json`` and ``report.html`` of a run folder."""
     # pandas, the scenario schema and the report stack: only when a report is rebuilt
     from twin.report.html import write_report
+    from twin.report.records import run_kpis
     from twin.results import read_events, read_inputs, read_timeseries, write_json
-    from twin.runner import run_kpis
     from twin.scenario.loading import load_scenario
 
     run_dir = args.run_dir

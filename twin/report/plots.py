@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from twin.report.render import fixed_margins  # noqa: E402
+
 LONG_RUN_DAYS = 14
 COLORS = {
     "load": "#8c564b", "ev": "#1f77b4", "battery": "#2ca02c", "pv": "#ffbf00",
@@ -32,14 +34,17 @@ def _daily(series: pd.Series | pd.DataFrame) -> pd.DataFrame:
     return series.resample("1D").agg(["min", "mean", "max"])
 
 
-def _finish(fig: Figure, ax, ylabel: str, title: str) -> Figure:
+def _finish(fig: Figure, ax, ylabel: str, title: str, right_in: float = 0.25,
+            left_in: float = 0.85) -> Figure:
+    """Labels, grid and fixed margins [inch] (``right_in``: room for a right axis or a
+    colour bar's label, ``left_in`` for long tick labels); the title at a fixed place,
+    so drawing does not measure the axes."""
     ax.set_ylabel(ylabel)
     ax.set_xlabel("local time")
-    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_title(title, loc="left", fontsize=11, y=1.0)
     ax.grid(True, alpha=0.3)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
-    fig.tight_layout()
-    return fig
+    return fixed_margins(fig, left_in=left_in, right_in=right_in)
 
 
 def _envelope(ax, series: pd.Series, color: str, label: str) -> None:
@@ -87,7 +92,8 @@ def pv(p_kw: pd.Series, p_avail_kw: pd.Series, ghi: pd.Series | None) -> Figure:
         ax2.set_ylabel("GHI [W/m²]")
         ax2.legend(loc="upper right", fontsize=8)
     ax.legend(loc="upper left", fontsize=8)
-    return _finish(fig, ax, "production [kW]", "PV production, all systems")
+    return _finish(fig, ax, "production [kW]", "PV production, all systems",
+                   right_in=0.25 if ghi is None or _long(ghi.index) else 0.85)
 
 
 def soc(battery_soc: pd.DataFrame, ev_soc: pd.DataFrame, limits: tuple[float, float]) -> Figure:
@@ -107,38 +113,59 @@ def soc(battery_soc: pd.DataFrame, ev_soc: pd.DataFrame, limits: tuple[float, fl
     return _finish(fig, ax, "state of charge [%]", "State of charge (dotted: battery limits)")
 
 
+def _stays(events: pd.DataFrame) -> list[tuple]:
+    """Plugged-in stays from the EV events: (charger, plug-in [s], leave [s] or None,
+    delivered [kWh] or None, unmet energy at departure) in plug-in order per charger."""
+    stays = []
+    open_stay: dict[str, float] = {}
+    if events.empty:
+        return stays
+    e = events.sort_values("t_s", kind="stable")
+    unmet = e["session_e_unmet_kwh"] if "session_e_unmet_kwh" in e else pd.Series(0.0, e.index)
+    delivered = e["session_e_delivered_kwh"] if "session_e_delivered_kwh" in e \
+        else pd.Series(float("nan"), e.index)
+    for kind, charger, t_s, e_kwh, unmet_kwh in zip(e["kind"], e["charger"], e["t_s"],
+                                                   delivered, unmet, strict=True):
+        if kind == "plug_in":
+            open_stay[charger] = float(t_s)
+        elif kind == "departure" and charger in open_stay:
+            stays.append((charger, open_stay.pop(charger), float(t_s), float(e_kwh),
+                          float(unmet_kwh) > 1e-6))
+    return stays + [(c, t0, None, None, False) for c, t0 in open_stay.items()]
+
+
 def ev_sessions(events: pd.DataFrame, charger_ids: list[str], start, end) -> Figure:
-    """One row per charger, a bar per plugged-in stay (to the end if still plugged)."""
+    """One row per charger, a bar per plugged-in stay (to the end if still plugged),
+    coloured by the energy delivered; all bars of a kind drawn in one call."""
     fig, ax = plt.subplots(figsize=(11, 0.9 + 0.28 * max(len(charger_ids), 1)))
     row = {c: i for i, c in enumerate(charger_ids)}
-    stays = []  # (charger, plug-in s, leave s or None, delivered kWh or None, unmet)
-    open_stay: dict[str, float] = {}
-    for _, e in (events.sort_values("t_s").iterrows() if not events.empty else []):
-        if e["kind"] == "plug_in":
-            open_stay[e["charger"]] = float(e["t_s"])
-        elif e["kind"] == "departure" and e["charger"] in open_stay:
-            stays.append((e["charger"], open_stay.pop(e["charger"]), float(e["t_s"]),
-                          float(e["session_e_delivered_kwh"]),
-                          float(e.get("session_e_unmet_kwh", 0.0)) > 1e-6))
-    stays += [(c, t0, None, None, False) for c, t0 in open_stay.items()]
+    stays = [s for s in _stays(events) if s[0] in row]
     e_max = max([s[3] for s in stays if s[3] is not None] + [1.0])
     cmap = plt.get_cmap("viridis")
-    for charger, t0, t1, e_kwh, unmet in stays:
-        if charger not in row:
+    t0_day = mdates.date2num(start)
+    t_end_s = (end - start).total_seconds()
+    for closed in (True, False):
+        part = [s for s in stays if (s[2] is not None) == closed]
+        if not part:
             continue
-        x0 = start + pd.Timedelta(seconds=t0)
-        x1 = end if t1 is None else start + pd.Timedelta(seconds=t1)
-        color = "#cccccc" if e_kwh is None else cmap(e_kwh / e_max)
-        ax.barh(row[charger], x1 - x0, left=x0, height=0.7, color=color,
-                hatch="//" if t1 is None else None, edgecolor="#888888" if t1 is None else None)
-        if unmet:
-            ax.plot(x1, row[charger], marker="x", color="r", ms=6)
+        y = [row[s[0]] for s in part]
+        left = [t0_day + s[1] / 86400.0 for s in part]
+        width = [((s[2] if closed else t_end_s) - s[1]) / 86400.0 for s in part]
+        color = [cmap(s[3] / e_max) for s in part] if closed else "#cccccc"
+        ax.barh(y, width, left=left, height=0.7, color=color,
+                **({} if closed else {"hatch": "//", "edgecolor": "#888888"}))
+    unmet = [s for s in stays if s[4]]
+    if unmet:
+        ax.plot([t0_day + s[2] / 86400.0 for s in unmet], [row[s[0]] for s in unmet], "x",
+                color="r", ms=6)
+    ax.xaxis_date()
     ax.set_yticks(range(len(charger_ids)), charger_ids, fontsize=7)
     ax.set_xlim(start, end)
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, e_max))
     fig.colorbar(sm, ax=ax, label="delivered [kWh]", pad=0.01)
     return _finish(fig, ax, "charger",
-                   "EV charging sessions (hatched: still plugged at the end; x: unmet energy)")
+                   "EV charging sessions (hatched: still plugged at the end; x: unmet energy)",
+                   right_in=0.3, left_in=1.4)
 
 
 def ev_daily_energy(charger_p_kw: pd.DataFrame, step_h: float) -> Figure:
@@ -152,16 +179,18 @@ def ev_daily_energy(charger_p_kw: pd.DataFrame, step_h: float) -> Figure:
     ax.xaxis_date()
     ax.set_yticks(range(daily.shape[1]), list(daily.columns.str.split(".").str[0]), fontsize=7)
     fig.colorbar(img, ax=ax, label="charged per day [kWh]", pad=0.01)
-    return _finish(fig, ax, "charger", "EV charging per charger and day")
+    return _finish(fig, ax, "charger", "EV charging per charger and day", right_in=0.3,
+                   left_in=1.4)
 
 
 def voltage(vm: pd.DataFrame, vm_min: float, vm_max: float) -> Figure:
     fig, ax = plt.subplots(figsize=(11, 3.6))
     lo, hi = vm.min(axis=1), vm.max(axis=1)
+    label = "all LV buses: min-max"
     if _long(vm.index):
         lo, hi = lo.resample("1D").min(), hi.resample("1D").max()
-    ax.fill_between(lo.index, lo, hi, color="#1f77b4", alpha=0.35, lw=0,
-                    label="all LV buses: min-max")
+        label = "all LV buses: daily min-max"
+    ax.fill_between(lo.index, lo, hi, color="#1f77b4", alpha=0.35, lw=0, label=label)
     ax.plot(lo.index, lo, color="#1f77b4", lw=0.8)
     ax.plot(hi.index, hi, color="#1f77b4", lw=0.8)
     for y in (vm_min, vm_max):
