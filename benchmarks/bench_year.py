@@ -79,7 +79,7 @@ def floor_run(n_steps: int, n_sims: int = 8, n_entities: int = 10) -> float:
     world = mosaik.World({"Noop": {"python": "__bench_noop__:Noop"}}, debug=False,
                          skip_greetings=True, configure_logging=False)
     chain = [world.start("Noop").M.create(n_entities) for _ in range(n_sims)]
-    for upstream, downstream in zip(chain, chain[1:]):
+    for upstream, downstream in zip(chain, chain[1:], strict=False):
         for a, b in zip(upstream, downstream, strict=True):
             world.connect(a, b, ("x", "y"))
     t = time.perf_counter()

@@ -14,14 +14,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 from loguru import logger
 
 from hil.launch import Emulators
 from twin.inputs import inputs_frame
 from twin.provenance import command_wall_time_s, provenance
-from twin.report.kpis import compute_kpis
-from twin.report.sections import sections_for
+from twin.report.records import run_records
 from twin.results import (
     new_run_dir,
     read_events,
@@ -47,30 +45,6 @@ def quiet_mosaik() -> None:
     """mosaik logs every simulator start at INFO; keep warnings and errors only."""
     logger.remove()
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
-
-
-def run_records(scenario: Scenario, run_dir: Path, ts: pd.DataFrame, events: pd.DataFrame
-                ) -> tuple[dict, dict[str, object]]:
-    """A run's KPIs from what it recorded, and the record of each of its sections
-    (:func:`twin.report.sections.sections_for`) by the section's name: a market run's
-    market record (its results written under ``gsy/`` and ``market/``), a HIL run's
-    validation record (``hil/validation.json``). No records for a run without steps."""
-    if not len(ts):
-        return {}, {}
-    kpis = compute_kpis(scenario, ts, events)
-    records: dict[str, object] = {}
-    for section in sections_for(scenario):
-        records[section.name], summary = section.finish(scenario, run_dir, ts)
-        kpis.update(summary)
-    return kpis, records
-
-
-def run_kpis(scenario: Scenario, run_dir: Path, ts: pd.DataFrame, events: pd.DataFrame
-             ) -> tuple[dict, object, object]:
-    """:func:`run_records` as (KPIs, market record, HIL validation record), None where the
-    run has none: the shape ``run.py report`` (``twin.cli.main``) unpacks."""
-    kpis, records = run_records(scenario, run_dir, ts, events)
-    return kpis, records.get("market"), records.get("hil")
 
 
 def run_baseline(scenario: Scenario, run_dir: Path, quiet: bool) -> dict:

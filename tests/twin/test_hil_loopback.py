@@ -12,8 +12,9 @@ from hil.origin import read_origin
 from twin.cli.main import main
 from twin.report.hil.realised import realised
 from twin.report.hil.section import EXIT_HIL_FAILED, print_verdict
+from twin.report.records import run_kpis
 from twin.results import read_events, read_timeseries, write_scenario
-from twin.runner import run_kpis, run_scenario
+from twin.runner import run_scenario
 from twin.scenario.loading import load_scenario
 
 LOOPBACK = "scenarios/hil_loopback.yaml"

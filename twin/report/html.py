@@ -146,7 +146,7 @@ def write_report(run_dir: Path, scenario: Scenario, ts: pd.DataFrame, events: pd
                  baseline: dict | None = None, **records) -> Path:
     """Write plots/*.png and report.html into ``run_dir``; returns the report's path.
     ``records``: each section's record by the section's name (``market=``: a market
-    run's record, ``hil=``: a HIL run's validation record; ``twin.runner.run_records``
+    run's record, ``hil=``: a HIL run's validation record; ``twin.report.records.run_records``
     makes them), None or left out for a section the run has not."""
     inputs = inputs if inputs is not None else pd.DataFrame()
     figures = make_figures(scenario, ts, events, inputs) if len(ts) else {}

@@ -2,7 +2,7 @@
 
 What the runner does after the co-simulation and ``python run.py report`` does for an
 existing run folder; here in the report layer, so that rebuilding a report imports
-neither the mosaik world nor the simulators' adapters (``twin.runner`` re-exports it).
+neither the mosaik world nor the simulators' adapters.
 Sign convention: positive = consumption / charging / import.
 """
 
