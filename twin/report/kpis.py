@@ -137,9 +137,13 @@ def end_of_run_flags(scenario: Scenario, ts: pd.DataFrame, p: pd.DataFrame,
 def _limits(scenario: Scenario, ts: pd.DataFrame, ids: dict) -> dict:
     """The run's limit episodes (:mod:`twin.report.limits`) as plain dicts, with their count."""
     g = scenario.grid
-    local = ts.set_axis(_local(ts, scenario))
-    devices = pd.concat([columns(local, ids, kind, "p_kw") for kind in ids
+    grid_cols = [c for c in ts.columns if c == "grid.trafo_loading_percent"
+                 or c.startswith(("line_loading_percent.", "vm_pu_bus."))]
+    local, index = ts[grid_cols], _local(ts, scenario)  # the grid's columns only: a copy
+    local.index = index
+    devices = pd.concat([columns(ts, ids, kind, "p_kw") for kind in ids
                          if kind != "ev"], axis=1)
+    devices.index = index
     episodes = [e.as_dict() for e in limit_episodes(
         local, scenario.step_s, g.vm_min_pu, g.vm_max_pu, g.loading_max_percent, devices)]
     return {"limit_episodes_count": len(episodes), "limit_episodes": episodes}
