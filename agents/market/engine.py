@@ -27,6 +27,7 @@ participant may (a house's battery buying its own PV, as in gsy-e's house market
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,7 +52,7 @@ class OrderIn:
     house: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Live:
     order: OrderIn
     energy_kwh: float
@@ -59,6 +60,27 @@ class _Live:
     path: list[str]  # markets it is open in, its house first, then up the tree
     age_ticks: int = 0
     market_rates: list[float] = field(default_factory=list)  # its rate in each
+    side: int = 0  # 0: a bid, 1: an offer
+    synced: int = 0  # the last sync that listed it
+    books: list = field(default_factory=list)  # its clearing.Order in each (None: not yet)
+
+
+def _book(side: list[tuple[_Live, int]], index: dict) -> list[clearing.Order]:
+    """The clearing orders of one side of a market (its open orders at their rates
+    there); ``index`` gets each order's (live order, position on its path) by id. An
+    order's record is kept while its energy and rate there stay the same."""
+    eps, order = clearing.ENERGY_EPS_KWH, clearing.Order
+    out = []
+    for lv, i in side:
+        energy = lv.energy_kwh
+        if energy > eps:
+            o = lv.order
+            index[o.id] = (lv, i)
+            ob = lv.books[i]
+            if ob is None or ob.energy_kwh != energy:
+                ob = lv.books[i] = order(o.id, o.device, energy, lv.market_rates[i])
+            out.append(ob)
+    return out
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,7 @@ class SlotBook:
     slot: int = -1
     mm_sell_ct_per_kwh: float = 0.0
     mm_buy_ct_per_kwh: float = 0.0
+    _syncs: int = field(default=0, init=False, repr=False)  # syncs so far
 
     def __post_init__(self):
         if self.rule not in RULES:
@@ -110,50 +133,64 @@ class SlotBook:
         return lapsed
 
     def sync(self, orders: list[OrderIn]) -> None:
-        seen = set()
+        live, eps = self.live, clearing.ENERGY_EPS_KWH
+        self._syncs = n = self._syncs + 1
         for o in orders:
-            seen.add(o.id)
-            lv = self.live.get(o.id)
+            lv = live.get(o.id)
             if lv is None:
-                if o.energy_kwh > clearing.ENERGY_EPS_KWH:
-                    lv = _Live(o, o.energy_kwh, o.rate_ct_per_kwh, [o.house])
+                if o.energy_kwh > eps:
+                    lv = live[o.id] = _Live(o, o.energy_kwh, o.rate_ct_per_kwh, [o.house],
+                                            side=0 if o.side == "bid" else 1, synced=n)
                     self._reprice(lv)
-                    self.live[o.id] = lv
                 continue
+            lv.synced = n
+            if lv.order is o and lv.energy_kwh == o.energy_kwh:
+                continue  # the record it was listed with last time: nothing changed
             lv.order, lv.energy_kwh = o, o.energy_kwh
             if o.rate_ct_per_kwh != lv.rate_ct_per_kwh:
                 lv.rate_ct_per_kwh, lv.age_ticks = o.rate_ct_per_kwh, 0
                 self._reprice(lv)
-        for oid in [oid for oid in self.live if oid not in seen]:
-            del self.live[oid]
+        for oid in [oid for oid, lv in live.items() if lv.synced != n]:  # withdrawn
+            del live[oid]
 
     def _reprice(self, lv: _Live) -> None:
         """The order's rate in each market it is open in (its path is always the start of
         its house's way up, so the fees on the way are running sums)."""
         r, n = lv.rate_ct_per_kwh, len(lv.path)
         consts, fracs = self.tree.cumulative_fees(lv.order.house)
-        if lv.order.side == "offer":
+        if lv.side:
             lv.market_rates = [r * (1.0 + fracs[i]) + consts[i] for i in range(n)]
         else:
             lv.market_rates = [r] + [r * (1.0 - fracs[i]) - consts[i] for i in range(n - 1)]
+        lv.books = [None] * n
 
     # ----------------------------------------------------------------- one tick
     def tick(self, tick: int) -> list[SettledTrade]:
         by_market: dict[str, tuple[list, list]] = {}
         for lv in self.live.values():
-            side = 0 if lv.order.side == "bid" else 1
+            side = lv.side
             for i, market in enumerate(lv.path):
-                by_market.setdefault(market, ([], []))[side].append((lv, i))
+                entry = by_market.get(market)
+                if entry is None:
+                    entry = by_market[market] = ([], [])
+                entry[side].append((lv, i))
         trades: list[SettledTrade] = []
         for market in self._bottom_up:
-            bids, offers = by_market.get(market, ([], []))
-            if bids or offers:
-                mm = self.market_maker and market == self._root
-                trades += self._clear(market, bids, offers, mm, tick)
-        for oid in [oid for oid, lv in self.live.items()
-                    if lv.energy_kwh <= clearing.ENERGY_EPS_KWH]:
-            del self.live[oid]
-        for lv in self.live.values():
+            entry = by_market.get(market)
+            if entry is None:
+                continue
+            mm = self.market_maker and market == self._root
+            if mm or (entry[0] and entry[1]):  # else nothing can match here
+                trades += self._clear(market, entry[0], entry[1], mm, tick)
+        self._age()
+        return trades
+
+    def _age(self) -> None:
+        """Drop the filled orders; forward those that waited long enough."""
+        eps, live = clearing.ENERGY_EPS_KWH, self.live
+        for oid in [oid for oid, lv in live.items() if lv.energy_kwh <= eps]:
+            del live[oid]
+        for lv in live.values():
             lv.age_ticks += 1
             market = lv.path[-1]
             if lv.age_ticks >= self.forward_after_ticks and market != self._root:
@@ -161,22 +198,46 @@ class SlotBook:
                 lv.path.append(self.tree.parent[market])
                 lv.age_ticks = 0
                 self._reprice(lv)
-        return trades
+
+    def _market_maker(self, market: str) -> tuple[clearing.Order, clearing.Order]:
+        """The market maker's offer (the tariff, plus ``market``'s fee) and bid (the
+        feed-in price) in ``market``, made once per market and pair of rates."""
+        cache = self.__dict__.setdefault("_mm_orders", {})
+        key = (market, self.mm_sell_ct_per_kwh, self.mm_buy_ct_per_kwh)
+        if key not in cache:
+            sell = self.tree.offer_rate(self.mm_sell_ct_per_kwh, [market])
+            cache[key] = (clearing.Order("mm_offer", MARKET_MAKER, UNBOUNDED_KWH, sell),
+                          clearing.Order("mm_bid", MARKET_MAKER, UNBOUNDED_KWH,
+                                         self.mm_buy_ct_per_kwh))
+        return cache[key]
+
+    def _may_match(self, market: str, bids, offers, mm: bool) -> bool:
+        """Whether some open offer's rate is at most some open bid's rate plus the
+        tolerance in ``market``: every two-sided rule needs such a pair for a trade
+        (pay-as-clear's supply at every bid rate is 0 without one), so without one the
+        rule would return no trades."""
+        eps = clearing.ENERGY_EPS_KWH
+        high = max((lv.market_rates[i] for lv, i in bids if lv.energy_kwh > eps),
+                   default=-math.inf)
+        low = min((lv.market_rates[i] for lv, i in offers if lv.energy_kwh > eps),
+                  default=math.inf)
+        if mm:
+            mm_offer, mm_bid = self._market_maker(market)
+            high = max(high, mm_bid.rate_ct_per_kwh)
+            low = min(low, mm_offer.rate_ct_per_kwh)
+        return low <= high + clearing.RATE_TOLERANCE_CT
 
     def _clear(self, market, bids, offers, mm, tick) -> list[SettledTrade]:
-        eps = clearing.ENERGY_EPS_KWH
-        index = {lv.order.id: (lv, i) for lv, i in (*bids, *offers) if lv.energy_kwh > eps}
-        b = [clearing.Order(lv.order.id, lv.order.device, lv.energy_kwh, lv.market_rates[i])
-             for lv, i in bids if lv.energy_kwh > eps]
-        o = [clearing.Order(lv.order.id, lv.order.device, lv.energy_kwh, lv.market_rates[i])
-             for lv, i in offers if lv.energy_kwh > eps]
+        if self.rule != "pay_as_offer" and not self._may_match(market, bids, offers, mm):
+            return []  # (pay-as-offer draws the buyers' order even so)
+        index: dict[str, tuple[_Live, int]] = {}
+        b, o = _book(bids, index), _book(offers, index)
         if not mm and not (b and o):
             return []
         if mm:
-            sell = self.tree.offer_rate(self.mm_sell_ct_per_kwh, [market])
-            o.append(clearing.Order("mm_offer", MARKET_MAKER, UNBOUNDED_KWH, sell))
-            b.append(clearing.Order("mm_bid", MARKET_MAKER, UNBOUNDED_KWH,
-                                    self.mm_buy_ct_per_kwh))
+            mm_offer, mm_bid = self._market_maker(market)
+            o.append(mm_offer)
+            b.append(mm_bid)
         if self.rule == "pay_as_bid":
             raw = clearing.pay_as_bid(b, o)
         elif self.rule == "pay_as_clear":

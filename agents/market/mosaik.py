@@ -20,12 +20,12 @@ from agents.market.clock import MarketClock
 from agents.market.engine import SlotBook
 from simulators.base import ArraySimulator, meta
 from twin.inputs import prices_ct_per_kwh
-from twin.results import FEE_COLUMNS, TRADE_COLUMNS, PartWriter
+from twin.results import MARKET_TABLES, PartWriter
 from twin.rng import stream
 from twin.scenario.participants import market_tree, resolve_participants
 
 META: Meta = meta("Operator", ["orders", "trades"])
-FLUSH_EVERY_SLOTS = 16
+FLUSH_EVERY_SLOTS = 96  # a day of trades per part
 
 
 class MarketOperator:
@@ -48,6 +48,7 @@ class MarketOperator:
                              mk.forward_after_ticks, mk.market_maker)
         self.tariff, self.feed_in = prices_ct_per_kwh(sc)
         self.start = pd.Timestamp(sc.start)
+        self.start_ns = self.start.as_unit("ns").value  # [ns since the epoch, UTC]
         folder = run_dir + "/market"
         self.writers = {name: PartWriter(f"{folder}/{name}") for name in ("trades", "fees")}
         self.rows: dict[str, list] = {"trades": [], "fees": []}
@@ -74,7 +75,7 @@ class MarketOperator:
     def _record(self, trades) -> None:
         if not trades:
             return
-        start = self.start + pd.Timedelta(seconds=self.clock.slot_start_s(self.book.slot))
+        start = self.start_ns + self.clock.slot_start_s(self.book.slot) * 1_000_000_000
         rows, fees = self.rows["trades"], self.rows["fees"]
         for t in trades:
             self.n_trades += 1
@@ -86,11 +87,15 @@ class MarketOperator:
                 fees.append((self.n_trades, start, market, t.energy_kwh, fee * t.energy_kwh))
 
     def flush(self) -> None:
+        """Write the buffered rows as a part of each table (slot starts, kept as ns since
+        the epoch, become the scenario's time zone: no per-row Timestamp objects)."""
         self.slots_buffered = 0
-        columns = {"trades": TRADE_COLUMNS, "fees": FEE_COLUMNS}
         for name, rows in self.rows.items():
             if rows:
-                self.writers[name].write(pd.DataFrame(rows, columns=columns[name]))
+                frame = pd.DataFrame(rows, columns=MARKET_TABLES[name])
+                frame["slot_start"] = pd.to_datetime(
+                    frame["slot_start"].to_numpy("int64"), utc=True).tz_convert(self.start.tz)
+                self.writers[name].write(frame)
             self.rows[name] = []
 
 
