@@ -53,10 +53,14 @@ def battery_unit(asset) -> BatteryUnit:
 def slot_limits(tree, participants, tariff_ct_per_kwh, feed_in_ct_per_kwh: float):
     """``limits(slot) -> {house: Limits}``: each house's market-maker limits in a slot."""
 
+    by_rate: dict[float, dict[str, Limits]] = {}  # the tariff takes a few values
+
     def limits(slot: int) -> dict[str, Limits]:
         rate = tariff_ct_per_kwh[min(slot, len(tariff_ct_per_kwh) - 1)]
-        return {p.id: Limits(*tree.limits_at(p.id, rate, feed_in_ct_per_kwh))
-                for p in participants}
+        if rate not in by_rate:
+            by_rate[rate] = {p.id: Limits(*tree.limits_at(p.id, rate, feed_in_ct_per_kwh))
+                             for p in participants}
+        return by_rate[rate]
 
     return limits
 

@@ -40,9 +40,11 @@ MARKET_MAKER = "market_maker"
 UNBOUNDED_KWH = 1e9
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OrderIn:
-    """A trader's live order as the trader sees it (remaining energy, current rate)."""
+    """A trader's live order as the trader sees it (remaining energy, current rate).
+    Read-only by convention (not frozen: the agents make some hundred thousand a
+    simulated month, and a frozen dataclass takes four times as long to make)."""
     id: str
     device: str
     participant: str
