@@ -1,64 +1,23 @@
-"""The P2P market with the community and the operator in one simulator, stepped per slot.
+"""run.py with the P2P market's community and operator in one simulator, stepped per slot.
 
-``agents.community.mosaik.CommunityMarketSim`` runs a slot's ticks inside one mosaik step;
-``twin.world`` still wires the two tick-stepped adapters (its owner switches it over).
-Until then this module wires the combined one into ``twin.world`` for a benchmark or an
-equivalence check: :class:`SlotMarketControl` is ``MarketControl`` with one simulator
-(the same entities, no orders/trades connection), and :func:`use_slot_market` makes
-``twin.world`` pick it for every market scenario.
+    python benchmarks/slot_market.py <run.py arguments>
 
-    python benchmarks/slot_market.py <run.py arguments>   # run.py with the slot coupling
+(``tests/agents/community/slot_world.py`` wires ``CommunityMarketSim`` into ``twin.world``.)
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
+STARTED = time.perf_counter()
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulators.ev.mosaik import PLUGGED_EV_ATTRS  # noqa: E402
-from twin import world as tw  # noqa: E402
-
-SIM = {"CommunityMarket": {"python": "agents.community.mosaik:CommunityMarketSim"}}
-
-
-class SlotMarketControl(tw.MarketControl):
-    """The prosumer community and the market operator in one simulator."""
-
-    def start(self, world, scenario, assets, run_dir) -> tw.ControlEntities:
-        sim = tw.start_sim(world, scenario, "CommunityMarket", run_dir=str(run_dir))
-        self.community = sim.Community.create(1)[0]
-        bat_ctl = tw.create(sim.BatteryAgent, tw.asset_ids(assets, "battery"))
-        ch_ctl = tw.create(sim.ChargerAgent, tw.asset_ids(assets, "ev_charger"))
-        self.operator = sim.Operator.create(1)[0]
-        return tw.ControlEntities(bat_ctl, ch_ctl)
-
-    def connect(self, world, scenario, assets, devices, hil, ctl) -> None:
-        bat_initial, ev_initial = tw.initial_states(scenario, assets)
-        if bat_initial:
-            world.connect(devices.sets["battery"], self.community, "e_kwh", time_shifted=True,
-                          initial_data={"e_kwh": [i["e_kwh"] for i in bat_initial]})
-        if ev_initial:
-            world.connect(devices.sets["ev_charger"], self.community, *PLUGGED_EV_ATTRS,
-                          time_shifted=True,
-                          initial_data={a: [i[a] for i in ev_initial] for a in PLUGGED_EV_ATTRS})
-
-
-def _control_for(scenario):
-    return tw.SiteControl() if scenario.market is None else SlotMarketControl()
-
-
-def use_slot_market() -> None:
-    """Make ``twin.world.build_world`` use :class:`SlotMarketControl` for markets."""
-    tw.SIM_CONFIG.update(SIM)
-    tw.control_for = _control_for
-
+from tests.agents.community.slot_world import use_slot_market  # noqa: E402
+from twin.cli.main import main  # noqa: E402
 
 if __name__ == "__main__":
     use_slot_market()
-    from twin.cli.main import main
-
-    sys.argv = ["run.py", *sys.argv[1:]]
-    sys.exit(main())
+    sys.exit(main(started=STARTED))
