@@ -82,6 +82,22 @@ class AreaTree:
             cache[house] = (consts, fracs)
         return cache[house]
 
+    def rate_terms(self, house: str, side: str) -> list[tuple[float, float]]:
+        """``(m, c)`` per market of ``path_up(house)``: an offer's rate ``r`` there is
+        ``r * m + c`` (``m = 1 + fractions entered``, ``c`` the constant fees entered,
+        its house included), a bid's ``r * m - c`` (``m = 1 - fractions left``, ``c`` the
+        constant fees left: none in its house). Cached."""
+        cache = self.__dict__.setdefault("_cumulative", {})
+        key = (house, side)
+        if key not in cache:
+            consts, fracs = self.cumulative_fees(house)
+            if side == "offer":
+                cache[key] = [(1.0 + f, c) for c, f in zip(consts, fracs, strict=True)]
+            else:
+                cache[key] = [(1.0, 0.0)] + [(1.0 - f, c) for c, f in zip(consts[:-1], fracs,
+                                                                           strict=False)]
+        return cache[key]
+
     # ------------------------------------------------------------------ fee algebra
     def fee_sums(self, markets: Iterable[str]) -> tuple[float, float]:
         """The constant fees [ct/kWh] and the fractions of ``markets``, summed."""

@@ -159,33 +159,61 @@ class SlotBook:
         """The order's rate in each market it is open in (its path is always the start of
         its house's way up, so the fees on the way are running sums)."""
         r, n = lv.rate_ct_per_kwh, len(lv.path)
-        consts, fracs = self.tree.cumulative_fees(lv.order.house)
+        terms = self.tree.rate_terms(lv.order.house, "offer" if lv.side else "bid")
         if lv.side:
-            lv.market_rates = [r * (1.0 + fracs[i]) + consts[i] for i in range(n)]
-        else:
-            lv.market_rates = [r] + [r * (1.0 - fracs[i]) - consts[i] for i in range(n - 1)]
+            lv.market_rates = [r * m + c for m, c in terms[:n]]
+        else:  # r * 1.0 - 0.0 is r in its house
+            lv.market_rates = [r * m - c for m, c in terms[:n]]
         lv.books = [None] * n
 
     # ----------------------------------------------------------------- one tick
     def tick(self, tick: int) -> list[SettledTrade]:
-        by_market: dict[str, tuple[list, list]] = {}
-        for lv in self.live.values():
-            side = lv.side
-            for i, market in enumerate(lv.path):
-                entry = by_market.get(market)
-                if entry is None:
-                    entry = by_market[market] = ([], [])
-                entry[side].append((lv, i))
+        """One tick: every market clears, deepest first; then the orders age. A market
+        where no open offer's rate is within the tolerance of an open bid's is skipped
+        under the two-sided rules, which need such a pair for any trade (pay-as-clear's
+        supply at every bid rate is 0 without one), so skipping changes nothing;
+        pay-as-offer draws the buyers' order from the generator even then."""
+        tol, two_sided = clearing.RATE_TOLERANCE_CT, self.rule != "pay_as_offer"
+        by_market = self._by_market()
         trades: list[SettledTrade] = []
         for market in self._bottom_up:
             entry = by_market.get(market)
             if entry is None:
                 continue
+            bids, offers, high, low = entry
             mm = self.market_maker and market == self._root
-            if mm or (entry[0] and entry[1]):  # else nothing can match here
-                trades += self._clear(market, entry[0], entry[1], mm, tick)
+            if mm:
+                mm_offer, mm_bid = self._market_maker(market)
+                high, low = max(high, mm_bid.rate_ct_per_kwh), min(low, mm_offer.rate_ct_per_kwh)
+            elif not (bids and offers):
+                continue
+            if two_sided and low > high + tol:
+                continue
+            trades += self._clear(market, bids, offers, mm, tick)
         self._age()
         return trades
+
+    def _by_market(self) -> dict[str, list]:
+        """Each market's ``[bids, offers, highest bid rate, lowest offer rate]``, the
+        sides as (live order, position on its path) in the order of ``live``; the rates
+        over the orders open at the tick's start (a bound on those still open when the
+        market clears: deeper markets clear first)."""
+        by_market: dict[str, list] = {}
+        high0, low0 = -math.inf, math.inf
+        for lv in self.live.values():
+            side, rates = lv.side, lv.market_rates
+            for i, market in enumerate(lv.path):
+                entry = by_market.get(market)
+                if entry is None:
+                    entry = by_market[market] = [[], [], high0, low0]
+                entry[side].append((lv, i))
+                r = rates[i]
+                if side:
+                    if r < entry[3]:
+                        entry[3] = r
+                elif r > entry[2]:
+                    entry[2] = r
+        return by_market
 
     def _age(self) -> None:
         """Drop the filled orders; forward those that waited long enough."""
@@ -213,25 +241,7 @@ class SlotBook:
                                          self.mm_buy_ct_per_kwh))
         return cache[key]
 
-    def _may_match(self, market: str, bids, offers, mm: bool) -> bool:
-        """Whether some open offer's rate is at most some open bid's rate plus the
-        tolerance in ``market``: every two-sided rule needs such a pair for a trade
-        (pay-as-clear's supply at every bid rate is 0 without one), so without one the
-        rule would return no trades."""
-        eps = clearing.ENERGY_EPS_KWH
-        high = max((lv.market_rates[i] for lv, i in bids if lv.energy_kwh > eps),
-                   default=-math.inf)
-        low = min((lv.market_rates[i] for lv, i in offers if lv.energy_kwh > eps),
-                  default=math.inf)
-        if mm:
-            mm_offer, mm_bid = self._market_maker(market)
-            high = max(high, mm_bid.rate_ct_per_kwh)
-            low = min(low, mm_offer.rate_ct_per_kwh)
-        return low <= high + clearing.RATE_TOLERANCE_CT
-
     def _clear(self, market, bids, offers, mm, tick) -> list[SettledTrade]:
-        if self.rule != "pay_as_offer" and not self._may_match(market, bids, offers, mm):
-            return []  # (pay-as-offer draws the buyers' order even so)
         index: dict[str, tuple[_Live, int]] = {}
         b, o = _book(bids, index), _book(offers, index)
         if not mm and not (b and o):
