@@ -155,16 +155,21 @@ class SlotBook:
         for oid in [oid for oid, lv in live.items() if lv.synced != n]:  # withdrawn
             del live[oid]
 
-    def _reprice(self, lv: _Live) -> None:
-        """The order's rate in each market it is open in (its path is always the start of
-        its house's way up, so the fees on the way are running sums)."""
+    def _reprice(self, lv: _Live, start: int = 0) -> None:
+        """The order's rate in each market it is open in from path position ``start`` on
+        (its path is always the start of its house's way up, so the fees on the way are
+        running sums); the rates before ``start`` stand."""
         r, n = lv.rate_ct_per_kwh, len(lv.path)
         terms = self.tree.rate_terms(lv.order.house, "offer" if lv.side else "bid")
         if lv.side:
-            lv.market_rates = [r * m + c for m, c in terms[:n]]
+            rates = [r * m + c for m, c in terms[start:n]]
         else:  # r * 1.0 - 0.0 is r in its house
-            lv.market_rates = [r * m - c for m, c in terms[:n]]
-        lv.books = [None] * n
+            rates = [r * m - c for m, c in terms[start:n]]
+        if start:
+            lv.market_rates[start:] = rates
+            lv.books[start:] = [None] * (n - start)
+        else:
+            lv.market_rates, lv.books = rates, [None] * n
 
     # ----------------------------------------------------------------- one tick
     def tick(self, tick: int) -> list[SettledTrade]:
@@ -227,7 +232,7 @@ class SlotBook:
                 # a copy goes up; the order stays open below
                 lv.path.append(self.tree.parent[market])
                 lv.age_ticks = 0
-                self._reprice(lv)
+                self._reprice(lv, len(lv.path) - 1)
 
     def _market_maker(self, market: str) -> tuple[clearing.Order, clearing.Order]:
         """The market maker's offer (the tariff, plus ``market``'s fee) and bid (the
