@@ -223,12 +223,14 @@ class SlotBook:
     def _age(self) -> None:
         """Drop the filled orders; forward those that waited long enough."""
         eps, live = clearing.ENERGY_EPS_KWH, self.live
-        for oid in [oid for oid, lv in live.items() if lv.energy_kwh <= eps]:
+        filled = [oid for oid, lv in live.items() if lv.energy_kwh <= eps]
+        for oid in filled:
             del live[oid]
+        forward_after, root = self.forward_after_ticks, self._root
         for lv in live.values():
             lv.age_ticks += 1
             market = lv.path[-1]
-            if lv.age_ticks >= self.forward_after_ticks and market != self._root:
+            if lv.age_ticks >= forward_after and market != root:
                 # a copy goes up; the order stays open below
                 lv.path.append(self.tree.parent[market])
                 lv.age_ticks = 0

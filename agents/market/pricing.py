@@ -48,10 +48,18 @@ class Limits:
     high_ct_per_kwh: float
 
     def for_storage(self, side: str) -> Limits:
-        span = self.high_ct_per_kwh - self.low_ct_per_kwh
-        if side == "bid":
-            return Limits(self.low_ct_per_kwh, self.low_ct_per_kwh + STORAGE_BUY_SHARE * span)
-        return Limits(self.low_ct_per_kwh + STORAGE_SELL_SHARE * span, self.high_ct_per_kwh)
+        return _storage_limits(self, side)
+
+
+@lru_cache(maxsize=4096)
+def _storage_limits(limits: Limits, side: str) -> Limits:
+    """A battery's buying (``bid``) or selling range inside ``limits`` (kept: the same
+    few limits over and over)."""
+    low, high = limits.low_ct_per_kwh, limits.high_ct_per_kwh
+    span = high - low
+    if side == "bid":
+        return Limits(low, low + STORAGE_BUY_SHARE * span)
+    return Limits(low + STORAGE_SELL_SHARE * span, high)
 
 
 @dataclass(frozen=True)
