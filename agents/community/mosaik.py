@@ -5,6 +5,13 @@ from the battery and charger set entities every battery's ``e_kwh`` and every
 charger's plugged-EV view as lists in asset order, all time-shifted; output: the
 agents' ``orders`` of this tick), one ``BatteryAgent`` per battery and one
 ``ChargerAgent`` per EV charger (output: ``p_set_kw``). It steps once per market tick.
+
+:class:`CommunityMarketSim` hosts the market operator as well (the same entities plus
+one ``Operator``): it steps once per slot and runs the slot's ticks in process, the
+agents' orders to the operator's book and its trades back to the agents, in the same
+order and with the same generators as the two adapters stepped tick by tick through
+mosaik, so the trades and set-points are the same; only mosaik's per-tick scheduling
+(two simulator steps and two data exchanges a tick) is gone.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from mosaik_api_v3.types import Meta
 from agents.community.agents import BatteryUnit, ChargerUnit
 from agents.community.model import Community, Member
 from agents.community.planning import make_planner, planned_kw
+from agents.market.mosaik import MarketOperator
 from agents.market.pricing import Limits, Pricing
 from simulators.base import ArraySimulator, meta
 from simulators.ev.part import PLUGGED_EV_ATTRS
@@ -46,10 +54,14 @@ def battery_unit(asset) -> BatteryUnit:
 def slot_limits(tree, participants, tariff_ct_per_kwh, feed_in_ct_per_kwh: float):
     """``limits(slot) -> {house: Limits}``: each house's market-maker limits in a slot."""
 
+    by_rate: dict[float, dict[str, Limits]] = {}  # the tariff takes a few values
+
     def limits(slot: int) -> dict[str, Limits]:
         rate = tariff_ct_per_kwh[min(slot, len(tariff_ct_per_kwh) - 1)]
-        return {p.id: Limits(*tree.limits_at(p.id, rate, feed_in_ct_per_kwh))
-                for p in participants}
+        if rate not in by_rate:
+            by_rate[rate] = {p.id: Limits(*tree.limits_at(p.id, rate, feed_in_ct_per_kwh))
+                             for p in participants}
+        return by_rate[rate]
 
     return limits
 
@@ -118,10 +130,13 @@ class CommunitySim(ArraySimulator):
 
     def advance(self, time, inputs):
         got = inputs.get("community", {})
-        if self.model.clock.is_slot_start(time):  # device states matter at slot starts
-            self.model.observe(self._e_kwh(got), self._ev_views(got))
+        self._observe(time, got)
         trades = [t for v in got.get("trades", {}).values() for t in (v or [])]
         self.orders = self.model.step_at(time, trades)
+
+    def _observe(self, time: int, got: dict) -> None:
+        if self.model.clock.is_slot_start(time):  # device states matter at slot starts
+            self.model.observe(self._e_kwh(got), self._ev_views(got))
 
     def _e_kwh(self, got: dict) -> dict[str, float]:
         """Every battery's stored energy [kWh] from the battery set's list (asset order)."""
@@ -141,3 +156,52 @@ class CommunitySim(ArraySimulator):
         if model == "Community":
             return [self.orders if attr == "orders" else []]
         return self.model.setpoints_kw([a.id for a in self.assets[model]])
+
+
+COMBINED_META: Meta = meta(
+    "Community", ["orders", "trades", "e_kwh", *PLUGGED_EV_ATTRS],
+    extra={**{m: META["models"][m] for m in ("BatteryAgent", "ChargerAgent")},
+           "Operator": {"public": True, "params": ["ids"], "trigger": [],
+                        "attrs": ["orders", "trades"]}},
+)
+
+
+class CommunityMarketSim(CommunitySim):
+    """The community and the market operator in one simulator, stepped once per slot.
+
+    Parameters (``init``): the scenario and ``run_dir`` (the operator's records), as
+    for the two adapters. Inputs and outputs are those of ``Community``, ``BatteryAgent``
+    and ``ChargerAgent``; ``Community.orders`` and ``Operator.trades`` hold the orders
+    and trades of the step's last tick (nothing needs to connect them: the ticks run
+    inside the step).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.meta = COMBINED_META
+        self.trades: list = []  # the last tick's trades, for the agents' next tick
+
+    def setup(self):
+        super().setup()
+        self.operator = MarketOperator(self.scenario, self.params["run_dir"])
+        if self.operator.clock != self.model.clock:
+            raise ValueError("the community and the market run on one market clock")
+        self.step_s = self.model.clock.slot_s
+
+    def advance(self, time, inputs):
+        self._observe(time, inputs.get("community", {}))
+        model, operator, trades = self.model, self.operator, self.trades
+        tick_s = model.clock.tick_s
+        for tick_time in range(time, time + self.step_s, tick_s):
+            orders = model.step_at(tick_time, trades)
+            trades = operator.tick_at(tick_time, orders)
+        self.orders, self.trades = orders, trades
+
+    def outputs(self, model, attr):
+        if model == "Operator":
+            return [self.trades if attr == "trades" else []]
+        return super().outputs(model, attr)
+
+    def finalize(self):
+        if self._ready:
+            self.operator.flush()

@@ -50,6 +50,8 @@ class AreaTree:
         if parent is not None and parent not in self.parent:
             raise ValueError(f"area {name!r}: unknown parent {parent!r}")
         self.parent[name], self.level[name], self.fee[name] = parent, level, fee
+        for cache in ("_cumulative", "_settle"):  # sums over paths that may now differ
+            self.__dict__.pop(cache, None)
         return name
 
     @property
@@ -80,6 +82,22 @@ class AreaTree:
             cache[house] = (consts, fracs)
         return cache[house]
 
+    def rate_terms(self, house: str, side: str) -> list[tuple[float, float]]:
+        """``(m, c)`` per market of ``path_up(house)``: an offer's rate ``r`` there is
+        ``r * m + c`` (``m = 1 + fractions entered``, ``c`` the constant fees entered,
+        its house included), a bid's ``r * m - c`` (``m = 1 - fractions left``, ``c`` the
+        constant fees left: none in its house). Cached."""
+        cache = self.__dict__.setdefault("_cumulative", {})
+        key = (house, side)
+        if key not in cache:
+            consts, fracs = self.cumulative_fees(house)
+            if side == "offer":
+                cache[key] = [(1.0 + f, c) for c, f in zip(consts, fracs, strict=True)]
+            else:
+                cache[key] = [(1.0, 0.0)] + [(1.0 - f, c) for c, f in zip(consts[:-1], fracs,
+                                                                           strict=False)]
+        return cache[key]
+
     # ------------------------------------------------------------------ fee algebra
     def fee_sums(self, markets: Iterable[str]) -> tuple[float, float]:
         """The constant fees [ct/kWh] and the fractions of ``markets``, summed."""
@@ -100,15 +118,27 @@ class AreaTree:
                ) -> tuple[float, float, dict[str, float]]:
         """A trade at market rate ``rate``: (buyer's rate, seller's rate, fee per market),
         all per kWh, with buyer's rate = seller's rate + the sum of the fees."""
-        path = [*bid_left, *offer_entered]
-        seller = (rate - self.fee_sums(offer_entered)[0]) / (1.0 + self.fee_sums(path)[1])
+        const, frac, fees_on_path = self._settle_terms(tuple(bid_left), tuple(offer_entered))
+        seller = (rate - const) / (1.0 + frac)
         fees: dict[str, float] = {}
-        for a in path:
-            f = self.fee[a]
-            share = f.constant_ct_per_kwh + f.fraction * seller
+        for a, c, f in fees_on_path:
+            share = c + f * seller
             if share:
                 fees[a] = fees.get(a, 0.0) + share
         return seller + sum(fees.values()), seller, fees
+
+    def _settle_terms(self, bid_left: tuple[str, ...], offer_entered: tuple[str, ...]):
+        """(the constant fees the offer's side paid, the fractions on the whole path, and
+        each market of the path with its constant fee and fraction), cached by path."""
+        cache = self.__dict__.setdefault("_settle", {})
+        key = (bid_left, offer_entered)
+        terms = cache.get(key)
+        if terms is None:
+            path = [*bid_left, *offer_entered]
+            terms = cache[key] = (
+                self.fee_sums(offer_entered)[0], self.fee_sums(path)[1],
+                [(a, self.fee[a].constant_ct_per_kwh, self.fee[a].fraction) for a in path])
+        return terms
 
     def limits_at(self, house: str, mm_sell_ct_per_kwh: float, mm_buy_ct_per_kwh: float
                   ) -> tuple[float, float]:

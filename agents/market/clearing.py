@@ -238,11 +238,21 @@ def _covers(bids: list[Order], offers: list[Order], r: float) -> bool:
 
 
 def _small_book_rate(rates: list[float], bids: list[Order], offers: list[Order]):
-    """The lowest rate whose supply covers demand, else the highest with any supply."""
+    """The lowest rate whose supply covers demand, else the highest with any supply:
+    :func:`_covers` and :func:`_supply_at` (the same sums, in input order) with the
+    rates and energies read once and each rate's supply summed once."""
+    eps, tol = ENERGY_EPS_KWH, RATE_TOLERANCE_CT
+    bid_re = [(b.rate_ct_per_kwh, b.energy_kwh) for b in bids]
+    offer_re = [(o.rate_ct_per_kwh, o.energy_kwh) for o in offers]
+    supplies = []
     for r in rates:
-        if _covers(bids, offers, r):
+        high, low = r + tol, r - tol
+        supply = sum([e for x, e in offer_re if x <= high])
+        if supply > eps and supply >= sum([e for x, e in bid_re if x >= low]) - eps:
             return r
-    return next((r for r in reversed(rates) if _supply_at(offers, r) > ENERGY_EPS_KWH), None)
+        supplies.append(supply)
+    return next((r for r, s in zip(reversed(rates), reversed(supplies), strict=True)
+                 if s > eps), None)
 
 
 def _sorted_sums_rate(rates: list[float], bids: list[Order], offers: list[Order]):

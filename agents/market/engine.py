@@ -27,6 +27,7 @@ participant may (a house's battery buying its own PV, as in gsy-e's house market
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,9 +40,11 @@ MARKET_MAKER = "market_maker"
 UNBOUNDED_KWH = 1e9
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OrderIn:
-    """A trader's live order as the trader sees it (remaining energy, current rate)."""
+    """A trader's live order as the trader sees it (remaining energy, current rate).
+    Read-only by convention (not frozen: the agents make some hundred thousand a
+    simulated month, and a frozen dataclass takes four times as long to make)."""
     id: str
     device: str
     participant: str
@@ -51,7 +54,7 @@ class OrderIn:
     house: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Live:
     order: OrderIn
     energy_kwh: float
@@ -59,6 +62,27 @@ class _Live:
     path: list[str]  # markets it is open in, its house first, then up the tree
     age_ticks: int = 0
     market_rates: list[float] = field(default_factory=list)  # its rate in each
+    side: int = 0  # 0: a bid, 1: an offer
+    synced: int = 0  # the last sync that listed it
+    books: list = field(default_factory=list)  # its clearing.Order in each (None: not yet)
+
+
+def _book(side: list[tuple[_Live, int]], index: dict) -> list[clearing.Order]:
+    """The clearing orders of one side of a market (its open orders at their rates
+    there); ``index`` gets each order's (live order, position on its path) by id. An
+    order's record is kept while its energy and rate there stay the same."""
+    eps, order = clearing.ENERGY_EPS_KWH, clearing.Order
+    out = []
+    for lv, i in side:
+        energy = lv.energy_kwh
+        if energy > eps:
+            o = lv.order
+            index[o.id] = (lv, i)
+            ob = lv.books[i]
+            if ob is None or ob.energy_kwh != energy:
+                ob = lv.books[i] = order(o.id, o.device, energy, lv.market_rates[i])
+            out.append(ob)
+    return out
 
 
 @dataclass(frozen=True)
@@ -90,6 +114,7 @@ class SlotBook:
     slot: int = -1
     mm_sell_ct_per_kwh: float = 0.0
     mm_buy_ct_per_kwh: float = 0.0
+    _syncs: int = field(default=0, init=False, repr=False)  # syncs so far
 
     def __post_init__(self):
         if self.rule not in RULES:
@@ -110,73 +135,128 @@ class SlotBook:
         return lapsed
 
     def sync(self, orders: list[OrderIn]) -> None:
-        seen = set()
+        live, eps = self.live, clearing.ENERGY_EPS_KWH
+        self._syncs = n = self._syncs + 1
         for o in orders:
-            seen.add(o.id)
-            lv = self.live.get(o.id)
+            lv = live.get(o.id)
             if lv is None:
-                if o.energy_kwh > clearing.ENERGY_EPS_KWH:
-                    lv = _Live(o, o.energy_kwh, o.rate_ct_per_kwh, [o.house])
+                if o.energy_kwh > eps:
+                    lv = live[o.id] = _Live(o, o.energy_kwh, o.rate_ct_per_kwh, [o.house],
+                                            side=0 if o.side == "bid" else 1, synced=n)
                     self._reprice(lv)
-                    self.live[o.id] = lv
                 continue
+            lv.synced = n
+            if lv.order is o and lv.energy_kwh == o.energy_kwh:
+                continue  # the record it was listed with last time: nothing changed
             lv.order, lv.energy_kwh = o, o.energy_kwh
             if o.rate_ct_per_kwh != lv.rate_ct_per_kwh:
                 lv.rate_ct_per_kwh, lv.age_ticks = o.rate_ct_per_kwh, 0
                 self._reprice(lv)
-        for oid in [oid for oid in self.live if oid not in seen]:
-            del self.live[oid]
+        for oid in [oid for oid, lv in live.items() if lv.synced != n]:  # withdrawn
+            del live[oid]
 
-    def _reprice(self, lv: _Live) -> None:
-        """The order's rate in each market it is open in (its path is always the start of
-        its house's way up, so the fees on the way are running sums)."""
+    def _reprice(self, lv: _Live, start: int = 0) -> None:
+        """The order's rate in each market it is open in from path position ``start`` on
+        (its path is always the start of its house's way up, so the fees on the way are
+        running sums); the rates before ``start`` stand."""
         r, n = lv.rate_ct_per_kwh, len(lv.path)
-        consts, fracs = self.tree.cumulative_fees(lv.order.house)
-        if lv.order.side == "offer":
-            lv.market_rates = [r * (1.0 + fracs[i]) + consts[i] for i in range(n)]
+        terms = self.tree.rate_terms(lv.order.house, "offer" if lv.side else "bid")
+        if lv.side:
+            rates = [r * m + c for m, c in terms[start:n]]
+        else:  # r * 1.0 - 0.0 is r in its house
+            rates = [r * m - c for m, c in terms[start:n]]
+        if start:
+            lv.market_rates[start:] = rates
+            lv.books[start:] = [None] * (n - start)
         else:
-            lv.market_rates = [r] + [r * (1.0 - fracs[i]) - consts[i] for i in range(n - 1)]
+            lv.market_rates, lv.books = rates, [None] * n
 
     # ----------------------------------------------------------------- one tick
     def tick(self, tick: int) -> list[SettledTrade]:
-        by_market: dict[str, tuple[list, list]] = {}
-        for lv in self.live.values():
-            side = 0 if lv.order.side == "bid" else 1
-            for i, market in enumerate(lv.path):
-                by_market.setdefault(market, ([], []))[side].append((lv, i))
+        """One tick: every market clears, deepest first; then the orders age. A market
+        where no open offer's rate is within the tolerance of an open bid's is skipped
+        under the two-sided rules, which need such a pair for any trade (pay-as-clear's
+        supply at every bid rate is 0 without one), so skipping changes nothing;
+        pay-as-offer draws the buyers' order from the generator even then."""
+        tol, two_sided = clearing.RATE_TOLERANCE_CT, self.rule != "pay_as_offer"
+        by_market = self._by_market()
         trades: list[SettledTrade] = []
         for market in self._bottom_up:
-            bids, offers = by_market.get(market, ([], []))
-            if bids or offers:
-                mm = self.market_maker and market == self._root
-                trades += self._clear(market, bids, offers, mm, tick)
-        for oid in [oid for oid, lv in self.live.items()
-                    if lv.energy_kwh <= clearing.ENERGY_EPS_KWH]:
-            del self.live[oid]
+            entry = by_market.get(market)
+            if entry is None:
+                continue
+            bids, offers, high, low = entry
+            mm = self.market_maker and market == self._root
+            if mm:
+                mm_offer, mm_bid = self._market_maker(market)
+                high, low = max(high, mm_bid.rate_ct_per_kwh), min(low, mm_offer.rate_ct_per_kwh)
+            elif not (bids and offers):
+                continue
+            if two_sided and low > high + tol:
+                continue
+            trades += self._clear(market, bids, offers, mm, tick)
+        self._age()
+        return trades
+
+    def _by_market(self) -> dict[str, list]:
+        """Each market's ``[bids, offers, highest bid rate, lowest offer rate]``, the
+        sides as (live order, position on its path) in the order of ``live``; the rates
+        over the orders open at the tick's start (a bound on those still open when the
+        market clears: deeper markets clear first)."""
+        by_market: dict[str, list] = {}
+        high0, low0 = -math.inf, math.inf
         for lv in self.live.values():
+            side, rates = lv.side, lv.market_rates
+            for i, market in enumerate(lv.path):
+                entry = by_market.get(market)
+                if entry is None:
+                    entry = by_market[market] = [[], [], high0, low0]
+                entry[side].append((lv, i))
+                r = rates[i]
+                if side:
+                    if r < entry[3]:
+                        entry[3] = r
+                elif r > entry[2]:
+                    entry[2] = r
+        return by_market
+
+    def _age(self) -> None:
+        """Drop the filled orders; forward those that waited long enough."""
+        eps, live = clearing.ENERGY_EPS_KWH, self.live
+        filled = [oid for oid, lv in live.items() if lv.energy_kwh <= eps]
+        for oid in filled:
+            del live[oid]
+        forward_after, root = self.forward_after_ticks, self._root
+        for lv in live.values():
             lv.age_ticks += 1
             market = lv.path[-1]
-            if lv.age_ticks >= self.forward_after_ticks and market != self._root:
+            if lv.age_ticks >= forward_after and market != root:
                 # a copy goes up; the order stays open below
                 lv.path.append(self.tree.parent[market])
                 lv.age_ticks = 0
-                self._reprice(lv)
-        return trades
+                self._reprice(lv, len(lv.path) - 1)
+
+    def _market_maker(self, market: str) -> tuple[clearing.Order, clearing.Order]:
+        """The market maker's offer (the tariff, plus ``market``'s fee) and bid (the
+        feed-in price) in ``market``, made once per market and pair of rates."""
+        cache = self.__dict__.setdefault("_mm_orders", {})
+        key = (market, self.mm_sell_ct_per_kwh, self.mm_buy_ct_per_kwh)
+        if key not in cache:
+            sell = self.tree.offer_rate(self.mm_sell_ct_per_kwh, [market])
+            cache[key] = (clearing.Order("mm_offer", MARKET_MAKER, UNBOUNDED_KWH, sell),
+                          clearing.Order("mm_bid", MARKET_MAKER, UNBOUNDED_KWH,
+                                         self.mm_buy_ct_per_kwh))
+        return cache[key]
 
     def _clear(self, market, bids, offers, mm, tick) -> list[SettledTrade]:
-        eps = clearing.ENERGY_EPS_KWH
-        index = {lv.order.id: (lv, i) for lv, i in (*bids, *offers) if lv.energy_kwh > eps}
-        b = [clearing.Order(lv.order.id, lv.order.device, lv.energy_kwh, lv.market_rates[i])
-             for lv, i in bids if lv.energy_kwh > eps]
-        o = [clearing.Order(lv.order.id, lv.order.device, lv.energy_kwh, lv.market_rates[i])
-             for lv, i in offers if lv.energy_kwh > eps]
+        index: dict[str, tuple[_Live, int]] = {}
+        b, o = _book(bids, index), _book(offers, index)
         if not mm and not (b and o):
             return []
         if mm:
-            sell = self.tree.offer_rate(self.mm_sell_ct_per_kwh, [market])
-            o.append(clearing.Order("mm_offer", MARKET_MAKER, UNBOUNDED_KWH, sell))
-            b.append(clearing.Order("mm_bid", MARKET_MAKER, UNBOUNDED_KWH,
-                                    self.mm_buy_ct_per_kwh))
+            mm_offer, mm_bid = self._market_maker(market)
+            o.append(mm_offer)
+            b.append(mm_bid)
         if self.rule == "pay_as_bid":
             raw = clearing.pay_as_bid(b, o)
         elif self.rule == "pay_as_clear":

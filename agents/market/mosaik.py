@@ -5,6 +5,10 @@ One ``Operator`` entity (input: the agents' ``orders`` of this tick; output: the
 the book of slot ``k`` closes (what is left lapses) and the book of slot ``k + 1``
 opens. Trades and the grid fees each market booked are written as Parquet parts
 under ``market/`` in the run folder as the run goes.
+
+:class:`MarketOperator` is that bookkeeping without mosaik, so that an adapter that
+hosts the agents too (``agents.community.mosaik.CommunityMarketSim``) runs the same
+operator tick by tick inside one mosaik step.
 """
 
 from __future__ import annotations
@@ -16,34 +20,43 @@ from agents.market.clock import MarketClock
 from agents.market.engine import SlotBook
 from simulators.base import ArraySimulator, meta
 from twin.inputs import prices_ct_per_kwh
-from twin.results import FEE_COLUMNS, TRADE_COLUMNS, PartWriter
+from twin.results import MARKET_TABLES, PartWriter
 from twin.rng import stream
 from twin.scenario.participants import market_tree, resolve_participants
 
 META: Meta = meta("Operator", ["orders", "trades"])
-FLUSH_EVERY_SLOTS = 16
+FLUSH_EVERY_SLOTS = 96  # a day of trades per part
 
 
-class MarketSim(ArraySimulator):
-    def __init__(self):
-        super().__init__(META)
-        self.trades: list = []
+class MarketOperator:
+    """The market operator of a scenario: its slot book, the tariff it opens each slot
+    at, and the trade and fee records it writes under ``run_dir/market``.
 
-    def setup(self):
-        sc, mk = self.scenario, self.scenario.market
+    Parameters
+    ----------
+    scenario : Scenario
+        A scenario with a ``market``.
+    run_dir : str
+        The run folder (the parts go to ``<run_dir>/market/{trades,fees}``).
+    """
+
+    def __init__(self, scenario, run_dir: str):
+        sc, mk = scenario, scenario.market
         self.clock = MarketClock(mk.slot_s, mk.ticks_per_slot)
-        self.step_s = self.clock.tick_s
         self.tree = market_tree(sc, resolve_participants(sc))
         self.book = SlotBook(self.tree, mk.rule, stream(sc.seed, "market"),
                              mk.forward_after_ticks, mk.market_maker)
         self.tariff, self.feed_in = prices_ct_per_kwh(sc)
         self.start = pd.Timestamp(sc.start)
-        folder = self.params["run_dir"] + "/market"
+        self.start_ns = self.start.as_unit("ns").value  # [ns since the epoch, UTC]
+        folder = run_dir + "/market"
         self.writers = {name: PartWriter(f"{folder}/{name}") for name in ("trades", "fees")}
         self.rows: dict[str, list] = {"trades": [], "fees": []}
         self.slots_buffered = self.n_trades = 0
 
-    def advance(self, time, inputs):
+    def tick_at(self, time: int, orders: list) -> list:
+        """One tick at mosaik time ``time`` [s] with the agents' live ``orders``
+        (``OrderIn``): the trades (``SettledTrade``), recorded."""
         slot, tick = self.clock.at(time)
         if tick == 0:
             self.book.close()
@@ -52,39 +65,57 @@ class MarketSim(ArraySimulator):
                 self.flush()
             if slot < len(self.tariff):
                 self.book.open(slot, float(self.tariff[slot]), self.feed_in)
-        self.trades = []
-        if slot < len(self.tariff):
-            orders = [o for v in inputs.get("operator", {}).get("orders", {}).values()
-                      for o in (v or [])]
-            self.book.sync(orders)
-            self.trades = self.book.tick(tick)
-            self._record(self.trades)
+        if slot >= len(self.tariff):
+            return []
+        self.book.sync(orders)
+        trades = self.book.tick(tick)
+        self._record(trades)
+        return trades
 
     def _record(self, trades) -> None:
         if not trades:
             return
-        start = self.start + pd.Timedelta(seconds=self.clock.slot_start_s(self.book.slot))
+        start = self.start_ns + self.clock.slot_start_s(self.book.slot) * 1_000_000_000
+        rows, fees = self.rows["trades"], self.rows["fees"]
         for t in trades:
             self.n_trades += 1
-            self.rows["trades"].append((
+            rows.append((
                 self.n_trades, start, t.tick, t.market, t.bid_id, t.offer_id, t.buyer, t.seller,
                 t.buyer_device, t.seller_device, t.energy_kwh, t.rate_ct_per_kwh,
                 t.buyer_rate_ct_per_kwh, t.seller_rate_ct_per_kwh))
             for market, fee in t.fees_ct_per_kwh.items():
-                self.rows["fees"].append((self.n_trades, start, market, t.energy_kwh,
-                                          fee * t.energy_kwh))
+                fees.append((self.n_trades, start, market, t.energy_kwh, fee * t.energy_kwh))
 
     def flush(self) -> None:
+        """Write the buffered rows as a part of each table (slot starts, kept as ns since
+        the epoch, become the scenario's time zone: no per-row Timestamp objects)."""
         self.slots_buffered = 0
-        columns = {"trades": TRADE_COLUMNS, "fees": FEE_COLUMNS}
         for name, rows in self.rows.items():
             if rows:
-                self.writers[name].write(pd.DataFrame(rows, columns=columns[name]))
+                frame = pd.DataFrame(rows, columns=MARKET_TABLES[name])
+                frame["slot_start"] = pd.to_datetime(
+                    frame["slot_start"].to_numpy("int64"), utc=True).tz_convert(self.start.tz)
+                self.writers[name].write(frame)
             self.rows[name] = []
+
+
+class MarketSim(ArraySimulator):
+    def __init__(self):
+        super().__init__(META)
+        self.trades: list = []
+
+    def setup(self):
+        self.operator = MarketOperator(self.scenario, self.params["run_dir"])
+        self.step_s = self.operator.clock.tick_s
+
+    def advance(self, time, inputs):
+        orders = [o for v in inputs.get("operator", {}).get("orders", {}).values()
+                  for o in (v or [])]
+        self.trades = self.operator.tick_at(time, orders)
 
     def outputs(self, model, attr):
         return [self.trades if attr == "trades" else []]
 
     def finalize(self):
         if self._ready:
-            self.flush()
+            self.operator.flush()

@@ -34,7 +34,12 @@ STORAGE_BUY_SHARE = 0.45  # a battery buys up to low + 45 % of the range ...
 STORAGE_SELL_SHARE = 0.55  # ... and sells down to low + 55 %
 
 
-_ramp = lru_cache(maxsize=4096)(RateRamp)  # the same few ramps, over and over
+@lru_cache(maxsize=1 << 16)
+def _ramp_rate(start: float, end: float, update_s: float, slot_s: float, fit: bool,
+               change: float | None, elapsed_s: float) -> float:
+    """A ramp's rate at ``elapsed_s``: the same few ramps at the same few tick times,
+    over and over, so the rates are kept. [ct/kWh]"""
+    return RateRamp(start, end, update_s, slot_s, fit, change).rate(elapsed_s)
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,18 @@ class Limits:
     high_ct_per_kwh: float
 
     def for_storage(self, side: str) -> Limits:
-        span = self.high_ct_per_kwh - self.low_ct_per_kwh
-        if side == "bid":
-            return Limits(self.low_ct_per_kwh, self.low_ct_per_kwh + STORAGE_BUY_SHARE * span)
-        return Limits(self.low_ct_per_kwh + STORAGE_SELL_SHARE * span, self.high_ct_per_kwh)
+        return _storage_limits(self, side)
+
+
+@lru_cache(maxsize=4096)
+def _storage_limits(limits: Limits, side: str) -> Limits:
+    """A battery's buying (``bid``) or selling range inside ``limits`` (kept: the same
+    few limits over and over)."""
+    low, high = limits.low_ct_per_kwh, limits.high_ct_per_kwh
+    span = high - low
+    if side == "bid":
+        return Limits(low, low + STORAGE_BUY_SHARE * span)
+    return Limits(low + STORAGE_SELL_SHARE * span, high)
 
 
 @dataclass(frozen=True)
@@ -67,8 +80,8 @@ class Pricing:
         low, high = limits.low_ct_per_kwh, limits.high_ct_per_kwh
         start, end = (low, high) if side == "bid" else (high, low)
         if self.strategy == "gsy_ramp":
-            return _ramp(start, end, min(self.update_interval_s, slot_s), slot_s,
-                         self.fit_to_limit, self.change_per_update_ct_per_kwh).rate(elapsed_s)
+            return _ramp_rate(start, end, min(self.update_interval_s, slot_s), slot_s,
+                              self.fit_to_limit, self.change_per_update_ct_per_kwh, elapsed_s)
         if self.strategy == "linear":
             last = max(slot_s - max(self.update_interval_s, tick_s), tick_s)
             share = min(max(elapsed_s / last, 0.0), 1.0)
