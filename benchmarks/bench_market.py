@@ -34,7 +34,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.agents.community.slot_world import SlotMarketControl  # noqa: E402
 from twin import world as tw  # noqa: E402
 from twin.report.kpis import compute_kpis  # noqa: E402
 from twin.report.market.section import finish_market  # noqa: E402
@@ -96,10 +95,7 @@ def coupled_run(sc, slot: bool) -> tuple[float, float, float, Path]:
     for cls in classes:
         cls.step = timed(cls.step)
     saved = dict(tw.SIM_CONFIG), tw.control_for
-    if slot:
-        tw.SIM_CONFIG["CommunityMarket"] = {
-            "python": "agents.community.mosaik:CommunityMarketSim"}
-        tw.control_for = lambda s: SlotMarketControl()
+    tw.control_for = lambda s: tw.MarketControl(ticked=not slot)
     try:
         run_dir = Path(tempfile.mkdtemp(prefix="bench_market_"))
         w, c = time.perf_counter(), time.process_time()

@@ -47,6 +47,7 @@ from twin.scenario.schema import Scenario
 SIM_CONFIG = {
     "Site": {"python": "simulators.site.mosaik:SiteSim"},
     "Controller": {"python": "agents.control.mosaik:ControllerSim"},
+    "CommunityMarket": {"python": "agents.community.mosaik:CommunityMarketSim"},
     "Community": {"python": "agents.community.mosaik:CommunitySim"},
     "Market": {"python": "agents.market.mosaik:MarketSim"},
     "Recorder": {"python": "twin.recorder:RecorderSim"},
@@ -211,24 +212,36 @@ class SiteControl:
 class MarketControl:
     """The prosumer community (Mesa agents) trading on the market operator: the agents
     read every battery's energy and every charger's plugged EV at once, from the set
-    entities; their trades become the set-points."""
+    entities; their trades become the set-points.
+
+    As fast as it goes, the community and the operator are one simulator stepped once a
+    slot, running the slot's ticks inside the step (mosaik's cost is per step); a run in
+    real time (HIL) keeps them apart, stepped tick by tick, so that each tick clears at
+    its own wall-clock time."""
 
     kind = "market"
 
+    def __init__(self, ticked: bool = False):
+        self.ticked = ticked
+
     def start(self, world, scenario, assets, run_dir) -> ControlEntities:
-        community_sim = start_sim(world, scenario, "Community")
-        self.community = community_sim.Community.create(1)[0]
-        create(community_sim.BatteryAgent, asset_ids(assets, "battery"))
-        create(community_sim.ChargerAgent, asset_ids(assets, "ev_charger"))
-        self.operator = start_sim(world, scenario, "Market",
-                                  run_dir=str(run_dir)).Operator.create(1)[0]
-        return ControlEntities(community_sim.BatteryAgentSet.create(1)[0],
-                               community_sim.ChargerAgentSet.create(1)[0])
+        if self.ticked:
+            sim = start_sim(world, scenario, "Community")
+            self.operator = start_sim(world, scenario, "Market",
+                                      run_dir=str(run_dir)).Operator.create(1)[0]
+        else:
+            sim = start_sim(world, scenario, "CommunityMarket", run_dir=str(run_dir))
+            self.operator = sim.Operator.create(1)[0]
+        self.community = sim.Community.create(1)[0]
+        create(sim.BatteryAgent, asset_ids(assets, "battery"))
+        create(sim.ChargerAgent, asset_ids(assets, "ev_charger"))
+        return ControlEntities(sim.BatteryAgentSet.create(1)[0], sim.ChargerAgentSet.create(1)[0])
 
     def connect(self, world, scenario, assets, site, hil, ctl) -> None:
-        world.connect(self.community, self.operator, "orders")
-        world.connect(self.operator, self.community, "trades", time_shifted=True,
-                      initial_data={"trades": []})
+        if self.ticked:
+            world.connect(self.community, self.operator, "orders")
+            world.connect(self.operator, self.community, "trades", time_shifted=True,
+                          initial_data={"trades": []})
         bat_initial, ev_initial = initial_states(scenario, assets)
         if bat_initial:
             world.connect(site.sets["battery"], self.community, "e_kwh", time_shifted=True,
@@ -241,7 +254,9 @@ class MarketControl:
 def control_for(scenario: Scenario) -> Control:
     """The scenario's control: the market's prosumer agents where it has a market, else
     the site controller running ``scheduling.strategy``. The one place this is chosen."""
-    return SiteControl() if scenario.market is None else MarketControl()
+    if scenario.market is None:
+        return SiteControl()
+    return MarketControl(ticked=scenario.is_hil)
 
 
 # -- start --------------------------------------------------------------------------------

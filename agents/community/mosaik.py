@@ -163,6 +163,7 @@ COMBINED_META: Meta = meta(
     extra={**{m: META["models"][m] for m in ("BatteryAgent", "ChargerAgent")},
            "Operator": {"public": True, "params": ["ids"], "trigger": [],
                         "attrs": ["orders", "trades"]}},
+    sets=("BatteryAgent", "ChargerAgent"),
 )
 
 

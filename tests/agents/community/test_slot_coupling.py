@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.agents.community.slot_world import use_slot_market
+from twin import world as tw
 from twin.results import read_market_table, read_timeseries
 from twin.runner import quiet_mosaik
 from twin.scenario.loading import load_scenario
-from twin.world import build_world
+from twin.world import MarketControl, build_world
 
 SCENARIO = Path(__file__).resolve().parents[3] / "scenarios" / "martinique_p2p.yaml"
 
@@ -34,9 +34,9 @@ def run(run_dir: Path, rule: str, update: str):
                                               ("pay_as_offer", "PT5M")])
 def test_one_simulator_per_slot_gives_the_tick_by_tick_run(tmp_path, monkeypatch, rule,
                                                            update):
+    slots = run(tmp_path / "slots", rule, update)  # the default: one step per slot
+    monkeypatch.setattr(tw, "control_for", lambda scenario: MarketControl(ticked=True))
     ticks = run(tmp_path / "ticks", rule, update)
-    use_slot_market(monkeypatch)
-    slots = run(tmp_path / "slots", rule, update)
     trades, fees, ts = ticks
     assert len(trades) > 500 and trades["market"].nunique() > 5
     if update == "PT90S":  # ramps that end on the last tick, whose trades reach the
