@@ -53,11 +53,12 @@ class ScheduleResult:
 
 
 def solve(req: ScheduleRequest, backend: str = "builtin", server=None,
-          warm: WarmStart | None = None) -> ScheduleResult:
+          warm: WarmStart | None = None, *, explain: bool = True) -> ScheduleResult:
     """Schedule the request's devices with ``backend``; see the module docstring.
 
     ``warm`` (builtin backend): solve on its kept HiGHS instance, started from the basis
     of the last request it solved (:mod:`warm_start`); the same optimum as a cold solve.
+    ``explain``: an infeasible request's error names the breaches of its relaxed solve.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}")
@@ -76,7 +77,7 @@ def solve(req: ScheduleRequest, backend: str = "builtin", server=None,
             else:
                 power, objective = solve_with_flexmeasures(problem)
         except SolveError as exc:
-            raise InfeasibleError(diagnose(req, str(exc))) from None
+            raise InfeasibleError(diagnose(req, str(exc)) if explain else str(exc)) from None
     solve_s = time.perf_counter() - t0
     return _result(problem, backend, power, solve_s, objective)
 
@@ -110,7 +111,7 @@ def diagnose(req: ScheduleRequest, status: str) -> str:
         relax_site_capacity_constraints=True))
     head = f"the schedule is infeasible ({status}) with relax-constraints off"
     try:
-        result = solve(relaxed, "builtin")
+        result = solve(relaxed, "builtin", explain=False)
     except InfeasibleError:
         return (f"{head}, and stays infeasible when SoC minima/maxima/targets and site "
                 "capacities are relaxed: check soc-min / soc-max against soc-at-start and "

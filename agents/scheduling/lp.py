@@ -107,14 +107,23 @@ class LinearProgram:
                                     *[np.shape(c) for c, _ in terms])
         n = int(np.prod(shape))
         self._row_labels.append(np.broadcast_to(np.asarray(labels, np.int64), shape).ravel())
-        rows = np.arange(self.n_rows, self.n_rows + n).reshape(shape)
+        rows = np.arange(self.n_rows, self.n_rows + n)
         for cols, vals in terms:
-            c = np.broadcast_to(cols, shape).ravel()
+            c = np.asarray(cols)
+            c = c.ravel() if c.shape == shape else np.broadcast_to(c, shape).ravel()
+            if np.ndim(vals) == 0:  # one coefficient for the whole block
+                if vals == 0.0:
+                    continue
+                self._r.append(rows)
+                self._c.append(c)
+                self._v.append(np.full(n, float(vals)))
+                continue
             v = np.broadcast_to(np.asarray(vals, float), shape).ravel()
             keep = v != 0.0
-            self._r.append(rows.ravel()[keep])
+            self._r.append(rows[keep])
             self._c.append(c[keep])
             self._v.append(v[keep])
+        rows = rows.reshape(shape)
         self._row_lb.append(np.broadcast_to(np.asarray(lb, float), shape).ravel().copy())
         self._row_ub.append(np.broadcast_to(np.asarray(ub, float), shape).ravel().copy())
         self.n_rows += n

@@ -78,7 +78,7 @@ def label(family: int, steps) -> np.ndarray:
 
 
 def _sorted(labels: np.ndarray, status: list) -> tuple[np.ndarray, np.ndarray]:
-    values = np.fromiter((int(s) for s in status), dtype=np.int8, count=len(status))
+    values = np.array([s.value for s in status], dtype=np.int8)
     keep = labels != NO_LABEL
     labels, values = labels[keep], values[keep]
     order = np.argsort(labels, kind="stable")
