@@ -14,7 +14,8 @@ Model, for devices d and steps j (all bounds optional; NaN = none)::
     S[d,j] = a[d,j] S[d,j-1] + b[d,j] (down/eta_down + up*eta_up + delta)[d,j],
              S[d,-1] = S0[d],  b = (a - 1) / ln(a)  (b = 1 for a = 1)
     min[d,j] <= S[d,j] - S0[d] <= max[d,j]     (``equals`` clamps both)
-    ems_min[j] <= sum_d P[d,j] <= ems_max[j]
+    X[j] = sum_d P[d,j],  ems_min[j] <= X[j] <= ems_max[j]   (X: the site's net flow, one
+                                          variable per step that site-wide commitments use)
 
 Commitments price deviations of a flow (sum of the scoped devices' P) or of a stock
 change (S - S0) from a quantity q. An "each" commitment has one deviation pair per
@@ -92,6 +93,10 @@ def step_array(value, n: int, fill: float = np.nan) -> np.ndarray:
     gives ``fill``. Units are the value's."""
     if value is None:
         return np.full(n, fill)
+    if isinstance(value, np.ndarray) and value.shape == (n,):
+        return value.astype(float)  # a copy
+    if np.ndim(value) == 0:
+        return np.full(n, float(value))
     return np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
 
 
@@ -202,19 +207,19 @@ def schedule_devices(devices: list[Device], n_steps: int,
     for i, d in enumerate(devices):
         _add_stock(lp, d, n, up[i], down[i], stock[i],
                    lambda name, j, key=per_device[i]: lab.of(name, key, j))
-    if ems_min is not None or ems_max is not None:
-        lo = np.nan_to_num(step_array(ems_min, n), nan=-INF)
-        hi = np.nan_to_num(step_array(ems_max, n), nan=INF)
-        lp.add_rows([(up[i], 1.0) for i in range(n_dev)]
-                    + [(down[i], 1.0) for i in range(n_dev)], lo, hi,
-                    labels=lab.of("ems", None, steps))
+    lo = np.nan_to_num(step_array(ems_min, n), nan=-INF)
+    hi = np.nan_to_num(step_array(ems_max, n), nan=INF)
+    net = lp.add_vars((n,), lo, hi, labels=lab.of("net", None, steps))
+    lp.add_rows([(net, 1.0)] + [(up[i], -1.0) for i in range(n_dev)]
+                + [(down[i], -1.0) for i in range(n_dev)], 0.0, 0.0,
+                labels=lab.of("ems", None, steps))
     priced = []
     for c in commitments or []:
         key = lab.commitment(c) if lab.warm is not None else None
         labels_of = lambda name, j, key=key: lab.of(name, key, j)  # noqa: E731
         shortfall = _linear_shortfall(lp, c, stock, stock_hi, devices, n)
         cost_pairs, pair = (shortfall, None) if shortfall is not None else _add_commitment(
-            lp, c, up, down, stock, devices, n, labels_of)
+            lp, c, (up, down, net), stock, devices, n, labels_of)
         priced.append(cost_pairs)
         if pair is not None:
             exclusive.append(pair)
@@ -313,8 +318,9 @@ def _linear_shortfall(lp: LinearProgram, c: Commitment, stock, stock_hi, devices
     return [(cols, price), (None, constant)]
 
 
-def _add_commitment(lp: LinearProgram, c: Commitment, up, down, stock, devices, n, labels):
-    """Deviation variables and rows of one commitment (labelled by ``labels(name, steps)``).
+def _add_commitment(lp: LinearProgram, c: Commitment, flows, stock, devices, n, labels):
+    """Deviation variables and rows of one commitment (labelled by ``labels(name, steps)``);
+    ``flows`` are the variables ``(up, down, net)``.
 
     Returns the (variables, prices) pairs that make its cost, and, for a non-convex
     "each" commitment (upwards price below downwards price somewhere), the pair of
@@ -326,7 +332,11 @@ def _add_commitment(lp: LinearProgram, c: Commitment, up, down, stock, devices, 
     m = int(active.sum())
     up_price = None if c.up_price is None else np.nan_to_num(step_array(c.up_price, n), nan=0.0)
     dn_price = None if c.down_price is None else np.nan_to_num(step_array(c.down_price, n), nan=0.0)
-    if c.kind == "flow":
+    up, down, net = flows
+    if c.kind == "flow" and c.devices is None:  # the site's net flow
+        x_terms = [(net[active], -1.0)]
+        const = q[active]
+    elif c.kind == "flow":
         x_terms = [(up[i][active], -1.0) for i in scope] + [(down[i][active], -1.0) for i in scope]
         const = q[active]
     else:  # X = S - S0: the initial stock moves to the constant

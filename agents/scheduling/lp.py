@@ -43,6 +43,16 @@ def _new_highs() -> highspy.Highs:
 _BANNER_SHOWN = False
 
 
+def _flat(value, shape, dtype=float) -> np.ndarray:
+    """``value`` broadcast to ``shape``, as a new flat array of ``dtype``."""
+    if np.ndim(value) == 0:
+        return np.full(int(np.prod(shape)), value, dtype=dtype)
+    value = np.asarray(value, dtype=dtype)
+    if value.shape == np.broadcast_shapes(shape):
+        return value.ravel().copy()
+    return np.broadcast_to(value, shape).ravel().copy()
+
+
 class SolveError(RuntimeError):
     """HiGHS found no optimal solution (infeasible, unbounded, time limit...)."""
 
@@ -81,11 +91,11 @@ class LinearProgram:
         ``labels`` (int64, broadcast to ``shape``) name the variables for warm starts.
         """
         n = int(np.prod(shape))
-        self._col_labels.append(np.broadcast_to(np.asarray(labels, np.int64), shape).ravel())
+        self._col_labels.append(_flat(labels, shape, np.int64))
         idx = np.arange(self.n_vars, self.n_vars + n).reshape(shape)
-        self._lb.append(np.broadcast_to(np.asarray(lb, float), shape).ravel().copy())
-        self._ub.append(np.broadcast_to(np.asarray(ub, float), shape).ravel().copy())
-        self._cost.append(np.broadcast_to(np.asarray(cost, float), shape).ravel().copy())
+        self._lb.append(_flat(lb, shape))
+        self._ub.append(_flat(ub, shape))
+        self._cost.append(_flat(cost, shape))
         self._int.append(np.full(n, integer, dtype=bool))
         self.n_vars += n
         return idx
@@ -106,7 +116,7 @@ class LinearProgram:
         shape = np.broadcast_shapes(np.shape(lb), np.shape(ub),
                                     *[np.shape(c) for c, _ in terms])
         n = int(np.prod(shape))
-        self._row_labels.append(np.broadcast_to(np.asarray(labels, np.int64), shape).ravel())
+        self._row_labels.append(_flat(labels, shape, np.int64))
         rows = np.arange(self.n_rows, self.n_rows + n)
         for cols, vals in terms:
             c = np.asarray(cols)
@@ -124,8 +134,8 @@ class LinearProgram:
             self._c.append(c[keep])
             self._v.append(v[keep])
         rows = rows.reshape(shape)
-        self._row_lb.append(np.broadcast_to(np.asarray(lb, float), shape).ravel().copy())
-        self._row_ub.append(np.broadcast_to(np.asarray(ub, float), shape).ravel().copy())
+        self._row_lb.append(_flat(lb, shape))
+        self._row_ub.append(_flat(ub, shape))
         self.n_rows += n
         return rows
 
