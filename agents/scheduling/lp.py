@@ -146,17 +146,23 @@ class LinearProgram:
         lp = self._highs_lp()
         integer = np.concatenate(self._int) if self._int else np.zeros(0, bool)
         mip = bool(integer.any()) and not relax_integers
-        if warm is not None and not mip:
+        warm = None if mip else warm
+        if warm is not None:
             h = self._warm_highs(lp, warm, time_limit_s)
-        else:
-            h = self._cold_highs(lp, integer if mip else None, mip_rel_gap, time_limit_s)
-        h.run()
+            h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                # the warm start is only a shortcut: a cold solve has the last word
+                warm.forget()
+                warm.fallbacks += 1
+                h = None
+        if warm is None or h is None:
+            h = self._cold_highs(self._highs_lp(), integer if mip else None, mip_rel_gap,
+                                 time_limit_s)
+            h.run()
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
-            if warm is not None:
-                warm.forget()
             raise SolveError(h.modelStatusToString(status))
-        if warm is not None and not mip:
+        if warm is not None and h is warm.highs:
             warm.keep(*self.labels(), h.getBasis())
         x = np.asarray(h.getSolution().col_value)
         objective = h.getInfo().objective_function_value / self.cost_scale

@@ -43,7 +43,8 @@ class WarmStart:
         self._cols: tuple[np.ndarray, np.ndarray] | None = None  # sorted labels, statuses
         self._rows: tuple[np.ndarray, np.ndarray] | None = None
         self.solves = 0
-        self.warm_solves = 0
+        self.warm_solves = 0  # solves started from a carried basis
+        self.fallbacks = 0  # warm solves that did not end optimal, then solved cold
 
     def family(self, key) -> int:
         """A stable small integer for ``key`` (one per key for this warm start's life)."""

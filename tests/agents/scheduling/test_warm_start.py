@@ -132,3 +132,15 @@ def test_a_failed_warm_solve_forgets_its_basis():
     assert warm.basis(np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(1), np.ones(1),
                       np.zeros(0), np.zeros(0)) is None
 
+
+
+def test_a_warm_solve_that_stops_short_is_solved_cold():
+    """The warm start is a shortcut only: when the kept instance stops before the optimum
+    (here an iteration limit of 1), the request is solved cold, to the same optimum."""
+    site = RollingSite(11, hours=2)
+    warm = WarmStart()
+    solve(parse_request(site.body(0)), warm=warm)
+    warm.highs.setOptionValue("simplex_iteration_limit", 1)
+    req = parse_request(site.body(1))
+    _same_optimum(solve(req), solve(req, warm=warm))
+    assert warm.fallbacks == 1 and warm.warm_solves == 1
