@@ -204,9 +204,7 @@ def schedule_devices(devices: list[Device], n_steps: int,
     stock_hi = np.array([b[1] for b in stock_bounds]).reshape(n_dev, n)
     stock = lp.add_vars((n_dev, n), np.array([b[0] for b in stock_bounds]).reshape(n_dev, n),
                         stock_hi, labels=device_labels("stock"))
-    for i, d in enumerate(devices):
-        _add_stock(lp, d, n, up[i], down[i], stock[i],
-                   lambda name, j, key=per_device[i]: lab.of(name, key, j))
+    _add_stocks(lp, devices, n, up, down, stock, device_labels("stock row"))
     lo = np.nan_to_num(step_array(ems_min, n), nan=-INF)
     hi = np.nan_to_num(step_array(ems_max, n), nan=INF)
     net = lp.add_vars((n,), lo, hi, labels=lab.of("net", None, steps))
@@ -270,23 +268,25 @@ def _stock_bounds(d: Device, n: int) -> tuple[np.ndarray, np.ndarray]:
     return lo + d.initial_stock, hi + d.initial_stock
 
 
-def _add_stock(lp: LinearProgram, d: Device, n: int, up, down, stock, labels) -> None:
-    """S[j] = a S[j-1] + b (down/eta_down + up eta_up + delta); its bounds are the stock
-    variables' own (:func:`_stock_bounds`).
-
-    ``labels(name, steps)`` gives the rows' labels."""
-    a, b = loss_coefficients(step_array(d.storage_efficiency, n, 1.0))
-    eta_up, eta_dn = step_array(d.up_efficiency, n, 1.0), step_array(d.down_efficiency, n, 1.0)
-    delta = np.nan_to_num(step_array(d.stock_delta, n, 0.0))
-    change = [(up, -b * eta_up), (down, -b / eta_dn)]
-    first = [(cols[:1], vals if np.ndim(vals) == 0 else vals[:1]) for cols, vals in change]
-    rhs0 = b[0] * delta[0] + a[0] * d.initial_stock
-    lp.add_rows([(stock[:1], 1.0)] + first, rhs0, rhs0, labels=labels("stock row", [0]))
-    if n > 1:
-        rest = [(cols[1:], vals if np.ndim(vals) == 0 else vals[1:]) for cols, vals in change]
-        rhs = b[1:] * delta[1:]
-        lp.add_rows([(stock[1:], 1.0), (stock[:-1], -a[1:])] + rest, rhs, rhs,
-                    labels=labels("stock row", np.arange(1, n)))
+def _add_stocks(lp: LinearProgram, devices: list[Device], n: int, up, down, stock,
+                labels) -> None:
+    """S[d,j] = a S[d,j-1] + b (down/eta_down + up eta_up + delta), S[d,-1] = S0[d]: one
+    row per device and step, all devices at once; the stock's bounds are its variables'
+    own (:func:`_stock_bounds`)."""
+    n_dev = len(devices)
+    a, b = np.ones((n_dev, n)), np.ones((n_dev, n))
+    eta_up, eta_dn, delta = np.ones((n_dev, n)), np.ones((n_dev, n)), np.zeros((n_dev, n))
+    for i, d in enumerate(devices):
+        a[i], b[i] = loss_coefficients(step_array(d.storage_efficiency, n, 1.0))
+        eta_up[i] = step_array(d.up_efficiency, n, 1.0)
+        eta_dn[i] = step_array(d.down_efficiency, n, 1.0)
+        delta[i] = np.nan_to_num(step_array(d.stock_delta, n, 0.0))
+    previous = np.concatenate([stock[:, :1], stock[:, :-1]], axis=1)
+    keep = np.concatenate([np.zeros((n_dev, 1)), -a[:, 1:]], axis=1)  # none before step 0
+    rhs = b * delta
+    rhs[:, 0] = rhs[:, 0] + a[:, 0] * np.array([d.initial_stock for d in devices])
+    lp.add_rows([(stock, 1.0), (previous, keep), (up, -b * eta_up), (down, -b / eta_dn)],
+                rhs, rhs, labels=labels)
 
 
 def _linear_shortfall(lp: LinearProgram, c: Commitment, stock, stock_hi, devices, n):
