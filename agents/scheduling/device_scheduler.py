@@ -100,6 +100,12 @@ def step_array(value, n: int, fill: float = np.nan) -> np.ndarray:
     return np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
 
 
+def nan_to_zero(x: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(x)`` (NaN -> 0, +-inf -> the largest finite floats), without its
+    cost where every value is finite already (then ``x`` itself)."""
+    return x if np.isfinite(x).all() else np.nan_to_num(x)
+
+
 def loss_coefficients(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Storage losses per step: ``S' = a S + b change`` with ``b = (a - 1) / ln a``.
 
@@ -280,7 +286,7 @@ def _add_stocks(lp: LinearProgram, devices: list[Device], n: int, up, down, stoc
         a[i], b[i] = loss_coefficients(step_array(d.storage_efficiency, n, 1.0))
         eta_up[i] = step_array(d.up_efficiency, n, 1.0)
         eta_dn[i] = step_array(d.down_efficiency, n, 1.0)
-        delta[i] = np.nan_to_num(step_array(d.stock_delta, n, 0.0))
+        delta[i] = nan_to_zero(step_array(d.stock_delta, n, 0.0))
     previous = np.concatenate([stock[:, :1], stock[:, :-1]], axis=1)
     keep = np.concatenate([np.zeros((n_dev, 1)), -a[:, 1:]], axis=1)  # none before step 0
     rhs = b * delta
@@ -330,8 +336,8 @@ def _add_commitment(lp: LinearProgram, c: Commitment, flows, stock, devices, n, 
     q = step_array(c.quantity, n)
     active = ~np.isnan(q)
     m = int(active.sum())
-    up_price = None if c.up_price is None else np.nan_to_num(step_array(c.up_price, n), nan=0.0)
-    dn_price = None if c.down_price is None else np.nan_to_num(step_array(c.down_price, n), nan=0.0)
+    up_price = None if c.up_price is None else nan_to_zero(step_array(c.up_price, n))
+    dn_price = None if c.down_price is None else nan_to_zero(step_array(c.down_price, n))
     up, down, net = flows
     if c.kind == "flow" and c.devices is None:  # the site's net flow
         x_terms = [(net[active], -1.0)]
