@@ -18,6 +18,11 @@ Cadence (all optional, combined):
 - events: when an EV plugs in, and when the grid operator's signals change (OpenADR);
 - and whenever the plan in force runs out.
 
+With the builtin backend the strategy keeps one HiGHS instance and starts each plan's
+solve from the last plan's optimal basis, shifted to the new window
+(:mod:`agents.scheduling.warm_start`; ``warm_start=False``: a cold solve each time, the
+same optimum).
+
 Between re-plannings the plan's later steps are sent; each step's setpoint is also
 clipped to what the device reports it can do. The plan in force is kept for the
 results: planned power and planned stored energy at the end of each step.
@@ -37,6 +42,7 @@ from agents.scheduling.backends import solve
 from agents.scheduling.flex_model import parse_request
 from agents.scheduling.grid_signals import signal_series
 from agents.scheduling.live_request import SiteModel, request_body
+from agents.scheduling.warm_start import WarmStart
 
 # forecast(step, n) -> (inflexible net power [kW], import price, feed-in price) x n steps
 Forecast = Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -48,6 +54,7 @@ class PlanStats:
     solve_s: float = 0.0  # parsing, building and solving, summed
     breaches: int = 0  # soft constraints a plan breaches (each device and time)
     reasons: dict = field(default_factory=dict)  # why plans were made: count per reason
+    cost_eur: list = field(default_factory=list)  # each plan's total cost (its commitments)
 
 
 @dataclass
@@ -61,6 +68,7 @@ class SchedulingStrategy:
     backend: str = "builtin"  # builtin | flexmeasures | server
     server: object = None  # fm_server.ServerConfig for the server backend
     asset: int | None = None  # the server's asset id
+    warm_start: bool = True  # builtin backend: each solve starts from the last plan's basis
     plan: np.ndarray | None = field(default=None, init=False)  # power (devices, steps) [kW]
     plan_e_kwh: np.ndarray | None = field(default=None, init=False)  # at each step's end
     plan_start: int = field(default=0, init=False)
@@ -70,6 +78,7 @@ class SchedulingStrategy:
     _plugged: np.ndarray | None = field(default=None, init=False)
     _forecast: np.ndarray | None = field(default=None, init=False)  # inflexible, per plan step
     _signals: tuple = field(default=(), init=False)  # grid signals the plan in force knows
+    _warm: WarmStart = field(default_factory=WarmStart, init=False)
 
     @property
     def plans_made(self) -> int:
@@ -154,7 +163,8 @@ class SchedulingStrategy:
         body = self.request(state, n)
         if self.first_request is None:
             self.first_request = body
-        result = solve(parse_request(body), self.backend, self.server)
+        warm = self._warm if self.warm_start and self.backend == "builtin" else None
+        result = solve(parse_request(body), self.backend, self.server, warm=warm)
         n = len(self._forecast)
         index = {name: i for i, name in enumerate(self.site.battery_ids + self.site.charger_ids)}
         self.plan = np.zeros((len(index), n))
@@ -166,3 +176,4 @@ class SchedulingStrategy:
         self.stats.plans += 1
         self.stats.solve_s += time.perf_counter() - t0
         self.stats.breaches += len(result.breaches)
+        self.stats.cost_eur.append(result.costs["total_eur"])

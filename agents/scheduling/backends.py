@@ -23,12 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from agents.scheduling.device_scheduler import Device, schedule_devices
+from agents.scheduling.device_scheduler import Device, Labels, schedule_devices
 from agents.scheduling.evaluate import cost_summary, find_breaches, simulate_stock
 from agents.scheduling.flex_model import RequestError, ScheduleRequest
 from agents.scheduling.fm_server import ServerConfig, schedule_on_server
 from agents.scheduling.lp import SolveError
 from agents.scheduling.storage_problem import Problem, build_problem
+from agents.scheduling.warm_start import WarmStart
 from twin.timeparse import iso_duration
 
 BACKENDS = ("builtin", "flexmeasures", "server")
@@ -51,8 +52,14 @@ class ScheduleResult:
     objective_eur: float | None = None
 
 
-def solve(req: ScheduleRequest, backend: str = "builtin", server=None) -> ScheduleResult:
-    """Schedule the request's devices with ``backend``; see the module docstring."""
+def solve(req: ScheduleRequest, backend: str = "builtin", server=None,
+          warm: WarmStart | None = None, *, explain: bool = True) -> ScheduleResult:
+    """Schedule the request's devices with ``backend``; see the module docstring.
+
+    ``warm`` (builtin backend): solve on its kept HiGHS instance, started from the basis
+    of the last request it solved (:mod:`warm_start`); the same optimum as a cold solve.
+    ``explain``: an infeasible request's error names the breaches of its relaxed solve.
+    """
     if backend not in BACKENDS:
         raise ValueError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}")
     problem = build_problem(req)
@@ -64,14 +71,24 @@ def solve(req: ScheduleRequest, backend: str = "builtin", server=None) -> Schedu
         try:
             if backend == "builtin":
                 sol = schedule_devices(problem.devices, problem.n, problem.ems_min,
-                                       problem.ems_max, [c.commitment for c in problem.commitments])
+                                       problem.ems_max, [c.commitment for c in problem.commitments],
+                                       labels=None if warm is None else warm_labels(problem, warm))
                 power, objective = sol.power[:problem.n_flexible], sol.cost
             else:
                 power, objective = solve_with_flexmeasures(problem)
         except SolveError as exc:
-            raise InfeasibleError(diagnose(req, str(exc))) from None
+            raise InfeasibleError(diagnose(req, str(exc)) if explain else str(exc)) from None
     solve_s = time.perf_counter() - t0
     return _result(problem, backend, power, solve_s, objective)
+
+
+def warm_labels(problem: Problem, warm: WarmStart) -> Labels:
+    """Labels for a warm start: devices by name (the inflexible ones by position), time
+    steps counted from 1970 in the request's resolution."""
+    req = problem.request
+    keys = [m.name for m in req.devices]
+    keys += [("inflexible", i) for i in range(len(problem.devices) - len(keys))]
+    return Labels(warm, keys, int(req.start.value // req.resolution.value))
 
 
 def _result(problem: Problem, backend: str, power: np.ndarray, solve_s: float,
@@ -94,7 +111,7 @@ def diagnose(req: ScheduleRequest, status: str) -> str:
         relax_site_capacity_constraints=True))
     head = f"the schedule is infeasible ({status}) with relax-constraints off"
     try:
-        result = solve(relaxed, "builtin")
+        result = solve(relaxed, "builtin", explain=False)
     except InfeasibleError:
         return (f"{head}, and stays infeasible when SoC minima/maxima/targets and site "
                 "capacities are relaxed: check soc-min / soc-max against soc-at-start and "

@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.scheduling.device_scheduler import any_groups, loss_coefficients, step_array
+from agents.scheduling.device_scheduler import (
+    any_groups,
+    loss_coefficients,
+    nan_to_zero,
+    step_array,
+)
 from agents.scheduling.storage_problem import Problem
 
 TOL_KWH = 1e-6
@@ -25,7 +30,7 @@ TOL_KWH = 1e-6
 def all_power(problem: Problem, power_kw: np.ndarray) -> np.ndarray:
     """Flexible power stacked over the inflexible devices' fixed flows."""
     n = problem.n
-    fixed = [np.nan_to_num(step_array(d.derivative_equals, n)) for d in
+    fixed = [nan_to_zero(step_array(d.derivative_equals, n)) for d in
              problem.devices[problem.n_flexible:]]
     return np.vstack([np.asarray(power_kw, dtype=float).reshape(problem.n_flexible, n)]
                      + [f[None, :] for f in fixed])
@@ -34,17 +39,23 @@ def all_power(problem: Problem, power_kw: np.ndarray) -> np.ndarray:
 def simulate_stock(problem: Problem, power_kw: np.ndarray) -> np.ndarray:
     """Stock (kW x step, absolute) at the end of each step for every flexible device."""
     n = problem.n
-    out = np.zeros((problem.n_flexible, n))
-    for i, d in enumerate(problem.devices[:problem.n_flexible]):
-        a, b = loss_coefficients(step_array(d.storage_efficiency, n, 1.0))
+    devices = problem.devices[:problem.n_flexible]
+    if not devices:
+        return np.zeros((0, n))
+    power_kw = np.asarray(power_kw, dtype=float).reshape(len(devices), n)
+    a, b, change = np.zeros((len(devices), n)), np.zeros((len(devices), n)), np.zeros(
+        (len(devices), n))
+    for i, d in enumerate(devices):
+        a[i], b[i] = loss_coefficients(step_array(d.storage_efficiency, n, 1.0))
         up, down = np.clip(power_kw[i], 0, None), np.clip(power_kw[i], None, 0)
-        change = up * step_array(d.up_efficiency, n, 1.0) \
+        change[i] = up * step_array(d.up_efficiency, n, 1.0) \
             + down / step_array(d.down_efficiency, n, 1.0) \
-            + np.nan_to_num(step_array(d.stock_delta, n, 0.0))
-        s = d.initial_stock
-        for j in range(n):
-            s = a[j] * s + b[j] * change[j]
-            out[i, j] = s
+            + nan_to_zero(step_array(d.stock_delta, n, 0.0))
+    out = np.zeros((len(devices), n))
+    s = np.array([d.initial_stock for d in devices], dtype=float)
+    for j in range(n):  # all devices at once, step by step
+        s = a[:, j] * s + b[:, j] * change[:, j]
+        out[:, j] = s
     return out
 
 
@@ -63,8 +74,8 @@ def commitment_costs(problem: Problem, power_kw: np.ndarray,
         else:
             x = sum(stock[i] - problem.devices[i].initial_stock for i in scope)
         q = step_array(c.quantity, n)
-        up = None if c.up_price is None else np.nan_to_num(step_array(c.up_price, n))
-        dn = None if c.down_price is None else np.nan_to_num(step_array(c.down_price, n))
+        up = None if c.up_price is None else nan_to_zero(step_array(c.up_price, n))
+        dn = None if c.down_price is None else nan_to_zero(step_array(c.down_price, n))
         dev = x - q
         active = ~np.isnan(q)
         total = 0.0

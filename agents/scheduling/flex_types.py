@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
@@ -99,11 +100,11 @@ class ScheduleRequest:
     asset: int | None = None
     raw: dict = field(default_factory=dict)
 
-    @property
+    @cached_property
     def n_steps(self) -> int:
         return int((self.end - self.start) / self.resolution)
 
-    @property
+    @cached_property
     def index(self) -> pd.DatetimeIndex:
         return pd.date_range(self.start, self.end, freq=self.resolution, inclusive="left")
 

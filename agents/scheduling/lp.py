@@ -2,6 +2,8 @@
 
 Variables and constraint rows are added in blocks (numpy arrays); the matrix is
 assembled once in compressed-column form and handed to HiGHS with ``passModel``.
+Blocks may carry labels (:mod:`warm_start`), so that a kept HiGHS instance can start the
+next, similar program from this one's optimal basis.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import scipy.sparse as sp
+
+from agents.scheduling.warm_start import NO_LABEL, WarmStart
 
 INF = highspy.kHighsInf
 
@@ -39,6 +43,16 @@ def _new_highs() -> highspy.Highs:
 _BANNER_SHOWN = False
 
 
+def _flat(value, shape, dtype=float) -> np.ndarray:
+    """``value`` broadcast to ``shape``, as a new flat array of ``dtype``."""
+    if np.ndim(value) == 0:
+        return np.full(int(np.prod(shape)), value, dtype=dtype)
+    value = np.asarray(value, dtype=dtype)
+    if value.shape == np.broadcast_shapes(shape):
+        return value.ravel().copy()
+    return np.broadcast_to(value, shape).ravel().copy()
+
+
 class SolveError(RuntimeError):
     """HiGHS found no optimal solution (infeasible, unbounded, time limit...)."""
 
@@ -62,49 +76,114 @@ class LinearProgram:
         self._r: list[np.ndarray] = []
         self._c: list[np.ndarray] = []
         self._v: list[np.ndarray] = []
+        self._col_labels: list[np.ndarray] = []
+        self._row_labels: list[np.ndarray] = []
+        self._extra_cost: list[tuple[np.ndarray, np.ndarray]] = []  # (cols, cost): add_cost
         self.n_vars = 0
         self.n_rows = 0
         self.offset = 0.0
         self.cost_scale = 1.0  # costs are multiplied by this for the solver only
 
-    def add_vars(self, shape, lb=0.0, ub=INF, cost=0.0, integer: bool = False) -> np.ndarray:
-        """A block of variables; returns their indices with the given shape."""
+    def add_vars(self, shape, lb=0.0, ub=INF, cost=0.0, integer: bool = False,
+                 labels=NO_LABEL) -> np.ndarray:
+        """A block of variables; returns their indices with the given shape.
+
+        ``labels`` (int64, broadcast to ``shape``) name the variables for warm starts.
+        """
         n = int(np.prod(shape))
+        self._col_labels.append(_flat(labels, shape, np.int64))
         idx = np.arange(self.n_vars, self.n_vars + n).reshape(shape)
-        self._lb.append(np.broadcast_to(np.asarray(lb, float), shape).ravel().copy())
-        self._ub.append(np.broadcast_to(np.asarray(ub, float), shape).ravel().copy())
-        self._cost.append(np.broadcast_to(np.asarray(cost, float), shape).ravel().copy())
+        self._lb.append(_flat(lb, shape))
+        self._ub.append(_flat(ub, shape))
+        self._cost.append(_flat(cost, shape))
         self._int.append(np.full(n, integer, dtype=bool))
         self.n_vars += n
         return idx
 
-    def add_rows(self, terms: list[tuple[np.ndarray, np.ndarray]], lb, ub) -> np.ndarray:
+    def add_cost(self, cols: np.ndarray, cost) -> None:
+        """Add ``cost`` to the objective coefficients of the variables ``cols``."""
+        self._extra_cost.append((np.asarray(cols).ravel(), np.broadcast_to(
+            np.asarray(cost, float), np.shape(cols)).ravel()))
+
+    def add_rows(self, terms: list[tuple[np.ndarray, np.ndarray]], lb, ub,
+                 labels=NO_LABEL) -> np.ndarray:
         """Rows ``lb <= sum_k vals_k * x[cols_k] <= ub``, one row per element.
 
         ``terms`` is a list of ``(cols, vals)``; every ``cols`` and ``vals`` broadcasts to
-        the rows' shape (the shape of ``lb``/``ub`` broadcast together).
+        the rows' shape (the shape of ``lb``/``ub`` broadcast together). ``labels`` name
+        the rows for warm starts.
         """
         shape = np.broadcast_shapes(np.shape(lb), np.shape(ub),
                                     *[np.shape(c) for c, _ in terms])
         n = int(np.prod(shape))
-        rows = np.arange(self.n_rows, self.n_rows + n).reshape(shape)
+        self._row_labels.append(_flat(labels, shape, np.int64))
+        rows = np.arange(self.n_rows, self.n_rows + n)
         for cols, vals in terms:
-            c = np.broadcast_to(cols, shape).ravel()
+            c = np.asarray(cols)
+            c = c.ravel() if c.shape == shape else np.broadcast_to(c, shape).ravel()
+            if np.ndim(vals) == 0:  # one coefficient for the whole block
+                if vals == 0.0:
+                    continue
+                self._r.append(rows)
+                self._c.append(c)
+                self._v.append(np.full(n, float(vals)))
+                continue
             v = np.broadcast_to(np.asarray(vals, float), shape).ravel()
             keep = v != 0.0
-            self._r.append(rows.ravel()[keep])
+            self._r.append(rows[keep])
             self._c.append(c[keep])
             self._v.append(v[keep])
-        self._row_lb.append(np.broadcast_to(np.asarray(lb, float), shape).ravel().copy())
-        self._row_ub.append(np.broadcast_to(np.asarray(ub, float), shape).ravel().copy())
+        rows = rows.reshape(shape)
+        self._row_lb.append(_flat(lb, shape))
+        self._row_ub.append(_flat(ub, shape))
         self.n_rows += n
         return rows
 
     def solve(self, *, relax_integers: bool = False, time_limit_s: float | None = None,
-              mip_rel_gap: float = 1e-9) -> Solution:
+              mip_rel_gap: float = 1e-9, warm: WarmStart | None = None) -> Solution:
+        """Solve with a new HiGHS instance, or (``warm``, a linear program) with the kept
+        one, started from the basis of the last program solved there."""
+        lp = self._highs_lp()
+        integer = np.concatenate(self._int) if self._int else np.zeros(0, bool)
+        mip = bool(integer.any()) and not relax_integers
+        warm = None if mip else warm
+        if warm is not None:
+            h = self._warm_highs(lp, warm, time_limit_s)
+            h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                # the warm start is only a shortcut: a cold solve has the last word
+                warm.forget()
+                warm.fallbacks += 1
+                h = None
+        if warm is None or h is None:
+            h = self._cold_highs(self._highs_lp(), integer if mip else None, mip_rel_gap,
+                                 time_limit_s)
+            h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise SolveError(h.modelStatusToString(status))
+        if warm is not None and h is warm.highs:
+            warm.keep(*self.labels(), h.getBasis())
+        x = np.asarray(h.getSolution().col_value)
+        objective = h.getInfo().objective_function_value / self.cost_scale
+        return Solution(x, objective, h.modelStatusToString(status), mip)
+
+    def costs(self) -> np.ndarray:
+        """Every variable's objective coefficient (before ``cost_scale``)."""
+        cost = np.concatenate(self._cost) if self._cost else np.zeros(0)
+        for cols, extra in self._extra_cost:
+            np.add.at(cost, cols, extra)
+        return cost
+
+    def labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The variables' and the rows' labels (``NO_LABEL`` where none was given)."""
+        return (np.concatenate(self._col_labels) if self._col_labels else np.zeros(0, np.int64),
+                np.concatenate(self._row_labels) if self._row_labels else np.zeros(0, np.int64))
+
+    def _highs_lp(self) -> highspy.HighsLp:
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = self.n_vars, self.n_rows
-        lp.col_cost_ = (np.concatenate(self._cost) if self._cost else np.zeros(0)) * self.cost_scale
+        lp.col_cost_ = self.costs() * self.cost_scale
         lp.col_lower_ = np.concatenate(self._lb) if self._lb else np.zeros(0)
         lp.col_upper_ = np.concatenate(self._ub) if self._ub else np.zeros(0)
         lp.row_lower_ = np.concatenate(self._row_lb) if self._row_lb else np.zeros(0)
@@ -121,9 +200,12 @@ class LinearProgram:
         lp.a_matrix_.start_ = matrix.indptr
         lp.a_matrix_.index_ = matrix.indices
         lp.a_matrix_.value_ = matrix.data
-        integer = np.concatenate(self._int) if self._int else np.zeros(0, bool)
-        mip = bool(integer.any()) and not relax_integers
-        if mip:
+        return lp
+
+    @staticmethod
+    def _cold_highs(lp: highspy.HighsLp, integer: np.ndarray | None, mip_rel_gap: float,
+                    time_limit_s: float | None) -> highspy.Highs:
+        if integer is not None:
             lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
                                for i in integer]
         h = _new_highs()
@@ -132,10 +214,20 @@ class LinearProgram:
         if time_limit_s is not None:
             h.setOptionValue("time_limit", float(time_limit_s))
         h.passModel(lp)
-        h.run()
-        status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise SolveError(h.modelStatusToString(status))
-        x = np.asarray(h.getSolution().col_value)
-        objective = h.getInfo().objective_function_value / self.cost_scale
-        return Solution(x, objective, h.modelStatusToString(status), mip)
+        return h
+
+    def _warm_highs(self, lp: highspy.HighsLp, warm: WarmStart,
+                    time_limit_s: float | None) -> highspy.Highs:
+        if warm.highs is None:
+            warm.highs = _new_highs()
+            warm.highs.setOptionValue("output_flag", False)
+        h = warm.highs
+        h.setOptionValue("time_limit", INF if time_limit_s is None else float(time_limit_s))
+        h.passModel(lp)
+        cols, rows = self.labels()
+        basis = warm.basis(cols, rows, np.asarray(lp.col_lower_), np.asarray(lp.col_upper_),
+                           np.asarray(lp.row_lower_), np.asarray(lp.row_upper_))
+        warm.solves += 1
+        if basis is not None and h.setBasis(basis) == highspy.HighsStatus.kOk:
+            warm.warm_solves += 1
+        return h

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 
@@ -129,7 +130,7 @@ def _series_item_end(item: dict, start: pd.Timestamp, where: str) -> pd.Timestam
         return parse_timestamp(item["end"], f"{where}.end")
     if "duration" in item:
         try:
-            return start + pd.Timedelta(seconds=parse_duration_s(item["duration"]))
+            return start + _timedelta(item["duration"])
         except ValueError as exc:
             raise QuantityError(f"{where}.duration: {exc}") from None
     return start
@@ -137,14 +138,32 @@ def _series_item_end(item: dict, start: pd.Timestamp, where: str) -> pd.Timestam
 
 def parse_timestamp(value, field: str) -> pd.Timestamp:
     """A timezone-aware date-time from 1900 to 2200; ``field`` is named in the error."""
-    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
     try:
-        ts = pd.Timestamp(value)
+        ts = _timestamp(value) if isinstance(value, str) else pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):  # also pandas' OutOfBoundsDatetime
         raise QuantityError(f"{field}: not an ISO 8601 date-time from 1900 to 2200: "
-                            f"{shown}") from None
+                            f"{_shown(value)}") from None
     if ts is pd.NaT or not 1900 <= ts.year <= 2200:
-        raise QuantityError(f"{field}: a date-time from 1900 to 2200, got {shown}")
+        raise QuantityError(f"{field}: a date-time from 1900 to 2200, got {_shown(value)}")
     if ts.tzinfo is None:
-        raise QuantityError(f"{field}: must be timezone-aware, got {shown}")
+        raise QuantityError(f"{field}: must be timezone-aware, got {_shown(value)}")
     return ts
+
+
+def _shown(value) -> str:
+    return repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+
+
+# a re-planning strategy sends the same date-times and durations hour after hour
+_timestamp = lru_cache(maxsize=8192)(pd.Timestamp)
+
+
+def _timedelta(text) -> pd.Timedelta:
+    """An ISO 8601 duration as a Timedelta (``ValueError`` naming the accepted form)."""
+    return _cached_timedelta(text) if isinstance(text, str) else \
+        pd.Timedelta(seconds=parse_duration_s(text))
+
+
+@lru_cache(maxsize=1024)
+def _cached_timedelta(text: str) -> pd.Timedelta:
+    return pd.Timedelta(seconds=parse_duration_s(text))

@@ -25,6 +25,9 @@ class StepSampler:
         self.req = req
         self.starts = req.index
         self.ticks = self.starts + req.resolution  # the end of each step
+        # the same instants as UTC nanoseconds: comparisons without pandas
+        self._starts_ns = self.starts.as_unit("ns").asi8
+        self._ticks_ns = self.ticks.as_unit("ns").asi8
 
     def steps(self, vq: VarQ | None, fill_sides: bool = False, overlap: str = "first",
               default: float = np.nan) -> np.ndarray:
@@ -43,9 +46,10 @@ class StepSampler:
         if isinstance(vq, float | int):
             return np.full(n, float(vq))
         out = np.full(n, np.nan)
+        starts = self._starts_ns
         for start, end, value in vq:
-            hit = (self.starts >= start) & (self.starts < end) if end > start else \
-                self.starts == start
+            a, b = start.value, end.value
+            hit = (starts >= a) & (starts < b) if b > a else starts == a
             out = _resolve(out, np.where(hit, value, np.nan), overlap)
         if fill_sides and not np.isnan(out).all():
             known = np.flatnonzero(~np.isnan(out))
@@ -65,13 +69,14 @@ class StepSampler:
         if isinstance(vq, float | int):
             return np.full(n, float(vq))
         out = np.full(n, np.nan)
+        ticks = self._ticks_ns
         for start, end, value in vq:
-            outside = start > self.ticks[-1] or end < self.req.start
-            if start == end and not outside and start != self.req.start \
-                    and not (self.ticks == start).any():
+            a, b = start.value, end.value
+            outside = a > ticks[-1] or b < self.req.start.value
+            if a == b and not outside and a != self.req.start.value and not (ticks == a).any():
                 raise RequestError(f"SoC constraint at {start.isoformat()} is not on the "
                                    f"schedule's {_iso(self.req.resolution)} ticks")
-            hit = (self.ticks >= start) & (self.ticks <= end)
+            hit = (ticks >= a) & (ticks <= b)
             out = _resolve(out, np.where(hit, value, np.nan), overlap)
         return out
 

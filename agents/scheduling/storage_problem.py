@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from agents.scheduling.breach_prices import BreachPrices
-from agents.scheduling.device_scheduler import Commitment, Device
+from agents.scheduling.device_scheduler import Commitment, Device, nan_to_zero
 from agents.scheduling.flex_model import (
     DeviceModel,
     RequestError,
@@ -194,8 +194,8 @@ def define_device_bounds(m: ProblemModel, d: int, dm: DeviceModel) -> None:
     eta_up, eta_down = _efficiencies(m.sampler, dm, len(cap))
     s = m.sampler
     storage = np.clip(s.steps(dm.storage_efficiency, default=1.0), 0.0, 1.0)
-    delta = sum((np.nan_to_num(s.steps(v)) for v in dm.soc_gain_kw), np.zeros(len(cap)))
-    delta = delta - sum((np.nan_to_num(s.steps(v)) for v in dm.soc_usage_kw),
+    delta = sum((nan_to_zero(s.steps(v)) for v in dm.soc_gain_kw), np.zeros(len(cap)))
+    delta = delta - sum((nan_to_zero(s.steps(v)) for v in dm.soc_usage_kw),
                         np.zeros(len(cap)))
     s0 = dm.soc_at_start_kwh
     if s0 is None and dm.has_absolute_soc:
@@ -326,7 +326,7 @@ def define_inflexible_devices(m: ProblemModel) -> None:
     ctx = m.req.context
     for sign, items in ((1.0, ctx.inflexible_consumption), (-1.0, ctx.inflexible_production)):
         for vq in items:
-            p = np.nan_to_num(m.sampler.steps(vq)) * sign
+            p = nan_to_zero(m.sampler.steps(vq)) * sign
             m.devices.append(Device(derivative_min=p, derivative_max=p, derivative_equals=p))
 
 

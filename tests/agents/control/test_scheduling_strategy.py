@@ -125,3 +125,21 @@ def test_flexmeasures_backend_in_the_loop(tmp_path):
     k_b, k_fm = runs["builtin"].kpis, runs["flexmeasures"].kpis
     assert k_fm["cost_eur"] == pytest.approx(k_b["cost_eur"], rel=0.02)
     assert k_fm["energy_balance_residual_max_kwh"] < 1e-6
+
+
+def test_strategy_warm_replans_cost_what_cold_replans_cost():
+    """The strategy's kept HiGHS instance (warm starts) against a cold solve per plan, on
+    the same states: every plan costs the same (1e-9 relative)."""
+    rng = np.random.default_rng(5)
+    price = rng.uniform(0.05, 0.4, 200)
+    warm, cold = small_strategy(price, horizon_steps=48), small_strategy(
+        price, horizon_steps=48, warm_start=False)
+    e = 10.0
+    for k in range(0, 80, 4):
+        departure = 3600.0 * (k // 4 + 3) if k % 16 < 8 else np.nan
+        for strategy in (warm, cold):
+            strategy.decide(site_state(k, e, ev_departure_s=departure))
+        e = float(warm.plan_e_kwh[0, 3])
+    assert warm.plans_made == cold.plans_made >= 20
+    assert warm._warm.warm_solves == warm.plans_made - 1 and cold._warm.solves == 0
+    np.testing.assert_allclose(warm.stats.cost_eur, cold.stats.cost_eur, rtol=1e-9, atol=1e-9)
