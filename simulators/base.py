@@ -55,7 +55,8 @@ def set_input(inputs: dict, eid: str, attr: str, n: int) -> np.ndarray | None:
         return None
     if len(sources) == 1:
         (values,) = sources.values()
-        return np.array(values, dtype=float) if n else np.zeros(0)
+        out = np.array(values, dtype=float)
+        return out if out.shape == (n,) else np.broadcast_to(out, (n,)).copy()  # a scalar
     out = np.zeros(n)
     for values in sources.values():
         out += np.asarray(values, dtype=float)
