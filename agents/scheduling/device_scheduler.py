@@ -179,6 +179,8 @@ def schedule_devices(devices: list[Device], n_steps: int,
     """
     n_dev, n = len(devices), n_steps
     lab = Labels() if labels is None else labels
+    if lab.warm is not None:
+        lab.warm.window_start = lab.t0  # how far the window moved since the kept basis
     steps = np.arange(n)
     lp = LinearProgram()
     # FlexMeasures works in MW and EUR/MWh, so its cost coefficients are 1000x ours (kW,

@@ -144,3 +144,21 @@ def test_a_warm_solve_that_stops_short_is_solved_cold():
     req = parse_request(site.body(1))
     _same_optimum(solve(req), solve(req, warm=warm))
     assert warm.fallbacks == 1 and warm.warm_solves == 1
+
+
+def test_a_new_step_takes_the_status_its_family_had_a_shift_earlier():
+    """The window moved on by 2 steps: the new steps 12 and 13 of family 0 take the kept
+    statuses of steps 10 and 11; family 1's new step, whose earlier step is not kept
+    either, gets the default; labels the basis knows keep their own status."""
+    from agents.scheduling.warm_start import BASIC, LOWER, UPPER, _carry, label
+
+    old = label(0, np.arange(4, 12))
+    status = np.array([LOWER, BASIC, UPPER, LOWER, BASIC, LOWER, UPPER, BASIC], np.int8)
+    kept = (np.sort(np.concatenate([old, label(1, [2])])), np.concatenate([status, [BASIC]]))
+    new = np.concatenate([label(0, np.arange(6, 14)), label(1, [9])])
+    default = np.full(len(new), LOWER, np.int8)
+    got = _carry(kept, new, default, shift=2)
+    assert got[:6].tolist() == status[2:].tolist()
+    assert got[6:8].tolist() == [UPPER, BASIC]  # steps 12, 13 <- 10, 11
+    assert got[8] == LOWER
+    assert _carry(kept, new, default)[6:].tolist() == [LOWER] * 3  # no shift: defaults
