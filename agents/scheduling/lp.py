@@ -16,7 +16,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from agents.scheduling.warm_start import NO_LABEL, WarmStart
+from agents.scheduling.warm_start import NO_LABEL, WarmStart, statuses
 
 INF = highspy.kHighsInf
 
@@ -92,6 +92,17 @@ class _Model:
                              self.start, self.index, self.value, kinds)
         if status == highspy.HighsStatus.kError:
             raise SolveError("HiGHS did not accept the program")
+
+
+def _basis_statuses(h: highspy.Highs, model: _Model, x: np.ndarray,
+                    row_value) -> tuple[np.ndarray, np.ndarray]:
+    """The optimal basis as int8 statuses of the columns and of the rows (from HiGHS'
+    basic indices, a numpy array: a row r is ``-1 - r``)."""
+    _, basic = h.getBasicVariables()
+    basic = np.asarray(basic)
+    return (statuses(basic[basic >= 0], x, model.col_lower, model.col_upper),
+            statuses(-1 - basic[basic < 0], np.asarray(row_value), model.row_lower,
+                     model.row_upper))
 
 
 class LinearProgram:
@@ -190,9 +201,10 @@ class LinearProgram:
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolveError(h.modelStatusToString(status))
+        solution = h.getSolution()
+        x = np.asarray(solution.col_value)
         if warm is not None and h is warm.highs:
-            warm.keep(*self.labels(), h.getBasis())
-        x = np.asarray(h.getSolution().col_value)
+            warm.keep(*self.labels(), *_basis_statuses(h, model, x, solution.row_value))
         objective = h.getInfo().objective_function_value / self.cost_scale
         return Solution(x, objective, h.modelStatusToString(status), mip)
 

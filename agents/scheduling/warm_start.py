@@ -67,10 +67,12 @@ class WarmStart:
         basis.row_status = _STATUS[row].tolist()
         return basis
 
-    def keep(self, col_labels, row_labels, basis: highspy.HighsBasis) -> None:
-        """Remember the optimal basis of the program just solved."""
-        self._cols = _sorted(col_labels, basis.col_status)
-        self._rows = _sorted(row_labels, basis.row_status)
+    def keep(self, col_labels, row_labels, col_status: np.ndarray,
+             row_status: np.ndarray) -> None:
+        """Remember the optimal basis of the program just solved (statuses as int8
+        arrays: :func:`statuses`)."""
+        self._cols = _sorted(col_labels, col_status)
+        self._rows = _sorted(row_labels, row_status)
         self._kept_start = self.window_start
 
     def forget(self) -> None:
@@ -82,8 +84,20 @@ def label(family: int, steps) -> np.ndarray:
     return (np.int64(family) << STEP_BITS) + np.asarray(steps, dtype=np.int64)
 
 
-def _sorted(labels: np.ndarray, status: list) -> tuple[np.ndarray, np.ndarray]:
-    values = np.fromiter(map(int, status), np.int8, len(status))
+def statuses(basic: np.ndarray, value: np.ndarray, lb: np.ndarray,
+             ub: np.ndarray) -> np.ndarray:
+    """Basis statuses (int8) of variables or rows from the indices of the basic ones and
+    the values: a non-basic one sits at a bound (HiGHS puts it exactly there), the
+    nearer one; a free one at zero. The same statuses as ``Highs.getBasis()`` (where a
+    fixed one is at both bounds, either is the same basis), without its list of Python
+    objects."""
+    at_upper = np.isfinite(ub) & ~(np.abs(value - lb) <= np.abs(value - ub))
+    status = np.where(at_upper, UPPER, np.where(np.isfinite(lb), LOWER, ZERO)).astype(np.int8)
+    status[basic] = BASIC
+    return status
+
+
+def _sorted(labels: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep = labels != NO_LABEL
     labels, values = labels[keep], values[keep]
     order = np.argsort(labels, kind="stable")

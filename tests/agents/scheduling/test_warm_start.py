@@ -162,3 +162,28 @@ def test_a_new_step_takes_the_status_its_family_had_a_shift_earlier():
     assert got[6:8].tolist() == [UPPER, BASIC]  # steps 12, 13 <- 10, 11
     assert got[8] == LOWER
     assert _carry(kept, new, default)[6:].tolist() == [LOWER] * 3  # no shift: defaults
+
+
+def test_the_kept_statuses_are_those_of_highs_own_basis():
+    """The basis is read as basic indices and values (numpy); each status equals the
+    one in ``Highs.getBasis()``, a fixed variable or row at either of its bounds."""
+    from agents.scheduling.warm_start import BASIC, statuses
+
+    site = RollingSite(5, hours=2)
+    warm = WarmStart()
+    solve(parse_request(site.body(0)), warm=warm)
+    h = warm.highs
+    lp, solution, basis = h.getLp(), h.getSolution(), h.getBasis()
+    _, basic = h.getBasicVariables()
+    for value, lb, ub, own, idx in (
+            (solution.col_value, lp.col_lower_, lp.col_upper_, basis.col_status,
+             basic[basic >= 0]),
+            (solution.row_value, lp.row_lower_, lp.row_upper_, basis.row_status,
+             -1 - basic[basic < 0])):
+        lb, ub = np.asarray(lb), np.asarray(ub)
+        got = statuses(idx, np.asarray(value), lb, ub)
+        own = np.array([int(s) for s in own])
+        fixed = (lb == ub) & (own != BASIC)
+        assert (got[~fixed] == own[~fixed]).all()
+        assert (got[fixed] != BASIC).all()
+        assert (own == BASIC).sum() > 0 and (own != BASIC).sum() > 0
