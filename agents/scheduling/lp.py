@@ -8,6 +8,7 @@ next, similar program from this one's optimal basis.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -43,12 +44,20 @@ def _new_highs() -> highspy.Highs:
 _BANNER_SHOWN = False
 
 
+def _shape(shape) -> tuple:
+    """A shape (an int or a sequence of ints) as a tuple."""
+    if isinstance(shape, tuple):
+        return shape
+    return tuple(shape) if hasattr(shape, "__len__") else (int(shape),)
+
+
 def _flat(value, shape, dtype=float) -> np.ndarray:
     """``value`` broadcast to ``shape``, as a new flat array of ``dtype``."""
-    if np.ndim(value) == 0:
-        return np.full(int(np.prod(shape)), value, dtype=dtype)
+    shape = _shape(shape)
+    if isinstance(value, float | int) or np.ndim(value) == 0:
+        return np.full(math.prod(shape), value, dtype=dtype)
     value = np.asarray(value, dtype=dtype)
-    if value.shape == np.broadcast_shapes(shape):
+    if value.shape == shape:
         return value.ravel().copy()
     return np.broadcast_to(value, shape).ravel().copy()
 
@@ -130,7 +139,8 @@ class LinearProgram:
 
         ``labels`` (int64, broadcast to ``shape``) name the variables for warm starts.
         """
-        n = int(np.prod(shape))
+        shape = _shape(shape)
+        n = math.prod(shape)
         self._col_labels.append(_flat(labels, shape, np.int64))
         idx = np.arange(self.n_vars, self.n_vars + n).reshape(shape)
         self._lb.append(_flat(lb, shape))
@@ -155,7 +165,7 @@ class LinearProgram:
         """
         shape = np.broadcast_shapes(np.shape(lb), np.shape(ub),
                                     *[np.shape(c) for c, _ in terms])
-        n = int(np.prod(shape))
+        n = math.prod(shape)
         self._row_labels.append(_flat(labels, shape, np.int64))
         rows = np.arange(self.n_rows, self.n_rows + n)
         for cols, vals in terms:
