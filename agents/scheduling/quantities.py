@@ -66,6 +66,20 @@ def with_article(noun: str) -> str:
 def parse_quantity(value, dim: Dimension, field: str, default_unit: str | None) -> float:
     """One quantity in the twin's unit for ``dim``; plain numbers are in ``default_unit``
     (``None``: a plain number is refused, the unit must be written)."""
+    if isinstance(value, str):  # re-plans send the same texts again: read them once
+        try:
+            return _text_quantity(value, dim, default_unit)
+        except QuantityError:
+            pass  # read again below, for the message naming the field
+    return _parse_quantity(value, dim, field, default_unit)
+
+
+@lru_cache(maxsize=16384)
+def _text_quantity(value: str, dim: Dimension, default_unit: str | None) -> float:
+    return _parse_quantity(value, dim, "", default_unit)
+
+
+def _parse_quantity(value, dim: Dimension, field: str, default_unit: str | None) -> float:
     if isinstance(value, bool):
         raise QuantityError(f"{field}: expected {with_article(dim.name)} such as {dim.example}, "
                             f"got {value!r}")
