@@ -99,7 +99,7 @@ def _result(problem: Problem, backend: str, power: np.ndarray, solve_s: float,
         if s0 is not None:
             soc[d] = stock[d] / problem.steps_per_hour
     return ScheduleResult(problem.request, backend, [m.name for m in problem.request.devices],
-                          power, soc, cost_summary(problem, power),
+                          power, soc, cost_summary(problem, power, stock),
                           find_breaches(problem, power, soc), solve_s, objective)
 
 

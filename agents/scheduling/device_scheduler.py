@@ -156,6 +156,14 @@ class Labels:
         return label(self.warm.family((name, owner)),
                      np.where(steps < 0, FIXED_STEP, self.t0 + steps))
 
+    def of_devices(self, name: str, owners: list, n: int) -> np.ndarray | int:
+        """Labels of the families ``(name, owner)`` for each owner at the window's steps
+        ``0..n-1``, shape ``(owners, n)``."""
+        if self.warm is None:
+            return NO_LABEL
+        families = np.array([self.warm.family((name, o)) for o in owners], dtype=np.int64)
+        return label(families[:, None], self.t0 + np.arange(n, dtype=np.int64)[None, :])
+
     def device(self, i: int):
         return i if self.keys is None else self.keys[i]
 
@@ -179,6 +187,8 @@ def schedule_devices(devices: list[Device], n_steps: int,
     """
     n_dev, n = len(devices), n_steps
     lab = Labels() if labels is None else labels
+    if lab.warm is not None:
+        lab.warm.window_start = lab.t0  # how far the window moved since the kept basis
     steps = np.arange(n)
     lp = LinearProgram()
     # FlexMeasures works in MW and EUR/MWh, so its cost coefficients are 1000x ours (kW,
@@ -191,9 +201,7 @@ def schedule_devices(devices: list[Device], n_steps: int,
     per_device = [lab.device(i) for i in range(n_dev)]
 
     def device_labels(name):
-        if lab.warm is None:
-            return NO_LABEL
-        return np.array([lab.of(name, key, steps) for key in per_device]).reshape(n_dev, n)
+        return lab.of_devices(name, per_device, n)
 
     # dmin <= up + down <= dmax as bounds: up in [max(dmin, 0), max(dmax, 0)], down in
     # [min(dmin, 0), min(dmax, 0)] (the same set: one of them is 0 unless dmin < 0 < dmax)
@@ -400,12 +408,18 @@ def any_groups(q: np.ndarray, up_price, dn_price) -> np.ndarray:
     single value apart from NaNs."""
     series = [q] + [p for p in (up_price, dn_price) if p is not None]
     n = len(q)
-    if all(len(np.unique(s[~np.isnan(s)])) == 1 for s in series):
+    if all(_one_value(s) for s in series):
         return np.zeros(n, dtype=int)
     change = np.zeros(n, dtype=bool)
     for s in series:
         change[1:] |= ~(s[1:] == s[:-1])
     return np.cumsum(change)
+
+
+def _one_value(s: np.ndarray) -> bool:
+    """Whether ``s`` has exactly one distinct value apart from NaNs."""
+    known = s[~np.isnan(s)]
+    return len(known) > 0 and known.min() == known.max()
 
 
 def _flow_big_m(devices: list[Device]) -> float:

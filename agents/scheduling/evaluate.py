@@ -97,9 +97,11 @@ def commitment_costs(problem: Problem, power_kw: np.ndarray,
     return costs
 
 
-def cost_summary(problem: Problem, power_kw: np.ndarray) -> dict[str, float]:
-    """Costs by kind: energy, breach, peak, preference, and their total. [EUR]"""
-    costs = commitment_costs(problem, power_kw)
+def cost_summary(problem: Problem, power_kw: np.ndarray,
+                 stock: np.ndarray | None = None) -> dict[str, float]:
+    """Costs by kind: energy, breach, peak, preference, and their total. [EUR]
+    ``stock``: :func:`simulate_stock` of ``power_kw``, if it is at hand."""
+    costs = commitment_costs(problem, power_kw, stock)
     out = {"energy_eur": 0.0, "breach_eur": 0.0, "peak_eur": 0.0, "preference_eur": 0.0}
     for named, cost in zip(problem.commitments, costs, strict=True):
         out[f"{named.kind}_eur"] += cost

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -65,10 +66,21 @@ def series(start: pd.Timestamp, resolution: pd.Timedelta, values, unit: str) -> 
     """Step values as FlexMeasures' ``[{start, duration, value}]``, equal runs merged."""
     values = np.asarray(values, dtype=float)
     cuts = np.flatnonzero(np.diff(values) != 0) + 1
-    bounds = np.concatenate(([0], cuts, [len(values)]))
-    return [{"start": (start + int(a) * resolution).isoformat(),
-             "duration": iso_duration((int(b) - int(a)) * resolution.total_seconds()),
+    bounds = np.concatenate(([0], cuts, [len(values)])).tolist()
+    t0, step, tz = start.value, resolution.value, start.tzinfo
+    step_s = resolution.total_seconds()
+    return [{"start": _iso_at(t0 + a * step, tz), "duration": _iso_duration((b - a) * step_s),
              "value": q(values[a], unit)} for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+@lru_cache(maxsize=8192)
+def _iso_at(ns: int, tz) -> str:
+    """The instant ``ns`` (UTC nanoseconds) in ``tz`` as ISO 8601 text: a re-plan's series
+    repeat most of the last one's instants."""
+    return pd.Timestamp(ns, tz=tz).isoformat()
+
+
+_iso_duration = lru_cache(maxsize=1024)(iso_duration)
 
 
 @dataclass

@@ -8,6 +8,7 @@ next, similar program from this one's optimal basis.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from agents.scheduling.warm_start import NO_LABEL, WarmStart
+from agents.scheduling.warm_start import NO_LABEL, WarmStart, statuses
 
 INF = highspy.kHighsInf
 
@@ -43,12 +44,20 @@ def _new_highs() -> highspy.Highs:
 _BANNER_SHOWN = False
 
 
+def _shape(shape) -> tuple:
+    """A shape (an int or a sequence of ints) as a tuple."""
+    if isinstance(shape, tuple):
+        return shape
+    return tuple(shape) if hasattr(shape, "__len__") else (int(shape),)
+
+
 def _flat(value, shape, dtype=float) -> np.ndarray:
     """``value`` broadcast to ``shape``, as a new flat array of ``dtype``."""
-    if np.ndim(value) == 0:
-        return np.full(int(np.prod(shape)), value, dtype=dtype)
+    shape = _shape(shape)
+    if isinstance(value, float | int) or np.ndim(value) == 0:
+        return np.full(math.prod(shape), value, dtype=dtype)
     value = np.asarray(value, dtype=dtype)
-    if value.shape == np.broadcast_shapes(shape):
+    if value.shape == shape:
         return value.ravel().copy()
     return np.broadcast_to(value, shape).ravel().copy()
 
@@ -63,6 +72,46 @@ class Solution:
     objective: float
     status: str
     mip: bool
+
+
+@dataclass
+class _Model:
+    """A linear program as HiGHS' arrays (``passModel`` of numpy arrays: no per-element
+    conversion, as assigning them to a ``HighsLp`` has)."""
+
+    n_cols: int
+    n_rows: int
+    offset: float
+    col_cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    start: np.ndarray  # int32, the matrix by column
+    index: np.ndarray  # int32
+    value: np.ndarray
+
+    def pass_to(self, h: highspy.Highs, integer: np.ndarray | None = None) -> None:
+        kinds = np.zeros(self.n_cols, np.int32) if integer is None else \
+            np.where(integer, int(highspy.HighsVarType.kInteger), 0).astype(np.int32)
+        status = h.passModel(self.n_cols, self.n_rows, len(self.value),
+                             int(highspy.MatrixFormat.kColwise),
+                             int(highspy.ObjSense.kMinimize), self.offset, self.col_cost,
+                             self.col_lower, self.col_upper, self.row_lower, self.row_upper,
+                             self.start, self.index, self.value, kinds)
+        if status == highspy.HighsStatus.kError:
+            raise SolveError("HiGHS did not accept the program")
+
+
+def _basis_statuses(h: highspy.Highs, model: _Model, x: np.ndarray,
+                    row_value) -> tuple[np.ndarray, np.ndarray]:
+    """The optimal basis as int8 statuses of the columns and of the rows (from HiGHS'
+    basic indices, a numpy array: a row r is ``-1 - r``)."""
+    _, basic = h.getBasicVariables()
+    basic = np.asarray(basic)
+    return (statuses(basic[basic >= 0], x, model.col_lower, model.col_upper),
+            statuses(-1 - basic[basic < 0], np.asarray(row_value), model.row_lower,
+                     model.row_upper))
 
 
 class LinearProgram:
@@ -90,7 +139,8 @@ class LinearProgram:
 
         ``labels`` (int64, broadcast to ``shape``) name the variables for warm starts.
         """
-        n = int(np.prod(shape))
+        shape = _shape(shape)
+        n = math.prod(shape)
         self._col_labels.append(_flat(labels, shape, np.int64))
         idx = np.arange(self.n_vars, self.n_vars + n).reshape(shape)
         self._lb.append(_flat(lb, shape))
@@ -115,7 +165,7 @@ class LinearProgram:
         """
         shape = np.broadcast_shapes(np.shape(lb), np.shape(ub),
                                     *[np.shape(c) for c, _ in terms])
-        n = int(np.prod(shape))
+        n = math.prod(shape)
         self._row_labels.append(_flat(labels, shape, np.int64))
         rows = np.arange(self.n_rows, self.n_rows + n)
         for cols, vals in terms:
@@ -143,12 +193,12 @@ class LinearProgram:
               mip_rel_gap: float = 1e-9, warm: WarmStart | None = None) -> Solution:
         """Solve with a new HiGHS instance, or (``warm``, a linear program) with the kept
         one, started from the basis of the last program solved there."""
-        lp = self._highs_lp()
+        model = self._model()
         integer = np.concatenate(self._int) if self._int else np.zeros(0, bool)
         mip = bool(integer.any()) and not relax_integers
         warm = None if mip else warm
         if warm is not None:
-            h = self._warm_highs(lp, warm, time_limit_s)
+            h = self._warm_highs(model, warm, time_limit_s)
             h.run()
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 # the warm start is only a shortcut: a cold solve has the last word
@@ -156,15 +206,15 @@ class LinearProgram:
                 warm.fallbacks += 1
                 h = None
         if warm is None or h is None:
-            h = self._cold_highs(self._highs_lp(), integer if mip else None, mip_rel_gap,
-                                 time_limit_s)
+            h = self._cold_highs(model, integer if mip else None, mip_rel_gap, time_limit_s)
             h.run()
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolveError(h.modelStatusToString(status))
+        solution = h.getSolution()
+        x = np.asarray(solution.col_value)
         if warm is not None and h is warm.highs:
-            warm.keep(*self.labels(), h.getBasis())
-        x = np.asarray(h.getSolution().col_value)
+            warm.keep(*self.labels(), *_basis_statuses(h, model, x, solution.row_value))
         objective = h.getInfo().objective_function_value / self.cost_scale
         return Solution(x, objective, h.modelStatusToString(status), mip)
 
@@ -180,15 +230,8 @@ class LinearProgram:
         return (np.concatenate(self._col_labels) if self._col_labels else np.zeros(0, np.int64),
                 np.concatenate(self._row_labels) if self._row_labels else np.zeros(0, np.int64))
 
-    def _highs_lp(self) -> highspy.HighsLp:
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = self.n_vars, self.n_rows
-        lp.col_cost_ = self.costs() * self.cost_scale
-        lp.col_lower_ = np.concatenate(self._lb) if self._lb else np.zeros(0)
-        lp.col_upper_ = np.concatenate(self._ub) if self._ub else np.zeros(0)
-        lp.row_lower_ = np.concatenate(self._row_lb) if self._row_lb else np.zeros(0)
-        lp.row_upper_ = np.concatenate(self._row_ub) if self._row_ub else np.zeros(0)
-        lp.offset_ = self.offset * self.cost_scale
+    def _model(self) -> _Model:
+        """The program as the arrays HiGHS takes (costs scaled, the matrix by column)."""
         matrix = sp.csc_matrix(
             (np.concatenate(self._v) if self._v else np.zeros(0),
              (np.concatenate(self._r) if self._r else np.zeros(0, int),
@@ -196,37 +239,38 @@ class LinearProgram:
             shape=(self.n_rows, self.n_vars),
         )
         matrix.sum_duplicates()
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = matrix.indptr
-        lp.a_matrix_.index_ = matrix.indices
-        lp.a_matrix_.value_ = matrix.data
-        return lp
+        return _Model(
+            self.n_vars, self.n_rows, self.offset * self.cost_scale,
+            self.costs() * self.cost_scale,
+            np.concatenate(self._lb) if self._lb else np.zeros(0),
+            np.concatenate(self._ub) if self._ub else np.zeros(0),
+            np.concatenate(self._row_lb) if self._row_lb else np.zeros(0),
+            np.concatenate(self._row_ub) if self._row_ub else np.zeros(0),
+            matrix.indptr.astype(np.int32, copy=False),
+            matrix.indices.astype(np.int32, copy=False), matrix.data)
 
     @staticmethod
-    def _cold_highs(lp: highspy.HighsLp, integer: np.ndarray | None, mip_rel_gap: float,
+    def _cold_highs(model: _Model, integer: np.ndarray | None, mip_rel_gap: float,
                     time_limit_s: float | None) -> highspy.Highs:
-        if integer is not None:
-            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                               for i in integer]
         h = _new_highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("mip_rel_gap", mip_rel_gap)
         if time_limit_s is not None:
             h.setOptionValue("time_limit", float(time_limit_s))
-        h.passModel(lp)
+        model.pass_to(h, integer)
         return h
 
-    def _warm_highs(self, lp: highspy.HighsLp, warm: WarmStart,
+    def _warm_highs(self, model: _Model, warm: WarmStart,
                     time_limit_s: float | None) -> highspy.Highs:
         if warm.highs is None:
             warm.highs = _new_highs()
             warm.highs.setOptionValue("output_flag", False)
         h = warm.highs
         h.setOptionValue("time_limit", INF if time_limit_s is None else float(time_limit_s))
-        h.passModel(lp)
+        model.pass_to(h)
         cols, rows = self.labels()
-        basis = warm.basis(cols, rows, np.asarray(lp.col_lower_), np.asarray(lp.col_upper_),
-                           np.asarray(lp.row_lower_), np.asarray(lp.row_upper_))
+        basis = warm.basis(cols, rows, model.col_lower, model.col_upper, model.row_lower,
+                           model.row_upper)
         warm.solves += 1
         if basis is not None and h.setBasis(basis) == highspy.HighsStatus.kOk:
             warm.warm_solves += 1

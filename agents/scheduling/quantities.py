@@ -66,6 +66,20 @@ def with_article(noun: str) -> str:
 def parse_quantity(value, dim: Dimension, field: str, default_unit: str | None) -> float:
     """One quantity in the twin's unit for ``dim``; plain numbers are in ``default_unit``
     (``None``: a plain number is refused, the unit must be written)."""
+    if isinstance(value, str):  # re-plans send the same texts again: read them once
+        try:
+            return _text_quantity(value, dim, default_unit)
+        except QuantityError:
+            pass  # read again below, for the message naming the field
+    return _parse_quantity(value, dim, field, default_unit)
+
+
+@lru_cache(maxsize=16384)
+def _text_quantity(value: str, dim: Dimension, default_unit: str | None) -> float:
+    return _parse_quantity(value, dim, "", default_unit)
+
+
+def _parse_quantity(value, dim: Dimension, field: str, default_unit: str | None) -> float:
     if isinstance(value, bool):
         raise QuantityError(f"{field}: expected {with_article(dim.name)} such as {dim.example}, "
                             f"got {value!r}")
@@ -130,7 +144,7 @@ def _series_item_end(item: dict, start: pd.Timestamp, where: str) -> pd.Timestam
         return parse_timestamp(item["end"], f"{where}.end")
     if "duration" in item:
         try:
-            return start + _timedelta(item["duration"])
+            return _plus(start, item["duration"])
         except ValueError as exc:
             raise QuantityError(f"{where}.duration: {exc}") from None
     return start
@@ -156,6 +170,19 @@ def _shown(value) -> str:
 
 # a re-planning strategy sends the same date-times and durations hour after hour
 _timestamp = lru_cache(maxsize=8192)(pd.Timestamp)
+
+
+def _plus(start: pd.Timestamp, duration) -> pd.Timestamp:
+    """``start + duration`` (an ISO 8601 duration), cached for text durations: a
+    re-plan's series repeat most of the last one's instants."""
+    if isinstance(duration, str):  # equal instants in two time zones are equal keys
+        return _cached_plus(start, start.tzinfo, duration)
+    return start + _timedelta(duration)
+
+
+@lru_cache(maxsize=8192)
+def _cached_plus(start: pd.Timestamp, tz, duration: str) -> pd.Timestamp:
+    return start + _cached_timedelta(duration)
 
 
 def _timedelta(text) -> pd.Timedelta:

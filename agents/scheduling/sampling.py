@@ -45,12 +45,7 @@ class StepSampler:
                                "(--backend server); give the values inline instead")
         if isinstance(vq, float | int):
             return np.full(n, float(vq))
-        out = np.full(n, np.nan)
-        starts = self._starts_ns
-        for start, end, value in vq:
-            a, b = start.value, end.value
-            hit = (starts >= a) & (starts < b) if b > a else starts == a
-            out = _resolve(out, np.where(hit, value, np.nan), overlap)
+        out = _resolve_items(self._starts_ns, vq, overlap) if len(vq) else np.full(n, np.nan)
         if fill_sides and not np.isnan(out).all():
             known = np.flatnonzero(~np.isnan(out))
             out[:known[0]] = out[known[0]]
@@ -79,6 +74,24 @@ class StepSampler:
             hit = (ticks >= a) & (ticks <= b)
             out = _resolve(out, np.where(hit, value, np.nan), overlap)
         return out
+
+
+def _resolve_items(starts: np.ndarray, items, overlap: str) -> np.ndarray:
+    """The items' values on the steps starting in their ``[start, end)`` (an instant: its
+    step), all items at once: an ``(items, steps)`` table resolved along the items as
+    :func:`_resolve` would, item after item (the first non-NaN, or the NaN-ignoring min
+    or max)."""
+    a = np.array([item[0].value for item in items], dtype=np.int64)[:, None]
+    b = np.array([item[1].value for item in items], dtype=np.int64)[:, None]
+    value = np.array([item[2] for item in items], dtype=float)[:, None]
+    hit = np.where(b > a, (starts >= a) & (starts < b), starts == a)
+    table = np.where(hit, value, np.nan)
+    if overlap == "min":
+        return np.fmin.reduce(table, axis=0)
+    if overlap == "max":
+        return np.fmax.reduce(table, axis=0)
+    first = np.argmax(~np.isnan(table), axis=0)  # 0 where all are NaN: then NaN
+    return table[first, np.arange(table.shape[1])]
 
 
 def _resolve(old: np.ndarray, new: np.ndarray, overlap: str) -> np.ndarray:

@@ -45,6 +45,8 @@ class WarmStart:
         self.solves = 0
         self.warm_solves = 0  # solves started from a carried basis
         self.fallbacks = 0  # warm solves that did not end optimal, then solved cold
+        self.window_start = 0  # the first step of the program being built (label steps)
+        self._kept_start = 0  # ... and of the one whose basis is kept
 
     def family(self, key) -> int:
         """A stable small integer for ``key`` (one per key for this warm start's life)."""
@@ -54,9 +56,10 @@ class WarmStart:
         """A consistent starting basis for the new program, or None without a kept one."""
         if self._cols is None:
             return None
-        col = _carry(self._cols, col_labels, _default_col(col_lb, col_ub))
+        shift = self.window_start - self._kept_start
+        col = _carry(self._cols, col_labels, _default_col(col_lb, col_ub), shift)
         col = np.where(_valid(col, col_lb, col_ub), col, _default_col(col_lb, col_ub))
-        row = _carry(self._rows, row_labels, np.full(len(row_labels), BASIC, np.int8))
+        row = _carry(self._rows, row_labels, np.full(len(row_labels), BASIC, np.int8), shift)
         row = np.where(_valid(row, row_lb, row_ub), row, BASIC)
         _balance(col, row, col_labels, row_labels, col_lb, col_ub, row_lb, row_ub)
         basis = highspy.HighsBasis()
@@ -64,10 +67,13 @@ class WarmStart:
         basis.row_status = _STATUS[row].tolist()
         return basis
 
-    def keep(self, col_labels, row_labels, basis: highspy.HighsBasis) -> None:
-        """Remember the optimal basis of the program just solved."""
-        self._cols = _sorted(col_labels, basis.col_status)
-        self._rows = _sorted(row_labels, basis.row_status)
+    def keep(self, col_labels, row_labels, col_status: np.ndarray,
+             row_status: np.ndarray) -> None:
+        """Remember the optimal basis of the program just solved (statuses as int8
+        arrays: :func:`statuses`)."""
+        self._cols = _sorted(col_labels, col_status)
+        self._rows = _sorted(row_labels, row_status)
+        self._kept_start = self.window_start
 
     def forget(self) -> None:
         self._cols = self._rows = None
@@ -78,23 +84,48 @@ def label(family: int, steps) -> np.ndarray:
     return (np.int64(family) << STEP_BITS) + np.asarray(steps, dtype=np.int64)
 
 
-def _sorted(labels: np.ndarray, status: list) -> tuple[np.ndarray, np.ndarray]:
-    values = np.array([s.value for s in status], dtype=np.int8)
+def statuses(basic: np.ndarray, value: np.ndarray, lb: np.ndarray,
+             ub: np.ndarray) -> np.ndarray:
+    """Basis statuses (int8) of variables or rows from the indices of the basic ones and
+    the values: a non-basic one sits at a bound (HiGHS puts it exactly there), the
+    nearer one; a free one at zero. The same statuses as ``Highs.getBasis()`` (where a
+    fixed one is at both bounds, either is the same basis), without its list of Python
+    objects."""
+    at_upper = np.isfinite(ub) & ~(np.abs(value - lb) <= np.abs(value - ub))
+    status = np.where(at_upper, UPPER, np.where(np.isfinite(lb), LOWER, ZERO)).astype(np.int8)
+    status[basic] = BASIC
+    return status
+
+
+def _sorted(labels: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep = labels != NO_LABEL
     labels, values = labels[keep], values[keep]
     order = np.argsort(labels, kind="stable")
     return labels[order], values[order]
 
 
+SHIFT_ROUNDS = 4  # a window that grew: steps up to 4 shifts beyond the old end
+
+
 def _carry(kept: tuple[np.ndarray, np.ndarray], labels: np.ndarray,
-           default: np.ndarray) -> np.ndarray:
-    """Statuses of the kept basis for the labels it knows, ``default`` for the rest."""
+           default: np.ndarray, shift: int = 0) -> np.ndarray:
+    """Statuses of the kept basis for the labels it knows; for a label it does not know,
+    the status of its family ``shift`` steps (up to ``SHIFT_ROUNDS`` shifts) earlier
+    (``shift > 0``: the window moved on); ``default`` for the rest."""
     old, status = kept
+    out = default.astype(np.int8)  # a copy
     if not len(old):
-        return default.copy()
-    at = np.searchsorted(old, labels).clip(0, len(old) - 1)
-    known = (old[at] == labels) & (labels != NO_LABEL)
-    return np.where(known, status[at], default).astype(np.int8)
+        return out
+    todo = np.flatnonzero(labels != NO_LABEL)
+    want = labels[todo]
+    for _ in range(SHIFT_ROUNDS if shift > 0 else 1):
+        at = np.searchsorted(old, want).clip(0, len(old) - 1)
+        known = old[at] == want
+        out[todo[known]] = status[at[known]]
+        todo, want = todo[~known], want[~known] - shift
+        if not len(todo):
+            break
+    return out
 
 
 def _default_col(lb: np.ndarray, ub: np.ndarray) -> np.ndarray:

@@ -108,3 +108,24 @@ def test_scenario_override_for_an_unknown_asset_is_named():
                        "scheduling.flex_model.batery_01.soc-min=3 kWh"])
     assert "scheduling.flex_model.batery_01" in str(exc.value)
     assert "did you mean 'battery_01'" in str(exc.value)
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/Martinique", "Europe/Amsterdam", None])
+def test_series_instants_are_pandas_own_across_time_zones_and_dst(tz):
+    """The cached ISO texts of the series' starts are what pandas writes for ``start +
+    k resolution`` (also over a DST change, and twice in a row: from the cache)."""
+    from twin.timeparse import iso_duration
+
+    rng = np.random.default_rng(1)
+    for start in (pd.Timestamp("2026-03-29T00:00", tz=tz),
+                  pd.Timestamp("2026-10-25T00:00:00.5", tz=tz)):
+        for res in (pd.Timedelta("15min"), pd.Timedelta("7s")):
+            values = np.round(rng.normal(size=150), 1)
+            values[40:70] = 3.0
+            cuts = [0] + [j for j in range(1, 150) if values[j] != values[j - 1]] + [150]
+            expected = [{"start": (start + a * res).isoformat(),
+                         "duration": iso_duration((b - a) * res.total_seconds()),
+                         "value": f"{float(values[a])!r} kW"}
+                        for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+            assert series(start, res, values, "kW") == expected
+            assert series(start, res, values, "kW") == expected

@@ -57,18 +57,24 @@ class RollingSite:
         self.e = rng.uniform(0.3, 0.7, 4) * self.caps
         self.ev_e, self.ev_leave = 20.0, int(rng.integers(20, 60))
 
+    ev_arrive = 0  # the EV is plugged in from this step to ev_leave
+
     def body(self, h: int) -> dict:
-        k = 4 * h
+        return self.body_at(4 * h)
+
+    def body_at(self, k: int, n: int | None = None) -> dict:
+        """The request of a plan made at step ``k`` over ``n`` steps (default: ``self.n``)."""
+        n = self.n if n is None else n
         start = START + k * RES
-        window = slice(k, k + self.n)
+        window = slice(k, k + n)
         entries = [{
             "device": f"battery-{b}", "soc-at-start": f"{float(self.e[b])!r} kWh",
             "soc-min": f"{float(0.1 * self.caps[b])!r} kWh", "soc-max": f"{float(0.95 * self.caps[b])!r} kWh",
             "power-capacity": f"{float(self.power[b])!r} kW", "roundtrip-efficiency": "90%",
-            "soc-minima": [{"datetime": (start + self.n * RES).isoformat(),
+            "soc-minima": [{"datetime": (start + n * RES).isoformat(),
                             "value": f"{float(0.5 * self.caps[b])!r} kWh"}],
         } for b in range(len(self.caps))]
-        if k < self.ev_leave:
+        if self.ev_arrive <= k < self.ev_leave:
             leave = START + self.ev_leave * RES
             entries.append({
                 "device": "ev", "soc-at-start": f"{float(self.ev_e)!r} kWh", "soc-max": "75 kWh",
@@ -76,10 +82,10 @@ class RollingSite:
                 "power-capacity": "22 kW",
                 "consumption-capacity": [
                     {"start": start.isoformat(), "end": leave.isoformat(), "value": "22 kW"},
-                    {"start": leave.isoformat(), "end": (start + self.n * RES).isoformat(),
+                    {"start": leave.isoformat(), "end": (start + n * RES).isoformat(),
                      "value": "0 kW"}],
                 "production-capacity": "0 kW", "charging-efficiency": "92%"})
-        return {"start": start.isoformat(), "duration": "PT24H", "resolution": "PT15M",
+        return {"start": start.isoformat(), "duration": f"PT{n * 15}M", "resolution": "PT15M",
                 "flex-model": entries, "flex-context": {
                     "consumption-price": _series(self.price[window], start, unit="EUR/kWh"),
                     "production-price": _series(self.price[window] - 0.05, start,
@@ -88,9 +94,9 @@ class RollingSite:
                                                        start)],
                     "site-consumption-capacity": "150 kW", "site-production-capacity": "100 kW"}}
 
-    def follow(self, result) -> None:
-        """The devices hold what the plan said at the end of its first hour."""
-        soc = dict(zip(result.names, result.soc_kwh[:, 3], strict=True))
+    def follow(self, result, steps: int = 4) -> None:
+        """The devices hold what the plan said at the end of its first ``steps`` steps."""
+        soc = dict(zip(result.names, result.soc_kwh[:, steps - 1], strict=True))
         self.e = np.array([soc[f"battery-{b}"] for b in range(len(self.caps))])
         self.ev_e = soc.get("ev", self.ev_e)
 
@@ -144,3 +150,68 @@ def test_a_warm_solve_that_stops_short_is_solved_cold():
     req = parse_request(site.body(1))
     _same_optimum(solve(req), solve(req, warm=warm))
     assert warm.fallbacks == 1 and warm.warm_solves == 1
+
+
+def test_a_new_step_takes_the_status_its_family_had_a_shift_earlier():
+    """The window moved on by 2 steps: the new steps 12 and 13 of family 0 take the kept
+    statuses of steps 10 and 11; family 1's new step, whose earlier step is not kept
+    either, gets the default; labels the basis knows keep their own status."""
+    from agents.scheduling.warm_start import BASIC, LOWER, UPPER, _carry, label
+
+    old = label(0, np.arange(4, 12))
+    status = np.array([LOWER, BASIC, UPPER, LOWER, BASIC, LOWER, UPPER, BASIC], np.int8)
+    kept = (np.sort(np.concatenate([old, label(1, [2])])), np.concatenate([status, [BASIC]]))
+    new = np.concatenate([label(0, np.arange(6, 14)), label(1, [9])])
+    default = np.full(len(new), LOWER, np.int8)
+    got = _carry(kept, new, default, shift=2)
+    assert got[:6].tolist() == status[2:].tolist()
+    assert got[6:8].tolist() == [UPPER, BASIC]  # steps 12, 13 <- 10, 11
+    assert got[8] == LOWER
+    assert _carry(kept, new, default)[6:].tolist() == [LOWER] * 3  # no shift: defaults
+
+
+def test_the_kept_statuses_are_those_of_highs_own_basis():
+    """The basis is read as basic indices and values (numpy); each status equals the
+    one in ``Highs.getBasis()``, a fixed variable or row at either of its bounds."""
+    from agents.scheduling.warm_start import BASIC, statuses
+
+    site = RollingSite(5, hours=2)
+    warm = WarmStart()
+    solve(parse_request(site.body(0)), warm=warm)
+    h = warm.highs
+    lp, solution, basis = h.getLp(), h.getSolution(), h.getBasis()
+    _, basic = h.getBasicVariables()
+    for value, lb, ub, own, idx in (
+            (solution.col_value, lp.col_lower_, lp.col_upper_, basis.col_status,
+             basic[basic >= 0]),
+            (solution.row_value, lp.row_lower_, lp.row_upper_, basis.row_status,
+             -1 - basic[basic < 0])):
+        lb, ub = np.asarray(lb), np.asarray(ub)
+        got = statuses(idx, np.asarray(value), lb, ub)
+        own = np.array([int(s) for s in own])
+        fixed = (lb == ub) & (own != BASIC)
+        assert (got[~fixed] == own[~fixed]).all()
+        assert (got[fixed] != BASIC).all()
+        assert (own == BASIC).sum() > 0 and (own != BASIC).sum() > 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_replans_at_irregular_steps_with_ev_arrival_departure_and_longer_windows(seed):
+    """Re-plans 1 to 8 steps apart (events), an EV that plugs in and leaves (devices and
+    constraints come and go), and now and then a longer window (a day-ahead plan): each
+    warm solve, the window moved by any shift, equals a cold solve of the same request."""
+    rng = np.random.default_rng(seed)
+    site = RollingSite(seed, hours=40)
+    site.ev_arrive, site.ev_leave = int(rng.integers(20, 40)), int(rng.integers(70, 110))
+    site.ev_e = 20.0
+    warm = WarmStart()
+    k = 0
+    for plan in range(24):
+        n = 120 if plan % 9 == 5 else 96
+        req = parse_request(site.body_at(k, n))
+        cold, hot = solve(req), solve(req, warm=warm)
+        _same_optimum(cold, hot)
+        shift = int(rng.integers(1, 9))
+        site.follow(hot, shift)
+        k += shift
+    assert warm.warm_solves == 23 and warm.fallbacks == 0
