@@ -134,7 +134,7 @@ class Prosumer(mesa.Agent):
     # ------------------------------------------------------------ every tick
     def place_orders(self) -> None:
         m = self.model
-        elapsed = m.tick * m.tick_s
+        elapsed = m.elapsed_s
         update = int(elapsed // self.pricing.update_interval_s)
         if self.posted is not None and self.posted[0] == update:
             m.order_book.extend(self.posted[1])  # nothing traded or re-priced since
