@@ -74,6 +74,7 @@ class Prosumer(mesa.Agent):
         self.orders: dict[str, tuple[str, str, str, float]] = {}  # id -> device, side, kind, kWh
         self.traded: dict[str, float] = {}  # device -> net energy bought for the slot traded
         self.rates: dict[str, tuple[int, float]] = {}  # id -> (update point, rate)
+        self.listed: dict[str, OrderIn] = {}  # id -> its record as last posted
         self.posted: tuple[int, list[OrderIn]] | None = None  # this update's orders
         self.setpoint_kw: dict[str, float] = {u.id: 0.0 for u in (*batteries, *chargers)}
 
@@ -85,6 +86,7 @@ class Prosumer(mesa.Agent):
         self.orders.clear()
         self.posted = None
         self.rates = {}
+        self.listed = {}
         self.traded = {}
         self.plan_kw = {}
         if slot >= len(self.load_kwh):
@@ -141,19 +143,25 @@ class Prosumer(mesa.Agent):
             return
         limits: Limits = m.limits[self.house]
         out: list[OrderIn] = []
+        rates, listed = self.rates, self.listed
         for oid, (device, side, kind, left) in self.orders.items():
             if left <= EPS_KWH:
                 continue
-            last = self.rates.get(oid)
+            last = rates.get(oid)
             if last is not None and last[0] == update:
                 rate = last[1]  # re-priced only at update points
-            elif kind == "ev_urgent":
-                rate = limits.high_ct_per_kwh
             else:
-                lim = limits.for_storage(side) if kind == "storage" else limits
-                rate = self.pricing.rate(side, lim, elapsed, m.slot_s, m.tick_s, self.price_rng)
-            self.rates[oid] = (update, rate)
-            out.append(OrderIn(oid, device, self.pid, side, left, rate, self.house))
+                if kind == "ev_urgent":
+                    rate = limits.high_ct_per_kwh
+                else:
+                    lim = limits.for_storage(side) if kind == "storage" else limits
+                    rate = self.pricing.rate(side, lim, elapsed, m.slot_s, m.tick_s,
+                                             self.price_rng)
+                rates[oid] = (update, rate)
+            o = listed.get(oid)
+            if o is None or o.energy_kwh != left or o.rate_ct_per_kwh != rate:
+                o = listed[oid] = OrderIn(oid, device, self.pid, side, left, rate, self.house)
+            out.append(o)  # the same record while it stays the same (the book's fast path)
         self.posted = (update, out)
         m.order_book.extend(out)
 

@@ -88,11 +88,15 @@ class Community(mesa.Model):
         """The agents in a random order, as Mesa's ``AgentSet.shuffle_do`` draws it (its
         insertion order shuffled by ``self.random``: the same draws, the same order),
         without its weak references."""
-        if len(self._agents_in_order) != len(self.agents):
-            self._agents_in_order = list(self.agents)
-        order = self._agents_in_order.copy()
+        order = self._in_order().copy()
         self.random.shuffle(order)
         return order
+
+    def _in_order(self) -> list:
+        """The agents in registration order (Mesa's ``self.agents``), kept."""
+        if len(self._agents_in_order) != len(self.agents):
+            self._agents_in_order = list(self.agents)
+        return self._agents_in_order
 
     def units(self) -> dict[str, BatteryUnit | ChargerUnit]:
         """Every agent's batteries and chargers, by device id."""
@@ -123,10 +127,13 @@ class Community(mesa.Model):
                     agent.receive(t)
         slot, self.tick = self.clock.at(time_s)
         if self.tick == 0:
-            self.agents.do("deliver")
+            agents = self._in_order()  # as Mesa's AgentSet.do: registration order
+            for agent in agents:
+                agent.deliver()
             self.slot = slot
             self.limits = self.limits_by_slot(self.slot)
-            self.agents.do("open_slot", self.slot)
+            for agent in agents:
+                agent.open_slot(slot)
         self.order_book = book = []
         self.elapsed_s = elapsed = self.tick * self.tick_s
         updates: dict[float, int] = {}  # the pricing update point by interval [s]

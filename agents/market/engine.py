@@ -68,21 +68,20 @@ class _Live:
     terms: list = field(default_factory=list)  # (m, c) per market of its house's way up
 
 
-def _book(side: list[tuple[_Live, int]], index: dict) -> list[clearing.Order]:
+def _book(side: list[tuple[_Live, int]]) -> list[clearing.Order]:
     """The clearing orders of one side of a market (its open orders at their rates
-    there); ``index`` gets each order's (live order, position on its path) by id. An
-    order's record is kept while its energy and rate there stay the same."""
+    there). An order's record is kept while its energy and rate there stay the same."""
     eps, order = clearing.ENERGY_EPS_KWH, clearing.Order
     out = []
+    append = out.append
     for lv, i in side:
         energy = lv.energy_kwh
         if energy > eps:
-            o = lv.order
-            index[o.id] = (lv, i)
             ob = lv.books[i]
             if ob is None or ob.energy_kwh != energy:
+                o = lv.order
                 ob = lv.books[i] = order(o.id, o.device, energy, lv.market_rates[i])
-            out.append(ob)
+            append(ob)
     return out
 
 
@@ -116,6 +115,8 @@ class SlotBook:
     mm_sell_ct_per_kwh: float = 0.0
     mm_buy_ct_per_kwh: float = 0.0
     _syncs: int = field(default=0, init=False, repr=False)  # syncs so far
+    _shape: int = field(default=0, init=False, repr=False)  # changes of the live set or paths
+    _markets: tuple = field(default=(-1, {}), init=False, repr=False)  # (shape, by market)
 
     def __post_init__(self):
         if self.rule not in RULES:
@@ -126,6 +127,7 @@ class SlotBook:
     # ----------------------------------------------------------------- slot life
     def open(self, slot: int, tariff_ct_per_kwh: float, feed_in_ct_per_kwh: float) -> None:
         self.live.clear()
+        self._shape += 1
         self.slot = slot
         self.mm_sell_ct_per_kwh, self.mm_buy_ct_per_kwh = tariff_ct_per_kwh, feed_in_ct_per_kwh
 
@@ -133,6 +135,7 @@ class SlotBook:
         """Slot close: every open order lapses; returns its unmatched energy by id."""
         lapsed = {oid: lv.energy_kwh for oid, lv in self.live.items()}
         self.live.clear()
+        self._shape += 1
         return lapsed
 
     def sync(self, orders: list[OrderIn]) -> None:
@@ -150,6 +153,7 @@ class SlotBook:
                     lv.terms = self.tree.rate_terms(o.house, "offer" if side else "bid")
                     self._reprice(lv)
                     listed += 1
+                    self._shape += 1
                 continue
             if lv.synced != n:
                 lv.synced = n
@@ -163,6 +167,7 @@ class SlotBook:
         if listed != len(live):  # some withdrawn
             for oid in [oid for oid, lv in live.items() if lv.synced != n]:
                 del live[oid]
+            self._shape += 1
 
     @staticmethod
     def _reprice(lv: _Live) -> None:
@@ -219,7 +224,11 @@ class SlotBook:
 
     def _by_market(self) -> dict[str, list]:
         """Each market's ``[bids, offers]``, the sides as (live order, position on its
-        path) in the order of ``live``."""
+        path) in the order of ``live``; kept while no order entered, left or moved up
+        (what the sides list, not the orders' energies or rates, which are read as
+        the markets clear)."""
+        if self._markets[0] == self._shape:
+            return self._markets[1]
         by_market: dict[str, list] = {}
         get = by_market.get
         for lv in self.live.values():
@@ -229,6 +238,7 @@ class SlotBook:
                 if entry is None:
                     entry = by_market[market] = [[], []]
                 entry[side].append((lv, i))
+        self._markets = (self._shape, by_market)
         return by_market
 
     def _age(self) -> None:
@@ -244,8 +254,10 @@ class SlotBook:
             market = lv.path[-1]
             if lv.age_ticks >= forward_after and market != root:
                 self._forward(lv, parent[market])  # a copy goes up; it stays open below
+                self._shape += 1
         for oid in filled:
             del live[oid]
+        self._shape += bool(filled)
 
     def _market_maker(self, market: str) -> tuple[clearing.Order, clearing.Order]:
         """The market maker's offer (the tariff, plus ``market``'s fee) and bid (the
@@ -260,8 +272,7 @@ class SlotBook:
         return cache[key]
 
     def _clear(self, market, bids, offers, mm, tick) -> list[SettledTrade]:
-        index: dict[str, tuple[_Live, int]] = {}
-        b, o = _book(bids, index), _book(offers, index)
+        b, o = _book(bids), _book(offers)
         if not mm and not (b and o):
             return []
         if mm:
@@ -277,12 +288,14 @@ class SlotBook:
         else:  # one-sided: buyers act in a random order each tick
             raw = clearing.pay_as_offer([b[i] for i in self.rng.permutation(len(b))], o,
                                         self.rng)
-        out = []
+        out, live = [], self.live
         for t in raw:
-            (bid_lv, bi), (offer_lv, oi) = (index.get(t.bid_id, (None, 0)),
-                                            index.get(t.offer_id, (None, 0)))
-            bid_left = bid_lv.path[:bi] if bid_lv else []
-            offer_in = offer_lv.path[:oi + 1] if offer_lv else [market]
+            # a trader's order in the book is its live order (the same id), open in
+            # ``market`` at that position on its path; the market maker's is not live
+            bid_lv, offer_lv = live.get(t.bid_id), live.get(t.offer_id)
+            bid_left = bid_lv.path[:bid_lv.path.index(market)] if bid_lv else []
+            offer_in = offer_lv.path[:offer_lv.path.index(market) + 1] if offer_lv \
+                else [market]
             buyer_rate, seller_rate, fees = self.tree.settle(t.rate_ct_per_kwh, bid_left,
                                                              offer_in)
             for lv in (bid_lv, offer_lv):
