@@ -22,7 +22,7 @@ import mesa
 import numpy as np
 
 from agents.market.engine import OrderIn
-from agents.market.pricing import Limits, Pricing
+from agents.market.pricing import Limits, Pricing, UniformDraws
 
 EPS_KWH = 1e-6
 
@@ -70,7 +70,7 @@ class Prosumer(mesa.Agent):
         self.pid, self.ptype, self.house, self.pricing = pid, ptype, house, pricing
         self.load_kwh, self.pv_kwh = load_kwh, pv_kwh  # forecast per slot, pv <= 0
         self.batteries, self.chargers = batteries, chargers
-        self.price_rng = np.random.default_rng(seed)
+        self.price_rng = UniformDraws(np.random.default_rng(seed))  # its draws, in blocks
         self.orders: dict[str, tuple[str, str, str, float]] = {}  # id -> device, side, kind, kWh
         self.traded: dict[str, float] = {}  # device -> net energy bought for the slot traded
         self.rates: dict[str, tuple[int, float]] = {}  # id -> (update point, rate)
