@@ -13,6 +13,7 @@ operator tick by tick inside one mosaik step.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from mosaik_api_v3.types import Meta
 
@@ -51,7 +52,7 @@ class MarketOperator:
         self.start_ns = self.start.as_unit("ns").value  # [ns since the epoch, UTC]
         folder = run_dir + "/market"
         self.writers = {name: PartWriter(f"{folder}/{name}") for name in ("trades", "fees")}
-        self.rows: dict[str, list] = {"trades": [], "fees": []}
+        self.pending: list[tuple[int, list]] = []  # (slot start [ns], a tick's trades)
         self.slots_buffered = self.n_trades = 0
 
     def tick_at(self, time: int, orders: list) -> list:
@@ -73,30 +74,50 @@ class MarketOperator:
         return trades
 
     def _record(self, trades) -> None:
+        """Keep the tick's trades with their slot's start; their rows are made at flush."""
         if not trades:
             return
         start = self.start_ns + self.clock.slot_start_s(self.book.slot) * 1_000_000_000
-        rows, fees = self.rows["trades"], self.rows["fees"]
-        for t in trades:
-            self.n_trades += 1
-            rows.append((
-                self.n_trades, start, t.tick, t.market, t.bid_id, t.offer_id, t.buyer, t.seller,
-                t.buyer_device, t.seller_device, t.energy_kwh, t.rate_ct_per_kwh,
-                t.buyer_rate_ct_per_kwh, t.seller_rate_ct_per_kwh))
-            for market, fee in t.fees_ct_per_kwh.items():
-                fees.append((self.n_trades, start, market, t.energy_kwh, fee * t.energy_kwh))
+        self.pending.append((start, trades))
+        self.n_trades += len(trades)
+
+    def _tables(self) -> dict[str, dict[str, list]]:
+        """The kept trades as the columns of each table (trade ids counted from the first
+        kept trade on, slot starts as ns since the epoch), and nothing kept after."""
+        starts = [s for s, trades in self.pending for _ in trades]
+        ts = [t for _, trades in self.pending for t in trades]
+        first = self.n_trades - len(ts) + 1
+        energy = [t.energy_kwh for t in ts]
+        fees = [(n, s, market, e, fee * e)
+                for n, s, e, t in zip(range(first, first + len(ts)), starts, energy, ts,
+                                      strict=True)
+                for market, fee in t.fees_ct_per_kwh.items()]
+        self.pending = []
+        trades = {
+            "trade_id": list(range(first, first + len(ts))), "slot_start": starts,
+            "tick": [t.tick for t in ts], "market": [t.market for t in ts],
+            "bid_id": [t.bid_id for t in ts], "offer_id": [t.offer_id for t in ts],
+            "buyer": [t.buyer for t in ts], "seller": [t.seller for t in ts],
+            "buyer_device": [t.buyer_device for t in ts],
+            "seller_device": [t.seller_device for t in ts], "energy_kwh": energy,
+            "rate_ct_per_kwh": [t.rate_ct_per_kwh for t in ts],
+            "buyer_rate_ct_per_kwh": [t.buyer_rate_ct_per_kwh for t in ts],
+            "seller_rate_ct_per_kwh": [t.seller_rate_ct_per_kwh for t in ts]}
+        return {"trades": trades,
+                "fees": dict(zip(MARKET_TABLES["fees"], map(list, zip(*fees, strict=True)), strict=True))
+                if fees else {}}
 
     def flush(self) -> None:
-        """Write the buffered rows as a part of each table (slot starts, kept as ns since
+        """Write the kept trades as a part of each table (slot starts, kept as ns since
         the epoch, become the scenario's time zone: no per-row Timestamp objects)."""
         self.slots_buffered = 0
-        for name, rows in self.rows.items():
-            if rows:
-                frame = pd.DataFrame(rows, columns=MARKET_TABLES[name])
+        for name, columns in self._tables().items():
+            if columns and columns["trade_id"]:
+                frame = pd.DataFrame(columns, columns=MARKET_TABLES[name])
                 frame["slot_start"] = pd.to_datetime(
-                    frame["slot_start"].to_numpy("int64"), utc=True).tz_convert(self.start.tz)
+                    np.asarray(columns["slot_start"], dtype="int64"), utc=True
+                ).tz_convert(self.start.tz)
                 self.writers[name].write(frame)
-            self.rows[name] = []
 
 
 class MarketSim(ArraySimulator):
