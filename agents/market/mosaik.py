@@ -13,7 +13,6 @@ operator tick by tick inside one mosaik step.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from mosaik_api_v3.types import Meta
 
@@ -81,42 +80,30 @@ class MarketOperator:
         self.pending.append((start, trades))
         self.n_trades += len(trades)
 
-    def _tables(self) -> dict[str, dict[str, list]]:
-        """The kept trades as the columns of each table (trade ids counted from the first
-        kept trade on, slot starts as ns since the epoch), and nothing kept after."""
-        starts = [s for s, trades in self.pending for _ in trades]
-        ts = [t for _, trades in self.pending for t in trades]
-        first = self.n_trades - len(ts) + 1
-        energy = [t.energy_kwh for t in ts]
-        fees = [(n, s, market, e, fee * e)
-                for n, s, e, t in zip(range(first, first + len(ts)), starts, energy, ts,
-                                      strict=True)
-                for market, fee in t.fees_ct_per_kwh.items()]
+    def _rows(self) -> dict[str, list[tuple]]:
+        """The kept trades as the rows of each table (trade ids counted on from the
+        first kept trade, slot starts as ns since the epoch); nothing is kept after."""
+        first = self.n_trades - sum(len(trades) for _, trades in self.pending) + 1
+        kept = [(s, t) for s, trades in self.pending for t in trades]
         self.pending = []
-        trades = {
-            "trade_id": list(range(first, first + len(ts))), "slot_start": starts,
-            "tick": [t.tick for t in ts], "market": [t.market for t in ts],
-            "bid_id": [t.bid_id for t in ts], "offer_id": [t.offer_id for t in ts],
-            "buyer": [t.buyer for t in ts], "seller": [t.seller for t in ts],
-            "buyer_device": [t.buyer_device for t in ts],
-            "seller_device": [t.seller_device for t in ts], "energy_kwh": energy,
-            "rate_ct_per_kwh": [t.rate_ct_per_kwh for t in ts],
-            "buyer_rate_ct_per_kwh": [t.buyer_rate_ct_per_kwh for t in ts],
-            "seller_rate_ct_per_kwh": [t.seller_rate_ct_per_kwh for t in ts]}
-        return {"trades": trades,
-                "fees": dict(zip(MARKET_TABLES["fees"], map(list, zip(*fees, strict=True)), strict=True))
-                if fees else {}}
+        return {
+            "trades": [(n, s, t.tick, t.market, t.bid_id, t.offer_id, t.buyer, t.seller,
+                        t.buyer_device, t.seller_device, t.energy_kwh, t.rate_ct_per_kwh,
+                        t.buyer_rate_ct_per_kwh, t.seller_rate_ct_per_kwh)
+                       for n, (s, t) in enumerate(kept, first)],
+            "fees": [(n, s, market, t.energy_kwh, fee * t.energy_kwh)
+                     for n, (s, t) in enumerate(kept, first)
+                     for market, fee in t.fees_ct_per_kwh.items()]}
 
     def flush(self) -> None:
         """Write the kept trades as a part of each table (slot starts, kept as ns since
         the epoch, become the scenario's time zone: no per-row Timestamp objects)."""
         self.slots_buffered = 0
-        for name, columns in self._tables().items():
-            if columns and columns["trade_id"]:
-                frame = pd.DataFrame(columns, columns=MARKET_TABLES[name])
+        for name, rows in self._rows().items():
+            if rows:
+                frame = pd.DataFrame(rows, columns=MARKET_TABLES[name])
                 frame["slot_start"] = pd.to_datetime(
-                    np.asarray(columns["slot_start"], dtype="int64"), utc=True
-                ).tz_convert(self.start.tz)
+                    frame["slot_start"].to_numpy("int64"), utc=True).tz_convert(self.start.tz)
                 self.writers[name].write(frame)
 
 
