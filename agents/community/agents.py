@@ -22,7 +22,7 @@ import mesa
 import numpy as np
 
 from agents.market.engine import OrderIn
-from agents.market.pricing import Limits, Pricing
+from agents.market.pricing import Limits, Pricing, UniformDraws
 
 EPS_KWH = 1e-6
 
@@ -70,10 +70,11 @@ class Prosumer(mesa.Agent):
         self.pid, self.ptype, self.house, self.pricing = pid, ptype, house, pricing
         self.load_kwh, self.pv_kwh = load_kwh, pv_kwh  # forecast per slot, pv <= 0
         self.batteries, self.chargers = batteries, chargers
-        self.price_rng = np.random.default_rng(seed)
+        self.price_rng = UniformDraws(np.random.default_rng(seed))  # its draws, in blocks
         self.orders: dict[str, tuple[str, str, str, float]] = {}  # id -> device, side, kind, kWh
         self.traded: dict[str, float] = {}  # device -> net energy bought for the slot traded
         self.rates: dict[str, tuple[int, float]] = {}  # id -> (update point, rate)
+        self.listed: dict[str, OrderIn] = {}  # id -> its record as last posted
         self.posted: tuple[int, list[OrderIn]] | None = None  # this update's orders
         self.setpoint_kw: dict[str, float] = {u.id: 0.0 for u in (*batteries, *chargers)}
 
@@ -85,6 +86,7 @@ class Prosumer(mesa.Agent):
         self.orders.clear()
         self.posted = None
         self.rates = {}
+        self.listed = {}
         self.traded = {}
         self.plan_kw = {}
         if slot >= len(self.load_kwh):
@@ -134,26 +136,32 @@ class Prosumer(mesa.Agent):
     # ------------------------------------------------------------ every tick
     def place_orders(self) -> None:
         m = self.model
-        elapsed = m.tick * m.tick_s
+        elapsed = m.elapsed_s
         update = int(elapsed // self.pricing.update_interval_s)
         if self.posted is not None and self.posted[0] == update:
             m.order_book.extend(self.posted[1])  # nothing traded or re-priced since
             return
         limits: Limits = m.limits[self.house]
         out: list[OrderIn] = []
+        rates, listed = self.rates, self.listed
         for oid, (device, side, kind, left) in self.orders.items():
             if left <= EPS_KWH:
                 continue
-            last = self.rates.get(oid)
+            last = rates.get(oid)
             if last is not None and last[0] == update:
                 rate = last[1]  # re-priced only at update points
-            elif kind == "ev_urgent":
-                rate = limits.high_ct_per_kwh
             else:
-                lim = limits.for_storage(side) if kind == "storage" else limits
-                rate = self.pricing.rate(side, lim, elapsed, m.slot_s, m.tick_s, self.price_rng)
-            self.rates[oid] = (update, rate)
-            out.append(OrderIn(oid, device, self.pid, side, left, rate, self.house))
+                if kind == "ev_urgent":
+                    rate = limits.high_ct_per_kwh
+                else:
+                    lim = limits.for_storage(side) if kind == "storage" else limits
+                    rate = self.pricing.rate(side, lim, elapsed, m.slot_s, m.tick_s,
+                                             self.price_rng)
+                rates[oid] = (update, rate)
+            o = listed.get(oid)
+            if o is None or o.energy_kwh != left or o.rate_ct_per_kwh != rate:
+                o = listed[oid] = OrderIn(oid, device, self.pid, side, left, rate, self.house)
+            out.append(o)  # the same record while it stays the same (the book's fast path)
         self.posted = (update, out)
         m.order_book.extend(out)
 

@@ -75,12 +75,28 @@ class Community(mesa.Model):
         self.slot = self.tick = 0
         self.order_book: list = []
         self.by_pid: dict[str, Prosumer] = {}
+        self._agents_in_order: list[Prosumer] = []  # registration order
+        self.elapsed_s = 0  # into the slot's trading at this tick [s]
         for m in members:
             self.add(Prosumer(self, m.pid, m.ptype, m.pid, m.pricing, m.load_kwh, m.pv_kwh,
                               m.batteries, m.chargers, seed=m.rng, planner=m.planner))
 
     def add(self, agent: Prosumer) -> None:
         self.by_pid[agent.pid] = agent
+
+    def _shuffled(self) -> list:
+        """The agents in a random order, as Mesa's ``AgentSet.shuffle_do`` draws it (its
+        insertion order shuffled by ``self.random``: the same draws, the same order),
+        without its weak references."""
+        order = self._in_order().copy()
+        self.random.shuffle(order)
+        return order
+
+    def _in_order(self) -> list:
+        """The agents in registration order (Mesa's ``self.agents``), kept."""
+        if len(self._agents_in_order) != len(self.agents):
+            self._agents_in_order = list(self.agents)
+        return self._agents_in_order
 
     def units(self) -> dict[str, BatteryUnit | ChargerUnit]:
         """Every agent's batteries and chargers, by device id."""
@@ -111,11 +127,24 @@ class Community(mesa.Model):
                     agent.receive(t)
         slot, self.tick = self.clock.at(time_s)
         if self.tick == 0:
-            self.agents.do("deliver")
+            agents = self._in_order()  # as Mesa's AgentSet.do: registration order
+            for agent in agents:
+                agent.deliver()
             self.slot = slot
             self.limits = self.limits_by_slot(self.slot)
-            self.agents.do("open_slot", self.slot)
-        self.order_book = []
-        self.agents.shuffle_do("place_orders")
+            for agent in agents:
+                agent.open_slot(slot)
+        self.order_book = book = []
+        self.elapsed_s = elapsed = self.tick * self.tick_s
+        updates: dict[float, int] = {}  # the pricing update point by interval [s]
+        for agent in self._shuffled():
+            posted, interval = agent.posted, agent.pricing.update_interval_s
+            update = updates.get(interval)
+            if update is None:
+                update = updates[interval] = int(elapsed // interval)
+            if posted is not None and posted[0] == update:
+                book.extend(posted[1])  # nothing traded or re-priced since
+            else:
+                agent.place_orders()
         self.steps += 1
-        return self.order_book
+        return book

@@ -42,6 +42,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -52,8 +53,10 @@ _RATE, _ENERGY = attrgetter("rate_ct_per_kwh"), attrgetter("energy_kwh")
 SMALL_BOOK = 1000  # rates x orders up to which clearing_rate sums by the definition
 
 
-@dataclass(frozen=True)
-class Order:
+class Order(NamedTuple):
+    """One order of a book (a named tuple: immutable, and the market makes some ten
+    thousand a simulated day, at half the cost of a frozen dataclass)."""
+
     id: str
     trader: str
     energy_kwh: float

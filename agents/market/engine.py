@@ -65,23 +65,23 @@ class _Live:
     side: int = 0  # 0: a bid, 1: an offer
     synced: int = 0  # the last sync that listed it
     books: list = field(default_factory=list)  # its clearing.Order in each (None: not yet)
+    terms: list = field(default_factory=list)  # (m, c) per market of its house's way up
 
 
-def _book(side: list[tuple[_Live, int]], index: dict) -> list[clearing.Order]:
+def _book(side: list[tuple[_Live, int]]) -> list[clearing.Order]:
     """The clearing orders of one side of a market (its open orders at their rates
-    there); ``index`` gets each order's (live order, position on its path) by id. An
-    order's record is kept while its energy and rate there stay the same."""
+    there). An order's record is kept while its energy and rate there stay the same."""
     eps, order = clearing.ENERGY_EPS_KWH, clearing.Order
     out = []
+    append = out.append
     for lv, i in side:
         energy = lv.energy_kwh
         if energy > eps:
-            o = lv.order
-            index[o.id] = (lv, i)
             ob = lv.books[i]
             if ob is None or ob.energy_kwh != energy:
+                o = lv.order
                 ob = lv.books[i] = order(o.id, o.device, energy, lv.market_rates[i])
-            out.append(ob)
+            append(ob)
     return out
 
 
@@ -115,6 +115,8 @@ class SlotBook:
     mm_sell_ct_per_kwh: float = 0.0
     mm_buy_ct_per_kwh: float = 0.0
     _syncs: int = field(default=0, init=False, repr=False)  # syncs so far
+    _shape: int = field(default=0, init=False, repr=False)  # changes of the live set or paths
+    _markets: tuple = field(default=(-1, {}), init=False, repr=False)  # (shape, by market)
 
     def __post_init__(self):
         if self.rule not in RULES:
@@ -125,6 +127,7 @@ class SlotBook:
     # ----------------------------------------------------------------- slot life
     def open(self, slot: int, tariff_ct_per_kwh: float, feed_in_ct_per_kwh: float) -> None:
         self.live.clear()
+        self._shape += 1
         self.slot = slot
         self.mm_sell_ct_per_kwh, self.mm_buy_ct_per_kwh = tariff_ct_per_kwh, feed_in_ct_per_kwh
 
@@ -132,44 +135,61 @@ class SlotBook:
         """Slot close: every open order lapses; returns its unmatched energy by id."""
         lapsed = {oid: lv.energy_kwh for oid, lv in self.live.items()}
         self.live.clear()
+        self._shape += 1
         return lapsed
 
     def sync(self, orders: list[OrderIn]) -> None:
         live, eps = self.live, clearing.ENERGY_EPS_KWH
         self._syncs = n = self._syncs + 1
+        listed = 0  # live orders listed by this sync (each counted once)
+        get = live.get
         for o in orders:
-            lv = live.get(o.id)
+            lv = get(o.id)
             if lv is None:
                 if o.energy_kwh > eps:
+                    side = 0 if o.side == "bid" else 1
                     lv = live[o.id] = _Live(o, o.energy_kwh, o.rate_ct_per_kwh, [o.house],
-                                            side=0 if o.side == "bid" else 1, synced=n)
+                                            side=side, synced=n)
+                    lv.terms = self.tree.rate_terms(o.house, "offer" if side else "bid")
                     self._reprice(lv)
+                    listed += 1
+                    self._shape += 1
                 continue
-            lv.synced = n
+            if lv.synced != n:
+                lv.synced = n
+                listed += 1
             if lv.order is o and lv.energy_kwh == o.energy_kwh:
                 continue  # the record it was listed with last time: nothing changed
             lv.order, lv.energy_kwh = o, o.energy_kwh
             if o.rate_ct_per_kwh != lv.rate_ct_per_kwh:
                 lv.rate_ct_per_kwh, lv.age_ticks = o.rate_ct_per_kwh, 0
                 self._reprice(lv)
-        for oid in [oid for oid, lv in live.items() if lv.synced != n]:  # withdrawn
-            del live[oid]
+        if listed != len(live):  # some withdrawn
+            for oid in [oid for oid, lv in live.items() if lv.synced != n]:
+                del live[oid]
+            self._shape += 1
 
-    def _reprice(self, lv: _Live, start: int = 0) -> None:
-        """The order's rate in each market it is open in from path position ``start`` on
-        (its path is always the start of its house's way up, so the fees on the way are
-        running sums); the rates before ``start`` stand."""
+    @staticmethod
+    def _reprice(lv: _Live) -> None:
+        """The order's rate in each market it is open in (its path is always the start of
+        its house's way up, so the fees on the way are running sums)."""
         r, n = lv.rate_ct_per_kwh, len(lv.path)
-        terms = self.tree.rate_terms(lv.order.house, "offer" if lv.side else "bid")
         if lv.side:
-            rates = [r * m + c for m, c in terms[start:n]]
+            lv.market_rates = [r * m + c for m, c in lv.terms[:n]]
         else:  # r * 1.0 - 0.0 is r in its house
-            rates = [r * m - c for m, c in terms[start:n]]
-        if start:
-            lv.market_rates[start:] = rates
-            lv.books[start:] = [None] * (n - start)
-        else:
-            lv.market_rates, lv.books = rates, [None] * n
+            lv.market_rates = [r * m - c for m, c in lv.terms[:n]]
+        lv.books = [None] * n
+
+    @staticmethod
+    def _forward(lv: _Live, market: str) -> None:
+        """A copy of the order goes up to ``market``; its rates below stand."""
+        path = lv.path
+        path.append(market)
+        lv.age_ticks = 0
+        m, c = lv.terms[len(path) - 1]
+        r = lv.rate_ct_per_kwh
+        lv.market_rates.append(r * m + c if lv.side else r * m - c)
+        lv.books.append(None)
 
     # ----------------------------------------------------------------- one tick
     def tick(self, tick: int) -> list[SettledTrade]:
@@ -185,56 +205,59 @@ class SlotBook:
             entry = by_market.get(market)
             if entry is None:
                 continue
-            bids, offers, high, low = entry
+            bids, offers = entry
             mm = self.market_maker and market == self._root
-            if mm:
-                mm_offer, mm_bid = self._market_maker(market)
-                high, low = max(high, mm_bid.rate_ct_per_kwh), min(low, mm_offer.rate_ct_per_kwh)
-            elif not (bids and offers):
+            if not (mm or (bids and offers)):
                 continue
-            if two_sided and low > high + tol:
-                continue
+            if two_sided:  # the rates over the orders open at the tick's start bound
+                high = max([lv.market_rates[i] for lv, i in bids], default=-math.inf)
+                low = min([lv.market_rates[i] for lv, i in offers], default=math.inf)
+                if mm:
+                    mm_offer, mm_bid = self._market_maker(market)
+                    high = max(high, mm_bid.rate_ct_per_kwh)
+                    low = min(low, mm_offer.rate_ct_per_kwh)
+                if low > high + tol:
+                    continue
             trades += self._clear(market, bids, offers, mm, tick)
         self._age()
         return trades
 
     def _by_market(self) -> dict[str, list]:
-        """Each market's ``[bids, offers, highest bid rate, lowest offer rate]``, the
-        sides as (live order, position on its path) in the order of ``live``; the rates
-        over the orders open at the tick's start (a bound on those still open when the
-        market clears: deeper markets clear first)."""
+        """Each market's ``[bids, offers]``, the sides as (live order, position on its
+        path) in the order of ``live``; kept while no order entered, left or moved up
+        (what the sides list, not the orders' energies or rates, which are read as
+        the markets clear)."""
+        if self._markets[0] == self._shape:
+            return self._markets[1]
         by_market: dict[str, list] = {}
-        high0, low0 = -math.inf, math.inf
+        get = by_market.get
         for lv in self.live.values():
-            side, rates = lv.side, lv.market_rates
+            side = lv.side
             for i, market in enumerate(lv.path):
-                entry = by_market.get(market)
+                entry = get(market)
                 if entry is None:
-                    entry = by_market[market] = [[], [], high0, low0]
+                    entry = by_market[market] = [[], []]
                 entry[side].append((lv, i))
-                r = rates[i]
-                if side:
-                    if r < entry[3]:
-                        entry[3] = r
-                elif r > entry[2]:
-                    entry[2] = r
+        self._markets = (self._shape, by_market)
         return by_market
 
     def _age(self) -> None:
         """Drop the filled orders; forward those that waited long enough."""
         eps, live = clearing.ENERGY_EPS_KWH, self.live
-        filled = [oid for oid, lv in live.items() if lv.energy_kwh <= eps]
-        for oid in filled:
-            del live[oid]
-        forward_after, root = self.forward_after_ticks, self._root
-        for lv in live.values():
+        forward_after, root, parent = self.forward_after_ticks, self._root, self.tree.parent
+        filled = []
+        for oid, lv in live.items():
+            if lv.energy_kwh <= eps:
+                filled.append(oid)
+                continue
             lv.age_ticks += 1
             market = lv.path[-1]
             if lv.age_ticks >= forward_after and market != root:
-                # a copy goes up; the order stays open below
-                lv.path.append(self.tree.parent[market])
-                lv.age_ticks = 0
-                self._reprice(lv, len(lv.path) - 1)
+                self._forward(lv, parent[market])  # a copy goes up; it stays open below
+                self._shape += 1
+        for oid in filled:
+            del live[oid]
+        self._shape += bool(filled)
 
     def _market_maker(self, market: str) -> tuple[clearing.Order, clearing.Order]:
         """The market maker's offer (the tariff, plus ``market``'s fee) and bid (the
@@ -249,8 +272,7 @@ class SlotBook:
         return cache[key]
 
     def _clear(self, market, bids, offers, mm, tick) -> list[SettledTrade]:
-        index: dict[str, tuple[_Live, int]] = {}
-        b, o = _book(bids, index), _book(offers, index)
+        b, o = _book(bids), _book(offers)
         if not mm and not (b and o):
             return []
         if mm:
@@ -266,12 +288,14 @@ class SlotBook:
         else:  # one-sided: buyers act in a random order each tick
             raw = clearing.pay_as_offer([b[i] for i in self.rng.permutation(len(b))], o,
                                         self.rng)
-        out = []
+        out, live = [], self.live
         for t in raw:
-            (bid_lv, bi), (offer_lv, oi) = (index.get(t.bid_id, (None, 0)),
-                                            index.get(t.offer_id, (None, 0)))
-            bid_left = bid_lv.path[:bi] if bid_lv else []
-            offer_in = offer_lv.path[:oi + 1] if offer_lv else [market]
+            # a trader's order in the book is its live order (the same id), open in
+            # ``market`` at that position on its path; the market maker's is not live
+            bid_lv, offer_lv = live.get(t.bid_id), live.get(t.offer_id)
+            bid_left = bid_lv.path[:bid_lv.path.index(market)] if bid_lv else []
+            offer_in = offer_lv.path[:offer_lv.path.index(market) + 1] if offer_lv \
+                else [market]
             buyer_rate, seller_rate, fees = self.tree.settle(t.rate_ct_per_kwh, bid_left,
                                                              offer_in)
             for lv in (bid_lv, offer_lv):

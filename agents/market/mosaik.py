@@ -51,7 +51,7 @@ class MarketOperator:
         self.start_ns = self.start.as_unit("ns").value  # [ns since the epoch, UTC]
         folder = run_dir + "/market"
         self.writers = {name: PartWriter(f"{folder}/{name}") for name in ("trades", "fees")}
-        self.rows: dict[str, list] = {"trades": [], "fees": []}
+        self.pending: list[tuple[int, list]] = []  # (slot start [ns], a tick's trades)
         self.slots_buffered = self.n_trades = 0
 
     def tick_at(self, time: int, orders: list) -> list:
@@ -73,30 +73,38 @@ class MarketOperator:
         return trades
 
     def _record(self, trades) -> None:
+        """Keep the tick's trades with their slot's start; their rows are made at flush."""
         if not trades:
             return
         start = self.start_ns + self.clock.slot_start_s(self.book.slot) * 1_000_000_000
-        rows, fees = self.rows["trades"], self.rows["fees"]
-        for t in trades:
-            self.n_trades += 1
-            rows.append((
-                self.n_trades, start, t.tick, t.market, t.bid_id, t.offer_id, t.buyer, t.seller,
-                t.buyer_device, t.seller_device, t.energy_kwh, t.rate_ct_per_kwh,
-                t.buyer_rate_ct_per_kwh, t.seller_rate_ct_per_kwh))
-            for market, fee in t.fees_ct_per_kwh.items():
-                fees.append((self.n_trades, start, market, t.energy_kwh, fee * t.energy_kwh))
+        self.pending.append((start, trades))
+        self.n_trades += len(trades)
+
+    def _rows(self) -> dict[str, list[tuple]]:
+        """The kept trades as the rows of each table (trade ids counted on from the
+        first kept trade, slot starts as ns since the epoch); nothing is kept after."""
+        first = self.n_trades - sum(len(trades) for _, trades in self.pending) + 1
+        kept = [(s, t) for s, trades in self.pending for t in trades]
+        self.pending = []
+        return {
+            "trades": [(n, s, t.tick, t.market, t.bid_id, t.offer_id, t.buyer, t.seller,
+                        t.buyer_device, t.seller_device, t.energy_kwh, t.rate_ct_per_kwh,
+                        t.buyer_rate_ct_per_kwh, t.seller_rate_ct_per_kwh)
+                       for n, (s, t) in enumerate(kept, first)],
+            "fees": [(n, s, market, t.energy_kwh, fee * t.energy_kwh)
+                     for n, (s, t) in enumerate(kept, first)
+                     for market, fee in t.fees_ct_per_kwh.items()]}
 
     def flush(self) -> None:
-        """Write the buffered rows as a part of each table (slot starts, kept as ns since
+        """Write the kept trades as a part of each table (slot starts, kept as ns since
         the epoch, become the scenario's time zone: no per-row Timestamp objects)."""
         self.slots_buffered = 0
-        for name, rows in self.rows.items():
+        for name, rows in self._rows().items():
             if rows:
                 frame = pd.DataFrame(rows, columns=MARKET_TABLES[name])
                 frame["slot_start"] = pd.to_datetime(
                     frame["slot_start"].to_numpy("int64"), utc=True).tz_convert(self.start.tz)
                 self.writers[name].write(frame)
-            self.rows[name] = []
 
 
 class MarketSim(ArraySimulator):

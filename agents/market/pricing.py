@@ -42,6 +42,34 @@ def _ramp_rate(start: float, end: float, update_s: float, slot_s: float, fit: bo
     return RateRamp(start, end, update_s, slot_s, fit, change).rate(elapsed_s)
 
 
+class UniformDraws:
+    """A generator's uniform draws taken in blocks: ``uniform(low, high)`` is
+    ``rng.uniform(low, high)`` bit for bit (numpy computes ``low + (high - low) * u``
+    from the generator's next double ``u``, the one ``rng.random()`` gives), without a
+    numpy call per draw. The generator runs ahead of the draws by up to a block.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The generator (used by nothing else).
+    block : int
+        Doubles drawn at a time [-].
+    """
+
+    def __init__(self, rng: np.random.Generator, block: int = 256):
+        self.rng, self.block = rng, block
+        self._left: list[float] = []
+        self._next = 0
+
+    def uniform(self, low: float, high: float) -> float:
+        """A draw in ``[low, high)`` (``low <= high``, both finite)."""
+        i = self._next
+        if i == len(self._left):
+            self._left, i = self.rng.random(self.block).tolist(), 0
+        self._next = i + 1
+        return low + (high - low) * self._left[i]
+
+
 @dataclass(frozen=True)
 class Limits:
     low_ct_per_kwh: float
@@ -74,9 +102,10 @@ class Pricing:
             raise ValueError(f"strategy: {self.strategy!r} is not one of {', '.join(STRATEGIES)}")
 
     def rate(self, side: str, limits: Limits, elapsed_s: float, slot_s: float,
-             tick_s: float, rng: np.random.Generator) -> float:
+             tick_s: float, rng: np.random.Generator | UniformDraws) -> float:
         """The rate of a ``side`` ("bid" or "offer") order ``elapsed_s`` into the trading
-        window of a slot ``slot_s`` long traded in ticks of ``tick_s``. [ct/kWh]"""
+        window of a slot ``slot_s`` long traded in ticks of ``tick_s``; ``rng`` draws the
+        zero-intelligence rates (a generator, or its :class:`UniformDraws`). [ct/kWh]"""
         low, high = limits.low_ct_per_kwh, limits.high_ct_per_kwh
         start, end = (low, high) if side == "bid" else (high, low)
         if self.strategy == "gsy_ramp":

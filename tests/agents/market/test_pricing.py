@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from agents.market.pricing import Limits, Pricing
+from agents.market.pricing import Limits, Pricing, UniformDraws
 
 LIM = Limits(10.0, 30.0)
 SLOT, TICK = 900.0, 90.0
@@ -55,3 +55,24 @@ def test_storage_buys_below_and_sells_above_the_middle():
 def test_unknown_strategy_is_named():
     with pytest.raises(ValueError, match="strategy: 'greedy' is not one of"):
         Pricing("greedy")
+
+
+@pytest.mark.parametrize("block", [1, 7, 256])
+def test_uniform_draws_are_the_generators_draws_bit_for_bit(block):
+    # numpy's uniform(low, high) over many bounds (narrow, wide, shifted, equal), and a
+    # block size that makes the draws straddle refills
+    bounds = np.random.default_rng(3)
+    lows = bounds.uniform(-50.0, 50.0, 2000)
+    spans = bounds.choice([0.0, 1e-9, 0.5, 20.0, 1e6], 2000) * bounds.random(2000)
+    ref, draws = np.random.default_rng(11), UniformDraws(np.random.default_rng(11), block)
+    pairs = list(zip(lows.tolist(), spans.tolist(), strict=True))
+    got = [draws.uniform(lo, lo + sp) for lo, sp in pairs]
+    want = [float(ref.uniform(lo, lo + sp)) for lo, sp in pairs]
+    assert got == want
+
+
+def test_zero_intelligence_rates_from_draws_match_the_generator():
+    p = Pricing("zero_intelligence", 300.0)
+    want = rates(p, "bid", seed=5)
+    draws = UniformDraws(np.random.default_rng(5), 3)
+    assert [p.rate("bid", LIM, k * TICK, SLOT, TICK, draws) for k in range(10)] == want
