@@ -12,18 +12,19 @@ per HIL asset, same attributes as the PV, battery, charger and household simulat
 ``HilSet`` (lists over the HIL devices in ``hil_assets`` order: what the world connects.
 In: ``battery_p_set_kw`` and ``charger_p_set_kw``, the control's set-points over every
 battery and charger; out: the simulator attributes the devices stand in for
-(:data:`STAND_IN_ATTRS`, NaN where a device has none) and, for the recorder: ``p_meas_kw``, ``p_req_kw`` (setpoint
-sent), ``p_pred_kw`` (for chargers, the power the twin expects for that setpoint),
-``soc_meas_percent``, ``e_meas_kwh`` (a battery's stored energy, a station's session
-energy meter), ``age_s`` (of the measurement, wall s) and ``link_state``
+(:data:`STAND_IN_ATTRS`, NaN where a device has none) and, for the recorder:
+``p_meas_kw``, ``p_req_kw`` (setpoint sent), ``p_pred_kw`` (for chargers, the power the
+twin expects for that setpoint), ``soc_meas_percent``, ``e_meas_kwh`` (a battery's
+stored energy, a station's session energy meter), ``age_s`` (of the measurement, wall s)
+and ``link_state``
 (0 fresh, 1 hold, 2 fallback)); ``Clock`` (``lag_s``: how far the run is behind the
 wall clock); ``Ven`` (the OpenADR VEN: site power in, ``grid_signals`` out: the
 constraint windows ``[start_s, end_s, site_limit_kw, price_eur_per_kwh]`` in simulated
 seconds, and the ``site_limit_kw`` and ``price_eur_per_kwh`` in force, for the record);
 ``Publisher`` (device outputs to MQTT, each step's at the next step, stamped with its
 start). At the end it writes ``hil/samples.csv`` (every device sample with its simulated
-time) and ``hil/openadr_events.json`` (every event
-interval, opted in or out) for the validation.
+time) and ``hil/openadr_events.json`` (every event interval, opted in or out) for the
+validation.
 """
 
 from __future__ import annotations

@@ -37,22 +37,14 @@ def _plain(values) -> list:
     return values.tolist() if isinstance(values, np.ndarray) else list(values)
 
 
-def inputs_array(inputs: dict, eids: list[str], attr: str, default: float) -> np.ndarray:
-    """One input attribute as an array over entities (sum of all sources; default if none)."""
-    out = np.full(len(eids), default, dtype=float)
-    for i, eid in enumerate(eids):
-        values = inputs.get(eid, {}).get(attr)
-        if values:
-            out[i] = sum(values.values())
-    return out
-
-
-def set_input(inputs: dict, eid: str, attr: str, n: int) -> np.ndarray | None:
+def set_input(inputs: dict, eid: str, attr: str, n: int,
+              default: float | None = None) -> np.ndarray | None:
     """A list-valued input of entity ``eid`` as an array of ``n`` (the element-wise sum
-    over its sources), None where nothing is connected."""
+    over its sources); where nothing is connected, ``default`` for every entry (None:
+    None)."""
     sources = inputs.get(eid, {}).get(attr)
     if not sources:
-        return None
+        return None if default is None else np.full(n, default, dtype=float)
     if len(sources) == 1:
         (values,) = sources.values()
         out = np.array(values, dtype=float)
@@ -144,21 +136,11 @@ class ArraySimulator(mosaik_api_v3.Simulator):
                 row[attr] = values if i is None else values[i]
         return data
 
-    def scenario_columns(self, model: str) -> list[int]:
-        """Positions of this model's entities among all assets of their kind, in the
-        scenario's resolve order (the columns of the ``twin.inputs`` series)."""
-        kind = self.kinds[model]
-        order = {a.id: i for i, a in enumerate(resolve_assets(self.scenario)[kind])}
-        return [order[a.id] for a in self.assets[model]]
-
     def input_array(self, inputs: dict, model: str, attr: str, default: float) -> np.ndarray:
-        """One input over the entities of ``model``: from its set entity where lists are
-        connected there, else from the entities one by one."""
+        """One input over the entities of ``model``, connected as lists to its set entity
+        (``default`` where nothing is connected)."""
         n = len(self.eids.get(model, []))
-        from_set = set_input(inputs, f"{model.lower()}_set", attr, n)
-        if from_set is not None:
-            return from_set
-        return inputs_array(inputs, self.eids.get(model, []), attr, default)
+        return set_input(inputs, f"{model.lower()}_set", attr, n, default)
 
     # -- to implement -------------------------------------------------------------------
     def setup(self) -> None:

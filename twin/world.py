@@ -147,12 +147,16 @@ def asset_ids(assets: dict, kind: str) -> list[str]:
     return [a.id for a in assets[kind]]
 
 
+def battery_initials(scenario: Scenario, assets: dict) -> list[dict]:
+    """Start-of-run outputs of every battery."""
+    return [battery_initial(a.spec, scenario.step_s) for a in assets["battery"]]
+
+
 def initial_states(scenario: Scenario, assets: dict) -> tuple[list[dict], list[dict]]:
     """Start-of-run outputs of every battery and every charger, for the time-shifted
-    connections of their states into a control."""
-    batteries = [battery_initial(a.spec, scenario.step_s) for a in assets["battery"]]
+    connections of their states into a control (the chargers' build the EV fleet)."""
     chargers = ev_initial_outputs(scenario, assets["ev"], assets["ev_charger"])
-    return batteries, chargers
+    return battery_initials(scenario, assets), chargers
 
 
 def as_lists(rows: list[dict], attrs: list[str]) -> dict[str, list]:
@@ -160,10 +164,9 @@ def as_lists(rows: list[dict], attrs: list[str]) -> dict[str, list]:
     return {a: [row.get(a, float("nan")) for row in rows] for a in attrs}
 
 
-def hil_initial(scenario: Scenario, assets: dict) -> list[dict]:
+def hil_initial(assets: dict, bat: list[dict], ch: list[dict]) -> list[dict]:
     """Each HIL device's start-of-run values before its first measurement: its simulated
-    twin's initial state (a battery's, a charger's), 0 kW for PV and loads."""
-    bat, ch = initial_states(scenario, assets)
+    twin's initial state (``bat``, ``ch``: :func:`initial_states`), 0 kW for PV and loads."""
     by_id = {**{a.id: row for a, row in zip(assets["battery"], bat, strict=True)},
              **{a.id: row for a, row in zip(assets["ev_charger"], ch, strict=True)}}
     return [by_id.get(a.id, {"p_avail_kw": 0.0, "p_kw": 0.0}) for a in hil_assets(assets)]
@@ -198,15 +201,14 @@ class SiteControl:
         ):
             world.connect(site.sets[kind], target, *attrs, time_shifted=True,
                           initial_data=as_lists(initials, attrs))
-            if hil.hil_set is not None:
-                world.connect(hil.hil_set, target, *((a, f"hil_{a}") for a in attrs),
-                              time_shifted=True, initial_data=as_lists(
-                                  hil_initial(scenario, assets), attrs))
-        if hil.hil_set is not None:
-            attrs = ["p_avail_kw", "p_kw"]
-            world.connect(hil.hil_set, ctl.site, *((a, f"hil_{a}") for a in attrs),
-                          time_shifted=True,
-                          initial_data=as_lists(hil_initial(scenario, assets), attrs))
+        if hil.hil_set is None:
+            return
+        hil_rows = hil_initial(assets, bat_initial, ev_initial)
+        for attrs, target in ((BATTERY_STATE_ATTRS, ctl.batteries),
+                              (CHARGER_STATE_ATTRS, ctl.chargers),
+                              (["p_avail_kw", "p_kw"], ctl.site)):
+            world.connect(hil.hil_set, target, *((a, f"hil_{a}") for a in attrs),
+                          time_shifted=True, initial_data=as_lists(hil_rows, attrs))
 
 
 class MarketControl:
@@ -334,7 +336,7 @@ def connect_grid_signals(world: mosaik.World, scenario: Scenario, assets: dict, 
     the HIL simulator one step later)."""
     if hil.ven is None:
         return
-    bat_initial, _ = initial_states(scenario, assets)
+    bat_initial = battery_initials(scenario, assets)
     n_bat, n_ch = len(assets["battery"]), len(assets["ev_charger"])
     world.connect(site.grid, hil.ven, ("p_import_kw", "site_p_kw"), time_shifted=True,
                   initial_data={"p_import_kw": 0.0})
@@ -342,9 +344,8 @@ def connect_grid_signals(world: mosaik.World, scenario: Scenario, assets: dict, 
                   initial_data={"grid_signals": []})
     world.connect(site.sets["battery"], hil.ven, ("p_kw", "battery_p_kw"),
                   ("p_discharge_avail_kw", "battery_discharge_kw"), time_shifted=True,
-                  initial_data={"p_kw": [0.0] * n_bat, "p_discharge_avail_kw":
-                                as_lists(bat_initial, ["p_discharge_avail_kw"])[
-                                    "p_discharge_avail_kw"]})
+                  initial_data={"p_kw": [0.0] * n_bat,
+                                **as_lists(bat_initial, ["p_discharge_avail_kw"])})
     world.connect(site.sets["ev_charger"], hil.ven, ("p_kw", "charger_p_kw"),
                   time_shifted=True, initial_data={"p_kw": [0.0] * n_ch})
 

@@ -95,12 +95,6 @@ class EvPart:
 
     def charger(self, attr: str):
         """``attr`` of every charger (:data:`CHARGER_ATTRS`, :data:`PLUGGED_EV_ATTRS`)."""
-        key = f"charger.{attr}"
-        if key not in self._cache:
-            self._cache[key] = self._charger(attr)
-        return self._cache[key]
-
-    def _charger(self, attr: str):
         f = self.fleet
         if attr == "p_set_kw":
             return self.p_set_kw

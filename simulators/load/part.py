@@ -17,12 +17,13 @@ ATTRS = ["p_kw", "q_kvar"]
 
 
 class LoadPart:
-    """Every household of ``assets`` (one column each, in their order)."""
+    """Every household of the scenario (``assets``, in resolve order: the columns of
+    the ``twin.inputs`` series)."""
 
     attrs = ATTRS
 
-    def __init__(self, scenario: Scenario, assets: list[Asset], columns: list[int]):
-        self.p_series_kw = scenario_inputs.household_load_kw(scenario)[:, columns]
+    def __init__(self, scenario: Scenario, assets: list[Asset]):
+        self.p_series_kw = scenario_inputs.household_load_kw(scenario)
         pf = [params_from(LoadParams, a.spec).power_factor for a in assets]
         self.q_series_kvar = reactive_power_kvar(self.p_series_kw, pf)
         self.k = 0

@@ -19,12 +19,13 @@ ATTRS = ["p_kw", "p_avail_kw", "p_limit_kw", "p_dc_kwp"]
 
 
 class PvPart:
-    """Every PV system of ``assets`` (one column each, in their order)."""
+    """Every PV system of the scenario (``assets``, in resolve order: the columns of
+    the ``twin.inputs`` series)."""
 
     attrs = ATTRS
 
-    def __init__(self, scenario: Scenario, assets: list[Asset], columns: list[int]):
-        self.p_avail_series_kw = scenario_inputs.pv_available_kw(scenario)[:, columns]
+    def __init__(self, scenario: Scenario, assets: list[Asset]):
+        self.p_avail_series_kw = scenario_inputs.pv_available_kw(scenario)
         self.p_dc_kwp = np.array([params_from(PvParams, a.spec).p_dc_kwp for a in assets])
         self.p_avail_kw = self.p_kw = np.zeros(len(assets))
         self.p_limit_kw = np.full(len(assets), np.inf)

@@ -45,10 +45,6 @@ def _model(attrs: list[str], **extra) -> dict:
     return {"public": True, "params": [], "attrs": attrs, "trigger": [], **extra}
 
 
-# model -> (entity id, asset kind); the ids name the recorder's columns
-SETS = {"PVSet": ("pv_set", "pv"), "HouseholdSet": ("household_set", "load"),
-        "BatterySet": ("battery_set", "battery"), "ChargerSet": ("charger_set", "ev_charger"),
-        "EVSet": ("ev_set", "ev")}
 META: Meta = {
     "api_version": "3.0", "type": "hybrid",
     "models": {
@@ -59,7 +55,9 @@ META: Meta = {
         "Grid": _model([*GRID_ATTRS, "hil_p_kw", "hil_q_kvar"]),
     },
 }
-EIDS = {**{model: eid for model, (eid, _) in SETS.items()}, "Fleet": "fleet", "Grid": "grid"}
+# model -> its one entity's id (the ids name the recorder's columns)
+EIDS = {"PVSet": "pv_set", "HouseholdSet": "household_set", "BatterySet": "battery_set",
+        "ChargerSet": "charger_set", "EVSet": "ev_set", "Fleet": "fleet", "Grid": "grid"}
 KINDS = ("pv", "load", "battery", "ev_charger")  # what has a power at a bus
 
 
@@ -85,16 +83,14 @@ class SiteSim(mosaik_api_v3.Simulator):
 
     def setup(self) -> None:
         sc = self.scenario
-        self.assets = assets = resolve_assets(sc)
-        every = {kind: list(range(len(assets[kind]))) for kind in KINDS}
-        self.pv = PvPart(sc, assets["pv"], every["pv"])
-        self.load = LoadPart(sc, assets["load"], every["load"])
+        assets = resolve_assets(sc)
+        self.pv = PvPart(sc, assets["pv"])
+        self.load = LoadPart(sc, assets["load"])
         self.battery = BatteryPart(assets["battery"], self.step_s)
         self.ev = EvPart(sc, assets["ev"], assets["ev_charger"])
         self.feeder = FeederPart(sc, {kind: assets[kind] for kind in KINDS})
         self.n = {kind: len(assets[kind]) for kind in KINDS}
         self.hil_pos = hil_positions(assets)
-        self.k = 0
         self._lists: dict[tuple[str, str], object] = {}  # outputs of the step, as sent
 
     def step(self, time, inputs, max_advance):
@@ -109,16 +105,12 @@ class SiteSim(mosaik_api_v3.Simulator):
         return nxt if event_s is None else min(nxt, event_s)
 
     def _advance(self, time: int, inputs: dict) -> None:
-        self.k = k = time // self.step_s
+        k, n = time // self.step_s, self.n
         self._lists = {}
-        n = self.n
-        zeros = np.zeros
         self.pv.advance(k, set_input(inputs, "pv_set", "p_limit_kw", n["pv"]))
         self.load.advance(k)
-        bat = set_input(inputs, "battery_set", "p_set_kw", n["battery"])
-        self.battery.advance(zeros(n["battery"]) if bat is None else bat)
-        ch = set_input(inputs, "charger_set", "p_set_kw", n["ev_charger"])
-        self.ev.advance(time, zeros(n["ev_charger"]) if ch is None else ch)
+        self.battery.advance(set_input(inputs, "battery_set", "p_set_kw", n["battery"], 0.0))
+        self.ev.advance(time, set_input(inputs, "charger_set", "p_set_kw", n["ev_charger"], 0.0))
         p = {"pv": self.pv.output("p_kw"), "load": self.load.output("p_kw"),
              "battery": self.battery.output("p_kw"), "ev_charger": self.ev.charger("p_kw")}
         q = {"load": self.load.output("q_kvar")}
@@ -129,10 +121,8 @@ class SiteSim(mosaik_api_v3.Simulator):
     def _hil_overlay(self, inputs: dict, p: dict, q: dict) -> tuple[dict, dict]:
         """The HIL devices' measured powers in place of their twins' in the power flow."""
         n_hil = len(self.hil_pos)
-        hil_p = set_input(inputs, "grid", "hil_p_kw", n_hil)
-        hil_q = set_input(inputs, "grid", "hil_q_kvar", n_hil)
-        hil_p = np.zeros(n_hil) if hil_p is None else hil_p
-        hil_q = np.zeros(n_hil) if hil_q is None else hil_q
+        hil_p = set_input(inputs, "grid", "hil_p_kw", n_hil, 0.0)
+        hil_q = set_input(inputs, "grid", "hil_q_kvar", n_hil, 0.0)
         p = {kind: overlay(v, self.hil_pos, kind, hil_p) for kind, v in p.items()}
         return p, {"load": overlay(q["load"], self.hil_pos, "load", hil_q)}
 
