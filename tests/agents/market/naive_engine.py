@@ -103,13 +103,6 @@ class NaiveBook(SlotBook):
             bid_left = bid_lv.path[:bi] if bid_lv else []
             offer_in = offer_lv.path[:oi + 1] if offer_lv else [market]
             buyer_rate, seller_rate, fees = self._settle(t.rate_ct_per_kwh, bid_left, offer_in)
-            for lv in (bid_lv, offer_lv):
-                if lv is not None:
-                    lv.energy_kwh -= t.energy_kwh
-            out.append(SettledTrade(
-                self.slot, tick, market, t.bid_id, t.offer_id,
-                bid_lv.order.participant if bid_lv else MARKET_MAKER,
-                offer_lv.order.participant if offer_lv else MARKET_MAKER,
-                bid_lv.order.device if bid_lv else "", offer_lv.order.device if offer_lv else "",
-                t.energy_kwh, t.rate_ct_per_kwh, buyer_rate, seller_rate, fees))
+            out.append(self._settled(tick, market, t, bid_lv, offer_lv,
+                                     buyer_rate, seller_rate, fees))
         return out
